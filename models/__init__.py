@@ -1,0 +1,59 @@
+"""SQLModel tables, enumerations and state machines of zhucun.
+
+Importing this package registers every table on `SQLModel.metadata` (Alembic and the test
+fixtures rely on that)."""
+
+from models.audit import AuditEvent, Decision
+from models.evaluation import Evaluation, MonitoringCase, VillageStatus
+from models.lifecycle import (
+    HelperAssignment,
+    HouseholdAssessment,
+    Plan,
+    PlanItem,
+    Shortage,
+    SponsorResource,
+    Strategy,
+    StrategyMeasure,
+    Team,
+    TeamMember,
+    VillageAssessment,
+)
+from models.policy import PolicyValue
+from models.registry import (
+    Cadre,
+    County,
+    Household,
+    Official,
+    Relation,
+    Survey,
+    Township,
+    Village,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Cadre",
+    "County",
+    "Decision",
+    "Evaluation",
+    "HelperAssignment",
+    "Household",
+    "HouseholdAssessment",
+    "MonitoringCase",
+    "Official",
+    "Plan",
+    "PlanItem",
+    "PolicyValue",
+    "Relation",
+    "Shortage",
+    "SponsorResource",
+    "Strategy",
+    "StrategyMeasure",
+    "Survey",
+    "Team",
+    "TeamMember",
+    "Township",
+    "Village",
+    "VillageAssessment",
+    "VillageStatus",
+]

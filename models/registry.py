@@ -1,0 +1,149 @@
+"""The registry a county keeps (建档立卡): geography, households, cadres, officials, relations,
+and the progress surveys. Natural keys from the exchange format are the primary keys, so
+imports upsert by key and every other table can refer to them directly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class County(SQLModel, table=True):
+    county_code: str = Field(primary_key=True, max_length=6)
+    name: str
+    province: str
+    region: str = Field(max_length=10)  # east / central / west: decides exit thresholds
+
+
+class Township(SQLModel, table=True):
+    township_code: str = Field(primary_key=True, max_length=9)
+    name: str
+    county_code: str = Field(foreign_key="county.county_code", index=True, max_length=6)
+
+
+class VillageBase(SQLModel):
+    name: str
+    township_code: str = Field(foreign_key="township.township_code", index=True, max_length=9)
+    county_code: str = Field(foreign_key="county.county_code", index=True, max_length=6)
+    registered_poor: bool = False
+    population: int = 0
+    collective_income_yuan: float = 0.0
+    road_paved: bool = False
+    safe_water: bool = False
+    electricity: bool = False
+    broadband: bool = False
+    clinic: bool = False
+    school: bool = False
+    cultural_center: bool = False
+    terrain: str = Field(default="plain", max_length=10)
+    distance_to_county_km: float = 0.0
+    main_industries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Village(VillageBase, table=True):
+    village_code: str = Field(primary_key=True, max_length=12)
+
+
+class HouseholdBase(SQLModel):
+    village_code: str = Field(foreign_key="village.village_code", max_length=12)
+    head_name: str
+    head_id_number: str = Field(max_length=18, index=True)
+    size: int
+    labour_count: int
+    skilled_labour: int
+    per_capita_income_yuan: float
+    registered_poor: bool
+    attribute: str = Field(max_length=10)
+    housing_grade: str = Field(max_length=1)
+    food_clothing_secure: bool
+    compulsory_education_ok: bool
+    basic_medical_ok: bool
+    safe_water_ok: bool
+    chronic_illness_members: int = 0
+    serious_illness_members: int = 0
+    disabled_members: int = 0
+    students: int = 0
+    medical_spending_yuan: float = 0.0
+    education_spending_yuan: float = 0.0
+    land_mu: float = 0.0
+    disaster_loss_yuan: float = 0.0
+    road_access: bool = True
+    has_credit_access: bool = False
+    low_motivation: bool = False
+    head_birth_year: int | None = None
+
+
+class Household(HouseholdBase, table=True):
+    __table_args__ = (
+        Index("ix_household_village_poor", "village_code", "registered_poor"),
+    )
+
+    household_id: str = Field(primary_key=True, max_length=32)
+    # Lifecycle status (未脱贫/已脱贫/返贫); set by import from registered_poor, then by evaluation.
+    status: str = Field(default="poor", max_length=10, index=True)
+    exited_period: str | None = Field(default=None, max_length=7)
+
+
+class CadreBase(SQLModel):
+    name: str
+    id_number: str = Field(max_length=18, index=True)
+    gender: str = Field(max_length=1)
+    agency: str = Field(index=True)
+    agency_level: str = Field(max_length=12)
+    home_village_code: str | None = Field(default=None, max_length=12)
+    home_county_code: str = Field(max_length=6)
+    party_member: bool = False
+    party_join_year: int | None = None
+    work_start_year: int
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    available: bool = True
+    spouse_cadre_id: str | None = Field(default=None, max_length=32)
+
+
+class Cadre(CadreBase, table=True):
+    cadre_id: str = Field(primary_key=True, max_length=32)
+
+
+class OfficialBase(SQLModel):
+    name: str
+    id_number: str = Field(max_length=18, index=True)
+    level: str = Field(max_length=10)
+    area_code: str = Field(max_length=12, index=True)
+    role: str = Field(max_length=24)
+
+
+class Official(OfficialBase, table=True):
+    person_id: str = Field(primary_key=True, max_length=32)
+
+
+class Relation(SQLModel, table=True):
+    """A declared near-relative pair, stored once with id_number_a < id_number_b (symmetric)."""
+
+    __table_args__ = (
+        UniqueConstraint("id_number_a", "id_number_b", name="uq_relation_pair"),
+        Index("ix_relation_b", "id_number_b"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number_a: str = Field(max_length=18)
+    id_number_b: str = Field(max_length=18)
+    relation: str = Field(max_length=12)
+
+
+class Survey(SQLModel, table=True):
+    """A progress survey of one household on one date (surveys.csv)."""
+
+    __table_args__ = (UniqueConstraint("household_id", "survey_date", name="uq_survey"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: str = Field(foreign_key="household.household_id", max_length=32)
+    survey_date: date
+    per_capita_income_yuan: float
+    food_clothing_secure: bool
+    compulsory_education_ok: bool
+    basic_medical_ok: bool
+    safe_water_ok: bool
+    housing_grade: str = Field(max_length=1)
+    shock: str = Field(default="none", max_length=12)

@@ -1,0 +1,70 @@
+"""The `zhucun` command: what a county operator, an approver and a script use.
+
+Each command group lives in its own module and registers itself here. Prefect and the
+flows are imported inside commands, never at import time, so that `--data-dir` and the
+environment are settled before Prefect reads its settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="zhucun",
+    help="驻村帮扶: dispatch resident work teams, assess poor households, draft and review "
+    "village plans and household strategies, evaluate progress until exit.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def prepare_environment() -> None:
+    """Defaults for Prefect that must be in place before `import prefect`: its own home
+    (and database) under zhucun's data directory, and no telemetry (works offline)."""
+    from zhucun.settings import get_settings
+
+    settings = get_settings()
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Project data directory (databases, logs). Default: $ZHUCUN_DATA_DIR or ~/.zhucun",
+        ),
+    ] = None,
+) -> None:
+    if data_dir is not None:
+        os.environ["ZHUCUN_DATA_DIR"] = str(data_dir)
+        from zhucun.settings import reset_settings
+
+        reset_settings()
+    prepare_environment()
+
+
+def _register() -> None:
+    from zhucun.cli import commands_db
+
+    commands_db.register(app)
+    for name in ("commands_registry", "commands_generate", "commands_cycle",
+                 "commands_review", "commands_stack"):
+        try:
+            module = __import__(f"zhucun.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:  # a command group not built yet
+            if exc.name != f"zhucun.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()

@@ -1,0 +1,67 @@
+"""`zhucun db ...` and `zhucun policy ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from zhucun.cli.output import console, emit_json
+
+db_app = typer.Typer(help="Create or upgrade zhucun's database schema (Alembic).",
+                     no_args_is_help=True)
+policy_app = typer.Typer(help="Show the policy values in force (poverty line, team size, ...).",
+                         no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Create the schema on a new database, or upgrade an existing one; seeds policy data."""
+    from zhucun.migrate import current, upgrade
+    from zhucun.settings import get_settings
+
+    upgrade(revision=revision)
+    url = get_settings().effective_database_url
+    console.print(f"database at revision [bold]{current()}[/] ({_mask(url)})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from zhucun.migrate import current
+
+    console.print(current() or "empty (run `zhucun db upgrade`)")
+
+
+def _mask(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@policy_app.command("show")
+def policy_show(
+    year: Annotated[int, typer.Option(help="Cycle year")] = 2026,
+    region: Annotated[str, typer.Option(help="east / central / west")] = "central",
+    province: Annotated[str | None, typer.Option(help="2-digit province code")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The effective policy for a year and place, with every number the rules use."""
+    from zhucun.db import session_scope
+    from zhucun.policy import load_policy
+
+    with session_scope() as session:
+        policy = load_policy(session, year, region, province)
+    data = policy.model_dump(mode="json")
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        console.print(f"[bold]{key}[/]: {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(policy_app, name="policy")
