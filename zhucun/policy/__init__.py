@@ -61,6 +61,7 @@ class Policy(BaseModel):
     cause_measures: dict[str, list[str]]
     plan_item_cost_yuan: dict[str, float]
     sponsor_budget_yuan: dict[str, float]
+    cause_thresholds: dict[str, float]
 
 
 Row = tuple[str, int, str, Any]  # key, year_from, scope, value
