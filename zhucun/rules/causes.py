@@ -67,7 +67,7 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
     if int(h["students"]) > 0 and edu_share >= thresholds["education_spending_share"]:
         out.append(Finding(Cause.schooling, min(1.0, 0.4 + edu_share / 2),
                            "education_spending_yuan",
-                           f"{h['students']} student(s); schooling costs {edu_share:.0%} of income"))
+                           f"{h['students']} student(s); schooling {edu_share:.0%} of income"))
 
     loss_share = float(h["disaster_loss_yuan"]) / income
     if loss_share >= thresholds["disaster_loss_share"]:

@@ -1,0 +1,1 @@
+"""Deployments, schedules, automations and the local stack."""

@@ -1,0 +1,1 @@
+"""Orchestration only: which tasks, in what order, over which batches; pauses for review."""

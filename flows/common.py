@@ -1,0 +1,41 @@
+"""What every flow shares: a bounded task runner, artifact keys, events with safe payloads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from zhucun.settings import get_settings
+
+
+def task_runner():  # noqa: ANN201 - prefect type imported lazily
+    """A thread pool with a bound (an unbounded pool would open a DB connection per task)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=get_settings().task_workers)
+
+
+def artifact_key(*parts: object) -> str:
+    """A stable artifact key (`^[a-z0-9-]*$`), e.g. ('dispatch', '522626', 2026) →
+    'dispatch-522626-2026', so the Artifacts page shows one history per county and cycle."""
+    raw = "-".join(str(p) for p in parts).lower()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", raw)).strip("-")
+
+
+_FORBIDDEN_PAYLOAD = re.compile(r"\d{17}[\dXx]")
+
+
+def emit(event: str, resource_id: str, payload: dict[str, Any] | None = None,
+         related: list[dict[str, str]] | None = None) -> None:
+    """Emit a Prefect event with a non-personal payload (an ID number in it is a bug)."""
+    from prefect.events import emit_event
+
+    payload = payload or {}
+    if _FORBIDDEN_PAYLOAD.search(repr(payload)):
+        raise ValueError(f"event {event} payload would carry an ID number")
+    emit_event(
+        event=event,
+        resource={"prefect.resource.id": resource_id},
+        related=related or [],
+        payload=payload,
+    )
