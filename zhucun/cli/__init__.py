@@ -19,6 +19,7 @@ app = typer.Typer(
     "village plans and household strategies, evaluate progress until exit.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    add_completion=False,
 )
 
 
