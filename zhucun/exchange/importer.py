@@ -1,0 +1,310 @@
+"""`zhucun import DIR`: validate the whole folder first (pass 1, read-only), then write it
+in one transaction (pass 2, batched Core upserts). Any error → nothing written.
+
+Memory stays flat in the number of rows except for the key sets pass 1 keeps (household
+IDs and ID numbers): about 100 MB per million households."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table
+from sqlmodel import Session
+
+from models import Cadre, County, Household, Official, Relation, Survey, Township, Village
+from tasks.registry_import import UpsertCounts, record_file_import, upsert_rows
+from zhucun.exchange.reader import CsvFile, Issues, layout_for, parse_cells
+from zhucun.exchange.specs import (
+    DECISIONS_FILE,
+    INPUT_FILES,
+    OUTPUT_COLUMNS,
+    FileSpec,
+)
+from zhucun.exchange.validate import (
+    PROGRESS_EVERY,
+    FolderState,
+    NoProgress,
+    Progress,
+    Validator,
+    open_registry,
+    present_files,
+)
+
+_RELATION_INVERSE = {
+    "parent": "child",
+    "child": "parent",
+    "grandparent": "grandchild",
+    "grandchild": "grandparent",
+}
+
+
+@dataclass
+class TableReport:
+    file: str
+    table: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class ImportResult:
+    ok: bool
+    tables: list[TableReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+    warning_count: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "tables": [vars(t) for t in self.tables],
+            "error_count": self.error_count,
+            "errors": self.errors,
+            "warning_count": self.warning_count,
+            "warnings": self.warnings,
+            "notes": self.notes,
+        }
+
+
+class ImportError_(Exception):  # noqa: N801 - `ImportError` is a builtin
+    """A folder that cannot be imported at all (missing, or holding no input file)."""
+
+
+# -- row conversion for pass 2: parsed CSV row → table row -----------------------------------
+
+
+def _village_row(v: dict[str, Any]) -> dict[str, Any]:
+    return {k: v[k] for k in _VILLAGE_COLUMNS}
+
+
+_VILLAGE_COLUMNS = [c.name for c in Village.__table__.columns]
+
+
+def _household_row(v: dict[str, Any]) -> dict[str, Any]:
+    if v["head_birth_year"] is None:
+        v["head_birth_year"] = int(v["head_id_number"][6:10])
+    v["status"] = "poor" if v["registered_poor"] else "non_poor"  # insert only
+    v["exited_period"] = None  # insert only
+    return v
+
+
+def _relation_row(v: dict[str, Any]) -> dict[str, Any]:
+    """Stored once per pair with id_number_a < id_number_b; a directed relation (parent,
+    grandparent) is inverted when its pair is swapped, so it keeps its meaning."""
+    a, b, kind = v["id_number_a"], v["id_number_b"], v["relation"]
+    if a > b:
+        a, b, kind = b, a, _RELATION_INVERSE.get(kind, kind)
+    return {"id_number_a": a, "id_number_b": b, "relation": kind}
+
+
+def _same(v: dict[str, Any]) -> dict[str, Any]:
+    return v
+
+
+@dataclass(frozen=True)
+class Target:
+    table: Table
+    key: tuple[str, ...]
+    convert: Callable[[dict[str, Any]], dict[str, Any]]
+    insert_only: tuple[str, ...] = ()
+
+
+TARGETS: dict[str, Target] = {
+    "villages.csv": Target(Village.__table__, ("village_code",), _village_row),
+    "households.csv": Target(
+        Household.__table__, ("household_id",), _household_row, ("status", "exited_period")
+    ),
+    "cadres.csv": Target(Cadre.__table__, ("cadre_id",), _same),
+    "officials.csv": Target(Official.__table__, ("person_id",), _same),
+    "relations.csv": Target(Relation.__table__, ("id_number_a", "id_number_b"), _relation_row),
+    "surveys.csv": Target(Survey.__table__, ("household_id", "survey_date"), _same),
+}
+
+
+def _parsed_rows(path: Path, spec: FileSpec, progress: Progress) -> Iterator[dict[str, Any]]:
+    """Pass 2 stream: the file already passed pass 1, so every row parses."""
+    issues = Issues(keep=0)
+    with CsvFile(path) as f:
+        header = f.read_header()
+        assert header is not None
+        layout = layout_for(spec, header, issues, ignore_unknown=True)
+        assert layout is not None
+        n = 0
+        for line, cells in f.rows():
+            values, ok = parse_cells(layout, line, cells, issues)
+            if values is None or not ok:  # the file changed since pass 1
+                raise RuntimeError(f"{spec.name}:{line}: changed during the import")
+            yield values
+            n += 1
+            if n % PROGRESS_EVERY == 0:
+                progress.update(f.bytes_read, n)
+
+
+def _write_batches(
+    session: Session, rows: Iterator[dict[str, Any]], target: Target, batch_size: int
+) -> UpsertCounts:
+    total = UpsertCounts()
+    batch: list[dict[str, Any]] = []
+    for values in rows:
+        batch.append(target.convert(values))
+        if len(batch) >= batch_size:
+            total.add(
+                upsert_rows(
+                    session=session,
+                    table=target.table,
+                    rows=batch,
+                    key=target.key,
+                    insert_only=target.insert_only,
+                )
+            )
+            batch = []
+    total.add(
+        upsert_rows(
+            session=session,
+            table=target.table,
+            rows=batch,
+            key=target.key,
+            insert_only=target.insert_only,
+        )
+    )
+    return total
+
+
+def _report(file: str, table: str, rows: int, counts: UpsertCounts, warnings: int) -> TableReport:
+    return TableReport(
+        file, table, rows, counts.inserted, counts.updated, counts.unchanged, warnings
+    )
+
+
+def write_folder(
+    session: Session,
+    folder: Path,
+    specs: list[FileSpec],
+    state: FolderState,
+    issues: Issues,
+    *,
+    batch_size: int,
+    progress: Progress,
+) -> list[TableReport]:
+    """Pass 2: upsert every file in dependency order and audit each file that changed
+    something. Never commits: the caller owns the one transaction."""
+    at = datetime.now(UTC)
+    reports: list[TableReport] = []
+    for spec in specs:
+        per_table: dict[str, UpsertCounts] = {}
+        if spec.name == "villages.csv":
+            for table, key, rows in (
+                (County.__table__, "county_code", state.counties.values()),
+                (Township.__table__, "township_code", state.townships.values()),
+            ):
+                clean = [{k: v for k, v in r.items() if k != "line"} for r in rows]
+                counts = UpsertCounts()
+                for i in range(0, len(clean), batch_size):
+                    counts.add(
+                        upsert_rows(
+                            session=session, table=table, rows=clean[i : i + batch_size], key=(key,)
+                        )
+                    )
+                per_table[table.name] = counts
+                reports.append(_report(spec.name, table.name, len(clean), counts, 0))
+        target = TARGETS[spec.name]
+        progress.start(f"writing {spec.name}", (folder / spec.name).stat().st_size)
+        counts = _write_batches(
+            session, _parsed_rows(folder / spec.name, spec, progress), target, batch_size
+        )
+        rows = state.rows.get(spec.name, 0)
+        progress.finish(rows)
+        per_table[target.table.name] = counts
+        warnings = issues.warnings_by_file.get(spec.name, 0)
+        reports.append(_report(spec.name, target.table.name, rows, counts, warnings))
+        if any(c.inserted or c.updated for c in per_table.values()):
+            record_file_import(
+                session=session, file=spec.name, at=at, counts=per_table, warnings=warnings
+            )
+    return reports
+
+
+def import_folder(
+    folder: Path,
+    *,
+    url: str | None = None,
+    ignore_unknown_columns: bool = False,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    max_errors: int = 1000,
+) -> ImportResult:
+    """Import every input file of the contract found in `folder` into the database at `url`
+    (default: the configured one). Returns the result; writes only when it is ok."""
+    from zhucun.db import engine_for
+    from zhucun.settings import get_settings
+
+    settings = get_settings()
+    url = url or settings.effective_database_url
+    batch_size = batch_size or settings.batch_size
+    progress = progress or NoProgress()
+    if not folder.is_dir():
+        raise ImportError_(f"{folder} is not a folder")
+    specs = present_files(folder)
+    notes = _notes(folder)
+    if not specs:
+        raise ImportError_(
+            f"{folder} holds no input file ({', '.join(s.name for s in INPUT_FILES)})"
+        )
+
+    issues = Issues(keep=max_errors)
+    db = open_registry(url, engine_for)
+    validator = Validator(
+        db, issues, ignore_unknown=ignore_unknown_columns, batch_size=batch_size, progress=progress
+    )
+    state = validator.run(folder, specs)
+    result = ImportResult(
+        ok=issues.error_count == 0,
+        errors=issues.errors,
+        error_count=issues.error_count,
+        warnings=issues.warnings,
+        warning_count=issues.warning_count,
+        notes=notes,
+    )
+    if not result.ok:
+        return result
+
+    if db.engine is None:  # a new database: create the schema first (Alembic, as always)
+        from zhucun.migrate import upgrade
+
+        upgrade(url)
+        notes.append("created the database schema (zhucun db upgrade)")
+    with Session(engine_for(url)) as session:
+        try:
+            result.tables = write_folder(
+                session, folder, specs, state, issues, batch_size=batch_size, progress=progress
+            )
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return result
+
+
+def _notes(folder: Path) -> list[str]:
+    notes: list[str] = []
+    known = {spec.name for spec in INPUT_FILES}
+    for path in sorted(folder.glob("*.csv")):
+        if path.name == DECISIONS_FILE:
+            notes.append(
+                f"{DECISIONS_FILE} skipped: review decisions are applied by "
+                "`zhucun review import`, which checks each one as a review"
+            )
+        elif path.name in OUTPUT_COLUMNS:
+            notes.append(f"{path.name} ignored: an output file of `zhucun export`")
+        elif path.name not in known:
+            notes.append(f"{path.name} ignored: not an input file of the exchange format")
+    return notes

@@ -1,0 +1,179 @@
+"""Streaming CSV reading with the physical line number of every record.
+
+A record may span lines (RFC 4180 quoted newlines), so the line reported is where the
+record starts; the header is line 1. Only the open file and one record are in memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zhucun.exchange.parsers import CellError, Parser
+from zhucun.exchange.specs import FileSpec
+
+EMPTY_RULE = "must not be empty"
+
+
+@dataclass
+class Issues:
+    """Errors and warnings as `file:row:column: rule`, all counted, the first `keep` kept."""
+
+    keep: int = 1000
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error_count: int = 0
+    warning_count: int = 0
+    warnings_by_file: dict[str, int] = field(default_factory=dict)
+
+    def error(self, file: str, line: int, column: str, rule: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.keep:
+            self.errors.append(f"{file}:{line}:{column}: {rule}")
+
+    def warn(self, file: str, line: int, column: str, rule: str) -> None:
+        self.warning_count += 1
+        self.warnings_by_file[file] = self.warnings_by_file.get(file, 0) + 1
+        if len(self.warnings) < self.keep:
+            self.warnings.append(f"{file}:{line}:{column}: {rule}")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # the English column name: the key of the parsed row
+    label: str  # the header as written in the file, for messages
+    index: int
+    parse: Parser
+    cell_optional: bool
+    default: Any
+
+
+@dataclass
+class Layout:
+    """Where each column of a spec sits in one file, and the defaults of absent columns."""
+
+    spec: FileSpec
+    fields: list[Field]
+    absent: dict[str, Any]
+    width: int
+
+    def label(self, key: str) -> str:
+        for f in self.fields:
+            if f.key == key:
+                return f.label
+        return key
+
+
+class CsvFile:
+    """An open input file: `layout` from the header, then `rows()` once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text, strict=True)
+        self.header: list[str] | None = None
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> CsvFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes consumed so far (to within one read buffer): enough for a progress bar."""
+        return self._raw.tell()
+
+    def read_header(self) -> list[str] | None:
+        for row in self._reader:
+            if row and any(c.strip() for c in row):
+                self.header = [c.strip() for c in row]
+                return self.header
+        return None
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells); blank lines are skipped."""
+        reader = self._reader
+        prev = reader.line_num
+        for row in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            yield start, row
+
+
+def layout_for(
+    spec: FileSpec, header: list[str], issues: Issues, *, ignore_unknown: bool
+) -> Layout | None:
+    """Map a header onto the spec; report unknown, duplicate and missing columns (line 1).
+    None when the file cannot be read as this spec."""
+    known = spec.by_header()
+    seen: dict[str, str] = {}
+    fields: list[Field] = []
+    ok = True
+    for index, label in enumerate(header):
+        col = known.get(label)
+        if col is None:
+            if not ignore_unknown:
+                issues.error(
+                    spec.name,
+                    1,
+                    label or f"column {index + 1}",
+                    "unknown column (use --ignore-unknown-columns to skip it)",
+                )
+                ok = False
+            continue
+        if col.name in seen:
+            issues.error(spec.name, 1, label, f"duplicate column (same as {seen[col.name]})")
+            ok = False
+            continue
+        seen[col.name] = label
+        fields.append(Field(col.name, label, index, col.parse, col.cell_optional, col.default))
+    absent: dict[str, Any] = {}
+    for col in spec.columns:
+        if col.name in seen:
+            continue
+        if col.column_optional:
+            absent[col.name] = col.default
+        else:
+            issues.error(spec.name, 1, col.name, "missing required column")
+            ok = False
+    return Layout(spec, fields, absent, len(header)) if ok else None
+
+
+def parse_cells(
+    layout: Layout, line: int, cells: list[str], issues: Issues
+) -> tuple[dict[str, Any] | None, bool]:
+    """(values, ok). A cell that breaks a rule is reported and left out of `values`, so the
+    row's good keys still count for duplicate and reference checks. A row with a wrong
+    number of fields gives (None, False): its cells cannot be trusted to be in place."""
+    name = layout.spec.name
+    if len(cells) != layout.width:
+        issues.error(name, line, "*", f"has {len(cells)} fields, the header has {layout.width}")
+        return None, False
+    values = dict(layout.absent)
+    ok = True
+    for f in layout.fields:
+        raw = cells[f.index].strip()
+        if not raw:
+            if f.cell_optional:
+                values[f.key] = f.default
+            else:
+                issues.error(name, line, f.label, EMPTY_RULE)
+                ok = False
+            continue
+        try:
+            values[f.key] = f.parse(raw)
+        except CellError as exc:
+            issues.error(name, line, f.label, str(exc))
+            ok = False
+    return values, ok

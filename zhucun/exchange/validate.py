@@ -1,0 +1,521 @@
+"""Pass 1 of the import: stream every file, check every row, touch nothing.
+
+Only what later checks need is kept: the key sets of the folder (household IDs, ID numbers
+as integers, village codes, ...) and the county/township names from villages.csv. The
+database is read, never written: a household may name a village imported last year, a
+survey a household already in the database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Engine
+
+from models import Cadre, County, Household, Official, Township, Village
+from zhucun.exchange.reader import CsvFile, Issues, Layout, layout_for, parse_cells
+from zhucun.exchange.specs import (
+    CODE_LENGTH_BY_LEVEL,
+    INPUT_FILES,
+    ROLES_BY_LEVEL,
+    THIS_YEAR,
+    FileSpec,
+)
+
+DUPLICATE = "duplicate: already on an earlier line"
+PROGRESS_EVERY = 10_000
+
+
+class Progress(Protocol):
+    """What the importer tells a progress display; the CLI provides rich or plain ones."""
+
+    def start(self, label: str, total_bytes: int) -> None: ...
+
+    def update(self, done_bytes: int, rows: int) -> None: ...
+
+    def finish(self, rows: int) -> None: ...
+
+
+class NoProgress:
+    def start(self, label: str, total_bytes: int) -> None:
+        pass
+
+    def update(self, done_bytes: int, rows: int) -> None:
+        pass
+
+    def finish(self, rows: int) -> None:
+        pass
+
+
+def id_key(id_number: str) -> int:
+    """A valid ID number is fixed by its 17 digits (the 18th is their checksum): an int
+    takes half the memory of the string in a million-entry set."""
+    return int(id_number[:17])
+
+
+class RegistryDB:
+    """Read-only lookups in the registry already in the database. Small tables (villages,
+    townships, counties, cadres, officials) are loaded once; households and ID numbers are
+    looked up in chunks, so a national database never lands in memory."""
+
+    def __init__(self, engine: Engine | None) -> None:
+        self.engine = engine
+        self._sets: dict[str, set[str]] = {}
+
+    def _all(self, column: Any) -> set[str]:
+        name = f"{column.table.name}.{column.name}"
+        if name not in self._sets:
+            if self.engine is None:
+                self._sets[name] = set()
+            else:
+                with self.engine.connect() as conn:
+                    self._sets[name] = set(conn.scalars(select(column)))
+        return self._sets[name]
+
+    @property
+    def villages(self) -> set[str]:
+        return self._all(Village.__table__.c.village_code)
+
+    @property
+    def townships(self) -> set[str]:
+        return self._all(Township.__table__.c.township_code)
+
+    @property
+    def counties(self) -> set[str]:
+        return self._all(County.__table__.c.county_code)
+
+    @property
+    def cadres(self) -> set[str]:
+        return self._all(Cadre.__table__.c.cadre_id)
+
+    @property
+    def officials(self) -> set[str]:
+        return self._all(Official.__table__.c.person_id)
+
+    def existing(self, columns: Iterable[Any], keys: set[str]) -> set[str]:
+        """Which of `keys` are values of any of `columns`."""
+        found: set[str] = set()
+        if self.engine is None or not keys:
+            return found
+        with self.engine.connect() as conn:
+            for column in columns:
+                found.update(conn.scalars(select(column).where(column.in_(list(keys)))))
+        return found
+
+
+def open_registry(url: str, engine_for: Callable[[str], Engine]) -> RegistryDB:
+    """Lookups for `url`; a SQLite file that does not exist yet is not created here (pass 1
+    must leave no trace), and a database without the schema counts as empty."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not os.path.exists(path):
+            return RegistryDB(None)
+    engine = engine_for(url)
+    if not inspect(engine).has_table(Household.__tablename__):
+        return RegistryDB(None)
+    return RegistryDB(engine)
+
+
+class Deferred:
+    """References to check against the database in chunks (key, line, column)."""
+
+    def __init__(
+        self, check: Callable[[set[str]], set[str]], report: Callable[..., None], size: int
+    ) -> None:
+        self.check = check
+        self.report = report
+        self.size = size
+        self.pending: list[tuple[str, int, str]] = []
+
+    def add(self, key: str, line: int, label: str) -> None:
+        self.pending.append((key, line, label))
+        if len(self.pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        found = self.check({key for key, _, _ in self.pending})
+        for key, line, label in self.pending:
+            if key not in found:
+                self.report(line, label)
+        self.pending = []
+
+
+@dataclass
+class FolderState:
+    """What pass 1 learnt and pass 2 needs: rows per file and the geography above villages."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    counties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    townships: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Validator:
+    """Checks one folder. Files are read in dependency order, so a file's references to an
+    earlier file are checked against that file's keys as it streams."""
+
+    def __init__(
+        self,
+        db: RegistryDB,
+        issues: Issues,
+        *,
+        ignore_unknown: bool,
+        batch_size: int,
+        progress: Progress | None = None,
+    ) -> None:
+        self.db = db
+        self.issues = issues
+        self.ignore_unknown = ignore_unknown
+        self.batch_size = batch_size
+        self.progress = progress or NoProgress()
+        self.state = FolderState()
+        self.broken: set[str] = set()  # files whose header could not be read
+        self.villages: set[str] = set()
+        self.households: set[str] = set()
+        self.head_ids: set[int] = set()
+        self.cadres: set[str] = set()
+        self.cadre_ids: set[int] = set()
+        self.officials: set[str] = set()
+        self.official_ids: set[int] = set()
+        self.id_numbers_seen: set[int] = set()
+        self.spouses: list[tuple[str, int, str]] = []
+        self.pairs: dict[tuple[str, str], int] = {}
+        self.survey_keys: set[str] = set()
+
+    # -- driving -----------------------------------------------------------------------
+
+    def run(self, folder: Path, specs: Iterable[FileSpec]) -> FolderState:
+        for spec in specs:
+            self.validate_file(folder / spec.name, spec)
+        return self.state
+
+    def validate_file(self, path: Path, spec: FileSpec) -> None:
+        issues = self.issues
+        check: Callable[[int, dict[str, Any], Layout], None] = getattr(self, f"_{spec.table}")
+        rows = 0
+        self.progress.start(f"checking {spec.name}", path.stat().st_size)
+        with CsvFile(path) as f:
+            line = 1
+            try:
+                header = f.read_header()
+                if header is None:
+                    issues.error(spec.name, 1, "*", "empty file: no header row")
+                    self.broken.add(spec.name)
+                    return
+                layout = layout_for(spec, header, issues, ignore_unknown=self.ignore_unknown)
+                if layout is None:
+                    self.broken.add(spec.name)
+                    return
+                self._begin(spec)
+                for line, cells in f.rows():
+                    rows += 1
+                    values, _ok = parse_cells(layout, line, cells, issues)
+                    if values is not None:
+                        check(line, values, layout)
+                    if rows % PROGRESS_EVERY == 0:
+                        self.progress.update(f.bytes_read, rows)
+            except UnicodeDecodeError:
+                issues.error(spec.name, line + 1, "*", "not valid UTF-8")
+                self.broken.add(spec.name)
+            except Exception as exc:  # csv.Error: unbalanced quotes and the like
+                import csv
+
+                if not isinstance(exc, csv.Error):
+                    raise
+                issues.error(spec.name, line + 1, "*", f"malformed CSV ({exc})")
+                self.broken.add(spec.name)
+            finally:
+                self._end(spec)
+                self.state.rows[spec.name] = rows
+                self.progress.finish(rows)
+
+    def _begin(self, spec: FileSpec) -> None:
+        name = spec.name
+        if spec.table == "survey":
+            self._survey_refs = Deferred(
+                lambda keys: self.db.existing([Household.__table__.c.household_id], keys),
+                lambda line, label: self.issues.error(
+                    name,
+                    line,
+                    label,
+                    "unknown household (not in households.csv nor in the database)",
+                ),
+                self.batch_size,
+            )
+        if spec.table == "relation":
+            t_h, t_c, t_o = Household.__table__, Cadre.__table__, Official.__table__
+            self._relation_refs = Deferred(
+                lambda keys: self.db.existing(
+                    [t_h.c.head_id_number, t_c.c.id_number, t_o.c.id_number], keys
+                ),
+                lambda line, label: self.issues.warn(
+                    name, line, label, "unknown ID number: kept, the relative may live elsewhere"
+                ),
+                self.batch_size,
+            )
+
+    def _end(self, spec: FileSpec) -> None:
+        if spec.table == "survey" and hasattr(self, "_survey_refs"):
+            self._survey_refs.flush()
+        if spec.table == "relation" and hasattr(self, "_relation_refs"):
+            self._relation_refs.flush()
+        if spec.table == "cadre":
+            for spouse, line, label in self.spouses:
+                if spouse not in self.cadres and spouse not in self.db.cadres:
+                    self.issues.error(
+                        spec.name,
+                        line,
+                        label,
+                        "unknown cadre (not in cadres.csv nor in the database)",
+                    )
+            self.spouses = []
+
+    def _err(self, layout: Layout, line: int, key: str, rule: str) -> None:
+        self.issues.error(layout.spec.name, line, layout.label(key), rule)
+
+    # -- one method per file (named after the table) ---------------------------------------
+
+    def _village(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        code, tcode, ccode = v.get("village_code"), v.get("township_code"), v.get("county_code")
+        if code is not None:
+            if code in self.villages:
+                self._err(layout, line, "village_code", DUPLICATE)
+            self.villages.add(code)
+            if tcode is not None and code[:9] != tcode:
+                self._err(layout, line, "village_code", "first 9 digits must equal township_code")
+        if tcode is None or ccode is None:
+            return
+        if tcode[:6] != ccode:
+            self._err(layout, line, "township_code", "first 6 digits must equal county_code")
+            return
+        county = self.state.counties.get(ccode)
+        if county is None:
+            if all(k in v for k in ("county_name", "province", "region")):
+                self.state.counties[ccode] = {
+                    "county_code": ccode,
+                    "name": v["county_name"],
+                    "province": v["province"],
+                    "region": v["region"],
+                    "line": line,
+                }
+        else:
+            for key, stored, what in (
+                ("region", "region", "region"),
+                ("county_name", "name", "name"),
+                ("province", "province", "province"),
+            ):
+                if key in v and v[key] != county[stored]:
+                    self._err(
+                        layout,
+                        line,
+                        key,
+                        f"county {ccode} already has {what} "
+                        f"{county[stored]} (line {county['line']})",
+                    )
+        township = self.state.townships.get(tcode)
+        if township is None:
+            if "township_name" in v:
+                self.state.townships[tcode] = {
+                    "township_code": tcode,
+                    "name": v["township_name"],
+                    "county_code": ccode,
+                    "line": line,
+                }
+        elif "township_name" in v and v["township_name"] != township["name"]:
+            self._err(
+                layout,
+                line,
+                "township_name",
+                f"township {tcode} already has name {township['name']} (line {township['line']})",
+            )
+
+    def _household(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        hid = v.get("household_id")
+        if hid is not None:
+            if hid in self.households:
+                self._err(layout, line, "household_id", DUPLICATE)
+            self.households.add(hid)
+        head = v.get("head_id_number")
+        if head is not None:
+            key = id_key(head)
+            if key in self.head_ids:
+                self._err(layout, line, "head_id_number", DUPLICATE)
+            self.head_ids.add(key)
+        village = v.get("village_code")
+        if (
+            village is not None
+            and village not in self.villages
+            and "villages.csv" not in self.broken
+            and village not in self.db.villages
+        ):
+            self._err(
+                layout,
+                line,
+                "village_code",
+                "unknown village (not in villages.csv nor in the database)",
+            )
+        size, labour = v.get("size"), v.get("labour_count")
+        if size is not None:
+            for key in (
+                "labour_count",
+                "chronic_illness_members",
+                "serious_illness_members",
+                "disabled_members",
+                "students",
+            ):
+                value = v.get(key)
+                if value is not None and value > size:
+                    self._err(layout, line, key, "must be ≤ size")
+        skilled = v.get("skilled_labour")
+        if labour is not None and skilled is not None and skilled > labour:
+            self._err(layout, line, "skilled_labour", "must be ≤ labour_count")
+
+    def _cadre(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        cid = v.get("cadre_id")
+        if cid is not None:
+            if cid in self.cadres:
+                self._err(layout, line, "cadre_id", DUPLICATE)
+            elif cid in self.db.officials:
+                self._err(
+                    layout,
+                    line,
+                    "cadre_id",
+                    "already a person_id of an official in the "
+                    "database (cadres and officials share reviewer IDs)",
+                )
+            self.cadres.add(cid)
+        id_number = v.get("id_number")
+        born: int | None = None
+        if id_number is not None:
+            key = id_key(id_number)
+            if key in self.cadre_ids:
+                self._err(layout, line, "id_number", DUPLICATE)
+            self.cadre_ids.add(key)
+            born = int(id_number[6:10])
+        home_village, home_county = v.get("home_village_code"), v.get("home_county_code")
+        if home_village is not None and home_county is not None and home_village[:6] != home_county:
+            self._err(
+                layout, line, "home_village_code", "first 6 digits must equal home_county_code"
+            )
+        if (
+            v.get("party_member") is True
+            and "party_join_year" in v
+            and v["party_join_year"] is None
+        ):
+            self._err(layout, line, "party_join_year", "required when party_member is true")
+        for key, age in (("party_join_year", 18), ("work_start_year", 16)):
+            year = v.get(key)
+            if year is None:
+                continue
+            if year > THIS_YEAR:
+                self._err(layout, line, key, "must not be in the future")
+            elif born is not None and year < born + age:
+                self._err(layout, line, key, f"must be at least {age} years after the birth year")
+        spouse = v.get("spouse_cadre_id")
+        if spouse is not None:
+            if spouse == cid:
+                self._err(layout, line, "spouse_cadre_id", "must not be the cadre's own cadre_id")
+            else:
+                self.spouses.append((spouse, line, layout.label("spouse_cadre_id")))
+
+    def _official(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        pid = v.get("person_id")
+        if pid is not None:
+            if pid in self.officials:
+                self._err(layout, line, "person_id", DUPLICATE)
+            elif pid in self.cadres or pid in self.db.cadres:
+                self._err(
+                    layout,
+                    line,
+                    "person_id",
+                    "already a cadre_id (cadres and officials share reviewer IDs)",
+                )
+            self.officials.add(pid)
+        if v.get("id_number") is not None:
+            self.official_ids.add(id_key(v["id_number"]))
+        level, area, role = v.get("level"), v.get("area_code"), v.get("role")
+        if level is None:
+            return
+        if area is not None:
+            n = CODE_LENGTH_BY_LEVEL[level]
+            if len(area) != n or not area.isdigit() or not area.isascii():
+                self._err(
+                    layout,
+                    line,
+                    "area_code",
+                    f"must be a {level} code of {n} digits for level {level}",
+                )
+            else:
+                known, file, in_db = {
+                    "village": (self.villages, "villages.csv", self.db.villages),
+                    "township": (self.state.townships, "villages.csv", self.db.townships),
+                    "county": (self.state.counties, "villages.csv", self.db.counties),
+                }[level]
+                if area not in known and file not in self.broken and area not in in_db:
+                    self._err(
+                        layout,
+                        line,
+                        "area_code",
+                        f"unknown {level} (not in villages.csv nor in the database)",
+                    )
+        if role is not None and role not in ROLES_BY_LEVEL[level]:
+            self._err(
+                layout,
+                line,
+                "role",
+                f"must be one of {', '.join(ROLES_BY_LEVEL[level])} for level {level}",
+            )
+
+    def _relation(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        a, b = v.get("id_number_a"), v.get("id_number_b")
+        if a is not None and b is not None:
+            if a == b:
+                self._err(layout, line, "id_number_b", "must differ from id_number_a")
+                return
+            pair = (a, b) if a < b else (b, a)
+            first = self.pairs.get(pair)
+            if first is not None:
+                self._err(
+                    layout,
+                    line,
+                    "id_number_b",
+                    f"duplicate pair: already on line {first} (relations are symmetric)",
+                )
+            else:
+                self.pairs[pair] = line
+        for key, value in (("id_number_a", a), ("id_number_b", b)):
+            if value is None:
+                continue
+            num = id_key(value)
+            if (
+                num not in self.head_ids
+                and num not in self.cadre_ids
+                and num not in self.official_ids
+            ):
+                self._relation_refs.add(value, line, layout.label(key))
+
+    def _survey(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        hid, when = v.get("household_id"), v.get("survey_date")
+        if hid is None:
+            return
+        if hid not in self.households and "households.csv" not in self.broken:
+            self._survey_refs.add(hid, line, layout.label("household_id"))
+        if when is not None:
+            key = f"{hid}\x00{when.isoformat()}"
+            if key in self.survey_keys:
+                self._err(
+                    layout,
+                    line,
+                    "survey_date",
+                    "duplicate household_id and survey_date: already on an earlier line",
+                )
+            self.survey_keys.add(key)
+
+
+def present_files(folder: Path) -> list[FileSpec]:
+    return [spec for spec in INPUT_FILES if (folder / spec.name).is_file()]
