@@ -138,13 +138,11 @@ def _parsed_rows(path: Path, spec: FileSpec, progress: Progress) -> Iterator[dic
         assert header is not None
         layout = layout_for(spec, header, issues, ignore_unknown=True)
         assert layout is not None
-        n = 0
-        for line, cells in f.rows():
+        for n, (line, cells) in enumerate(f.rows(), start=1):
             values, ok = parse_cells(layout, line, cells, issues)
             if values is None or not ok:  # the file changed since pass 1
                 raise RuntimeError(f"{spec.name}:{line}: changed during the import")
             yield values
-            n += 1
             if n % PROGRESS_EVERY == 0:
                 progress.update(f.bytes_read, n)
 

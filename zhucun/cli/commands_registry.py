@@ -1,0 +1,198 @@
+"""`zhucun import DIR` and `zhucun export DIR`: the registry in, the results out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from zhucun.cli.output import console, emit_json, err_console, fail
+
+if TYPE_CHECKING:
+    from zhucun.exchange.importer import ImportResult
+
+SHOWN_ERRORS = 50
+
+
+class RichProgress:
+    """A progress bar per file on a terminal (stderr)."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]:>10,} rows"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
+        self._task: int | None = None
+        self._progress.start()
+
+    def start(self, label: str, total_bytes: int) -> None:
+        self._task = self._progress.add_task(label, total=total_bytes, rows=0)
+
+    def update(self, done_bytes: int, rows: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=done_bytes, rows=rows)
+
+    def finish(self, rows: int) -> None:
+        if self._task is not None:
+            task = self._progress.tasks[-1]
+            self._progress.update(self._task, completed=task.total, rows=rows)
+            self._task = None
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+class PlainProgress:
+    """One line per file and every 100,000 rows, for logs and pipes."""
+
+    def __init__(self) -> None:
+        self._label = ""
+        self._started = 0.0
+        self._last = 0
+
+    def start(self, label: str, total_bytes: int) -> None:
+        self._label, self._started, self._last = label, time.monotonic(), 0
+        print(f"{label} ({total_bytes:,} bytes)", file=sys.stderr, flush=True)
+
+    def update(self, done_bytes: int, rows: int) -> None:
+        if rows - self._last >= 100_000:
+            self._last = rows
+            print(f"{self._label}: {rows:,} rows", file=sys.stderr, flush=True)
+
+    def finish(self, rows: int) -> None:
+        took = time.monotonic() - self._started
+        print(f"{self._label}: {rows:,} rows in {took:.1f} s", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        pass
+
+
+def _progress(enabled: bool) -> RichProgress | PlainProgress | None:
+    if not enabled:
+        return None
+    return RichProgress() if sys.stderr.isatty() else PlainProgress()
+
+
+def import_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder with villages.csv, households.csv, cadres.csv, ...")
+    ],
+    ignore_unknown_columns: Annotated[
+        bool,
+        typer.Option("--ignore-unknown-columns", help="Skip columns the format does not know."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Import a county's registry folder (the CSV files of DATA_FORMAT.md).
+
+    Every row is checked first; if any is wrong, all problems are listed as
+    file:row:column: rule and nothing is written. A valid folder is written in one
+    transaction; importing the same folder again changes nothing."""
+    from zhucun.exchange.importer import ImportError_, import_folder
+
+    progress = _progress(not as_json)
+    try:
+        result = import_folder(
+            folder, ignore_unknown_columns=ignore_unknown_columns, progress=progress
+        )
+    except ImportError_ as exc:
+        fail(str(exc), code=2)
+        return
+    finally:
+        if progress is not None:
+            progress.stop()
+    if as_json:
+        emit_json(result.as_dict())
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    if not result.ok:
+        for line in result.errors[:SHOWN_ERRORS]:
+            err_console.print(line, markup=False, highlight=False)
+        rest = result.error_count - min(len(result.errors), SHOWN_ERRORS)
+        if rest > 0:
+            err_console.print(f"... and {rest:,} more", markup=False)
+        err_console.print(f"[bold red]{result.error_count:,} error(s): nothing was imported.[/]")
+        raise typer.Exit(1)
+    _print_summary(result)
+
+
+def _print_summary(result: ImportResult) -> None:
+    from rich.table import Table
+
+    table = Table(title="zhucun import")
+    for name in ("file", "table", "rows", "inserted", "updated", "unchanged", "warnings"):
+        table.add_column(
+            name, justify="left" if name in ("file", "table") else "right", no_wrap=True
+        )
+    for t in result.tables:
+        table.add_row(
+            t.file,
+            t.table,
+            f"{t.rows:,}",
+            f"{t.inserted:,}",
+            f"{t.updated:,}",
+            f"{t.unchanged:,}",
+            f"{t.warnings:,}",
+        )
+    console.print(table)
+    warnings = result.warnings
+    for line in warnings[:SHOWN_ERRORS]:
+        err_console.print(f"warning: {line}", markup=False, highlight=False)
+    rest = result.warning_count - min(len(warnings), SHOWN_ERRORS)
+    if rest > 0:
+        err_console.print(f"... and {rest:,} more warnings", markup=False)
+
+
+def export_command(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the output files into")],
+    county: Annotated[
+        str | None, typer.Option("--county", help="Only this county (6-digit code)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Write every output file (teams.csv, strategies.csv, audit.csv, ...), each with its
+    header even when empty. ID numbers are never written."""
+    from zhucun.exchange.exporter import ExportError, export_folder
+
+    if county is not None and not (len(county) == 6 and county.isdigit()):
+        fail(f"--county must be a 6-digit county code, got {county!r}", code=2)
+    try:
+        counts = export_folder(folder, county=county)
+    except ExportError as exc:
+        fail(str(exc), code=2)
+        return
+    if as_json:
+        emit_json({"folder": str(folder), "county": county, "files": counts})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"zhucun export → {folder}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("export")(export_command)
