@@ -1,0 +1,82 @@
+"""`zhucun generate`: a realistic county registry to try zhucun on, in the input format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zhucun.cli.output import console, emit_json, fail
+
+
+def generate_command(
+    county: Annotated[
+        str,
+        typer.Option(
+            "--county",
+            help="6-digit code of one of the 832 national poverty counties, e.g. 130624 "
+            "(阜平县) or 433124 (花垣县), which come with their real villages.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files into")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files")] = 1,
+    households: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Registered poor households in the county (default: realistic for its "
+            "villages, a few thousand). Edge households (边缘易致贫户) come on top.",
+        ),
+    ] = None,
+    year: Annotated[int, typer.Option(help="Registry year: poverty line and dates")] = 2026,
+    cadre_ratio: Annotated[
+        float,
+        typer.Option(
+            "--cadre-ratio",
+            min=0.0,
+            help="Scale the number of cadres; below 1 leaves villages short of team members.",
+        ),
+    ] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Write villages, households, cadres, officials, relations and surveys of a realistic
+    county (real county, townships and, where known, villages; synthetic people with valid
+    ID numbers) into OUT, ready for `zhucun import OUT`."""
+    from zhucun.generator import UnknownCountyError, generate
+
+    try:
+        summary = generate(
+            county, out, seed=seed, households=households, year=year, cadre_ratio=cadre_ratio
+        )
+    except UnknownCountyError as exc:
+        fail(str(exc), code=2)
+        return
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    from rich.table import Table
+
+    table = Table(
+        title=f"{summary.county_name} ({summary.county_code}), {summary.province}, "
+        f"{summary.region}, {summary.year}, seed {summary.seed}"
+    )
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, n in summary.rows.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print(
+        f"{summary.townships} townships, {summary.villages} villages "
+        f"({summary.poor_villages} registered poor); "
+        f"{summary.registered_poor_households:,} registered poor households, "
+        f"{summary.edge_households:,} edge households; "
+        f"{summary.cadres_available:,} cadres available. "
+        f"Written to {summary.out_dir} in {summary.seconds:.1f} s."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate", help="Generate a realistic county registry (CSV files) for trials.")(
+        generate_command
+    )

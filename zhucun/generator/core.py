@@ -1,0 +1,377 @@
+"""`generate()`: a whole county folder in the input format of DATA_FORMAT.md.
+
+Order matters for streaming: villages and officials are small and kept in memory; households
+and their surveys are written one village at a time (each village has its own random stream,
+so the output is deterministic for a seed whatever the scale); village populations are
+settled from the households drawn and written last; cadres are streamed after that.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from zhucun.generator import distributions as d
+from zhucun.generator.cadres import CADRE_HEADER, CadreStream, cadre_count
+from zhucun.generator.geography import (
+    INFRA,
+    County,
+    Village,
+    allocate,
+    build_villages,
+    load_county,
+    poverty_county_codes,
+)
+from zhucun.generator.households import (
+    HOUSEHOLD_HEADER,
+    SURVEY_HEADER,
+    Context,
+    b,
+    cause_table,
+    draw_indicators,
+    survey_rows,
+)
+from zhucun.generator.names import (
+    SURNAMES,
+    SURNAMES_XIANGXI,
+    IdAllocator,
+    birth_date,
+    person_name,
+)
+from zhucun.generator.officials import (
+    OFFICIAL_HEADER,
+    RELATION_HEADER,
+    Official,
+    Person,
+    RelationWriter,
+    build_officials,
+    kinship,
+)
+from zhucun.policy import default_policy
+
+VILLAGE_HEADER = (
+    "village_code",
+    "name",
+    "township_code",
+    "township_name",
+    "county_code",
+    "county_name",
+    "province",
+    "region",
+    "registered_poor",
+    "population",
+    "collective_income_yuan",
+    *INFRA,
+    "terrain",
+    "distance_to_county_km",
+    "main_industries",
+)
+FILES = (
+    "villages.csv",
+    "households.csv",
+    "cadres.csv",
+    "officials.csv",
+    "relations.csv",
+    "surveys.csv",
+)
+MEAN_POOR_HOUSEHOLD_SIZE = 3.1
+HEADS_KEPT_PER_VILLAGE = 3
+
+
+@dataclass
+class Summary:
+    county_code: str
+    county_name: str
+    province: str
+    region: str
+    year: int
+    seed: int
+    out_dir: str
+    rows: dict[str, int] = field(default_factory=dict)
+    townships: int = 0
+    villages: int = 0
+    poor_villages: int = 0
+    registered_poor_households: int = 0
+    edge_households: int = 0
+    cadres_available: int = 0
+    conflict_relations: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def default_household_count(villages: list[Village]) -> int:
+    """The registered poor households a county of this size would have at its villages'
+    target incidences: a few thousand for a county of 150-250 villages."""
+    persons = sum(v.base_population * v.target_incidence for v in villages)
+    return max(200, round(persons / MEAN_POOR_HOUSEHOLD_SIZE))
+
+
+def _writer(fh: Any) -> Any:
+    return csv.writer(fh, lineterminator="\n")
+
+
+def generate(
+    county_code: str,
+    out_dir: Path | str,
+    seed: int = 1,
+    households: int | None = None,
+    year: int = 2026,
+    cadre_ratio: float = 1.0,
+) -> Summary:
+    """Write the six input files of a realistic county into `out_dir`.
+
+    `households` is the number of registered poor households (default: realistic for the
+    county); edge households (边缘易致贫户) come on top. Raises `UnknownCountyError` for a
+    code outside the 832 poverty counties."""
+    started = time.perf_counter()
+    county = load_county(county_code)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    policy = default_policy(year, county.region, county.province_code)
+    ctx = Context(
+        county.code,
+        county.region,
+        year,
+        float(policy.poverty_line_yuan),
+        float(policy.monitoring_threshold_yuan),
+        dict(policy.cause_thresholds),
+    )
+    rng = Random(f"zhucun/{seed}/{county.code}/geography")
+    townships, villages = build_villages(county, rng)
+    if not villages:
+        raise ValueError(f"county {county.code} has no townships in the reference data")
+    surnames = SURNAMES_XIANGXI if county.code.startswith("4331") else SURNAMES
+    for v in villages:
+        v.surnames = tuple(rng.sample(surnames, 3))
+
+    n_poor = default_household_count(villages) if households is None else max(0, households)
+    poor_alloc = allocate(n_poor, [v.base_population * v.target_incidence for v in villages])
+    n_edge = round(n_poor * d.EDGE_HOUSEHOLD_SHARE)
+    edge_alloc = allocate(n_edge, [float(v.base_population) for v in villages])
+
+    ids = IdAllocator()
+    orng = Random(f"zhucun/{seed}/{county.code}/officials")
+    officials = build_officials(orng, county, townships, villages, ids, year)
+
+    summary = Summary(
+        county.code,
+        county.name,
+        county.province,
+        county.region,
+        year,
+        seed,
+        str(out),
+        townships=len(townships),
+        villages=len(villages),
+        poor_villages=sum(v.registered_poor for v in villages),
+        registered_poor_households=n_poor,
+        edge_households=n_edge,
+    )
+    rows = {name: 0 for name in FILES}
+    with (
+        open(out / "households.csv", "w", encoding="utf-8", newline="") as hf,
+        open(out / "surveys.csv", "w", encoding="utf-8", newline="") as sf,
+        open(out / "relations.csv", "w", encoding="utf-8", newline="") as rf,
+    ):
+        hw, sw, rw = _writer(hf), _writer(sf), _writer(rf)
+        hw.writerow(HOUSEHOLD_HEADER)
+        sw.writerow(SURVEY_HEADER)
+        rw.writerow(RELATION_HEADER)
+        relations = RelationWriter(rw)
+        heads = _write_households(
+            county,
+            ctx,
+            seed,
+            villages,
+            poor_alloc,
+            edge_alloc,
+            officials,
+            ids,
+            hw,
+            sw,
+            relations,
+            rows,
+        )
+        poor_officials = [o for v in villages if v.registered_poor for o in officials[v.code]]
+        n_cadres = cadre_count(
+            n_poor,
+            summary.poor_villages,
+            policy.helper_caseload_cap,
+            policy.team_max_size,
+            cadre_ratio,
+        )
+        crng = Random(f"zhucun/{seed}/{county.code}/cadres")
+        with open(out / "cadres.csv", "w", encoding="utf-8", newline="") as cf:
+            cw = _writer(cf)
+            cw.writerow(CADRE_HEADER)
+            stream = CadreStream(
+                crng, county, year, villages, ids, relations, poor_officials, heads
+            )
+            rows["cadres.csv"] = stream.write(cw, n_cadres)
+        summary.cadres_available = stream.available
+        rows["relations.csv"] = relations.total
+        summary.conflict_relations = dict(sorted(relations.counts.items()))
+
+    rows["villages.csv"] = _write_villages(out / "villages.csv", county, villages)
+    with open(out / "officials.csv", "w", encoding="utf-8", newline="") as of:
+        ow = _writer(of)
+        ow.writerow(OFFICIAL_HEADER)
+        for people in officials.values():
+            for o in people:
+                ow.writerow(o.row())
+                rows["officials.csv"] += 1
+    summary.rows = rows
+    summary.seconds = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def _write_households(
+    county: County,
+    ctx: Context,
+    seed: int,
+    villages: list[Village],
+    poor_alloc: list[int],
+    edge_alloc: list[int],
+    officials: dict[str, list[Official]],
+    ids: IdAllocator,
+    hw: Any,
+    sw: Any,
+    relations: RelationWriter,
+    rows: dict[str, int],
+) -> list[Person]:
+    """Stream households and their surveys; return a few poor heads per poor village for the
+    cadre conflicts. Declared relations of heads are written as each head is drawn."""
+    year = ctx.year
+    dates = [f"{year + dy}-{m:02d}-{day:02d}" for dy, m, day in d.SURVEY_DATES]
+    other_codes = [
+        c for c in poverty_county_codes() if c[:2] == county.province_code and c != county.code
+    ] or [county.code]
+    reviewer_townships: set[str] = set()
+    trng = Random(f"zhucun/{seed}/{county.code}/reviewers")
+    for t_code in sorted({v.township.code for v in villages}):
+        if trng.random() < d.REVIEWER_RELATED_TO_HEAD_TOWNSHIP or not reviewer_townships:
+            reviewer_townships.add(t_code)
+    kept: list[Person] = []
+    nepotism_done = False
+    for v, n_poor, n_edge in zip(villages, poor_alloc, edge_alloc, strict=True):
+        vr = Random(f"zhucun/{seed}/{v.code}/households")
+        causes = cause_table(v.infra["road_paved"], v.infra["safe_water"])
+        v_officials = officials[v.code]
+        related_at = -1  # 优亲厚友: one poor head related to an official of the village
+        if n_poor and (
+            vr.random() < d.OFFICIAL_RELATED_TO_HEAD_VILLAGE
+            and v.registered_poor
+            or not nepotism_done
+        ):
+            related_at = vr.randrange(n_poor)
+            nepotism_done = True
+        reviewer_at = -1
+        if n_poor and v.township.code in reviewer_townships:
+            reviewer_townships.discard(v.township.code)
+            reviewer_at = vr.randrange(n_poor)
+        previous: Person | None = None
+        for i in range(n_poor + n_edge):
+            poor = i < n_poor
+            drawn, tail = draw_indicators(vr, ctx, causes, poor)
+            official = vr.choice(v_officials) if i == related_at else None
+            if official is not None:
+                sur = official.person.surname
+                age = max(20, min(90, year - official.person.birth_year + vr.randint(-8, 8)))
+            else:
+                sur = vr.choice(v.surnames) if vr.random() < 0.6 else vr.choice(SURNAMES)
+                age = drawn.head_age
+            born = birth_date(vr, year - age)
+            hid = f"H{v.code}{i + 1:05d}"
+            id_number = ids.issue(county.code, born, drawn.male)
+            name = person_name(vr, not drawn.male, sur)
+            hw.writerow([hid, v.code, name, id_number, *tail, born.year])
+            for srow in survey_rows(vr, ctx, hid, drawn, poor, dates):
+                sw.writerow(srow)
+                rows["surveys.csv"] += 1
+            rows["households.csv"] += 1
+            head = Person(hid, name, id_number, born.year, drawn.male)
+            if official is not None:
+                relations.add(
+                    official.person.id_number,
+                    id_number,
+                    kinship(official.person, head, vr),
+                    "official_head",
+                )
+            if i == reviewer_at:
+                reviewer = vr.choice(officials[v.township.code]).person
+                relations.add(
+                    reviewer.id_number, id_number, kinship(reviewer, head, vr), "reviewer_head"
+                )
+            if previous is not None and vr.random() < d.HEAD_SIBLING_IN_VILLAGE:
+                relations.add(
+                    previous.id_number, id_number, kinship(previous, head, vr), "head_head"
+                )
+            if vr.random() < d.RELATIVE_ELSEWHERE:
+                elsewhere = ids.issue(
+                    vr.choice(other_codes),
+                    birth_date(vr, born.year + vr.randint(-6, 6)),
+                    vr.random() < 0.5,
+                )
+                relations.add(elsewhere, id_number, "sibling", "relative_elsewhere")
+            if poor:
+                v.poor_persons += drawn.size
+                if v.registered_poor and i < HEADS_KEPT_PER_VILLAGE:
+                    kept.append(head)
+            else:
+                v.edge_persons += drawn.size
+            previous = head
+        v.poor_households, v.edge_households = n_poor, n_edge
+    if not relations.counts.get("relative_elsewhere") and kept:
+        h = kept[0]
+        relations.add(
+            ids.issue(other_codes[0], birth_date(trng, h.birth_year), True),
+            h.id_number,
+            "sibling",
+            "relative_elsewhere",
+        )
+    return kept
+
+
+def _write_villages(path: Path, county: County, villages: list[Village]) -> int:
+    """Population follows the households drawn: poor persons / target incidence, never fewer
+    people than the listed households hold."""
+    lo = d.VILLAGE_POPULATION_CLIP[0]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = _writer(fh)
+        w.writerow(VILLAGE_HEADER)
+        for v in villages:
+            if v.poor_persons:
+                pop = round(v.poor_persons / v.target_incidence)
+            else:
+                pop = v.base_population
+            listed = v.poor_persons + v.edge_persons
+            pop = max(pop, lo, math.ceil(listed * 1.25))
+            v.population = pop
+            t = v.township
+            w.writerow(
+                [
+                    v.code,
+                    v.name,
+                    t.code,
+                    t.name,
+                    county.code,
+                    county.name,
+                    county.province,
+                    county.region,
+                    b(v.registered_poor),
+                    pop,
+                    v.collective_income,
+                    *(b(v.infra[k]) for k in INFRA),
+                    v.terrain,
+                    v.distance_km,
+                    ";".join(v.industries),
+                ]
+            )
+    return len(villages)
