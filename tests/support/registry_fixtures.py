@@ -1,7 +1,7 @@
 """A tiny valid registry folder built in code, so each test changes one cell and knows
 exactly which `file:row:column: rule` to expect (row i of a file is on line i + 2).
 
-County 522626 (west), township 522626100, villages ...001 (poor) and ...002; four
+County 522626 (west), township 522626100, villages ...001 (poor), ...002 and ...003; four
 households, three cadres (two married), one official per level, two relations, two
 surveys."""
 
@@ -18,7 +18,7 @@ Rows = dict[str, list[dict[str, str]]]
 
 COUNTY = "522626"
 TOWNSHIP = "522626100"
-V1, V2 = "522626100001", "522626100002"
+V1, V2, V3 = "522626100001", "522626100002", "522626100003"
 
 
 def ids() -> dict[str, str]:
@@ -119,7 +119,11 @@ def registry_rows() -> Rows:
     """The folder's rows as strings, English headers; change a cell, then `write_folder`."""
     n = ids()
     return {
-        "villages.csv": [_village(V1, "九寨村", True), _village(V2, "平秋村", False)],
+        "villages.csv": [
+            _village(V1, "九寨村", True),
+            _village(V2, "平秋村", False),
+            _village(V3, "彦洞村", False),  # referred to by nothing: safe to break
+        ],
         "households.csv": [
             _household("H0001", V1, "王明", n["h1"], True),
             _household("H0002", V1, "李芳", n["h2"], True),

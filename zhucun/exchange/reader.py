@@ -92,6 +92,11 @@ class CsvFile:
         """Bytes consumed so far (to within one read buffer): enough for a progress bar."""
         return self._raw.tell()
 
+    @property
+    def line_num(self) -> int:
+        """Physical lines consumed so far."""
+        return self._reader.line_num
+
     def read_header(self) -> list[str] | None:
         for row in self._reader:
             if row and any(c.strip() for c in row):

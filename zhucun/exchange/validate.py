@@ -7,6 +7,7 @@ survey a household already in the database."""
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -182,7 +183,6 @@ class Validator:
         self.cadre_ids: set[int] = set()
         self.officials: set[str] = set()
         self.official_ids: set[int] = set()
-        self.id_numbers_seen: set[int] = set()
         self.spouses: list[tuple[str, int, str]] = []
         self.pairs: dict[tuple[str, str], int] = {}
         self.survey_keys: set[str] = set()
@@ -200,7 +200,6 @@ class Validator:
         rows = 0
         self.progress.start(f"checking {spec.name}", path.stat().st_size)
         with CsvFile(path) as f:
-            line = 1
             try:
                 header = f.read_header()
                 if header is None:
@@ -220,14 +219,12 @@ class Validator:
                     if rows % PROGRESS_EVERY == 0:
                         self.progress.update(f.bytes_read, rows)
             except UnicodeDecodeError:
-                issues.error(spec.name, line + 1, "*", "not valid UTF-8")
+                issues.error(
+                    spec.name, f.line_num + 1, "*", "not valid UTF-8 (at or after this line)"
+                )
                 self.broken.add(spec.name)
-            except Exception as exc:  # csv.Error: unbalanced quotes and the like
-                import csv
-
-                if not isinstance(exc, csv.Error):
-                    raise
-                issues.error(spec.name, line + 1, "*", f"malformed CSV ({exc})")
+            except csv.Error as exc:  # unbalanced quotes and the like
+                issues.error(spec.name, max(f.line_num, 1), "*", f"malformed CSV ({exc})")
                 self.broken.add(spec.name)
             finally:
                 self._end(spec)
