@@ -123,10 +123,10 @@ def import_command(
             raise typer.Exit(1)
         return
     for note in result.notes:
-        err_console.print(f"note: {note}", markup=False, highlight=False)
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if not result.ok:
         for line in result.errors[:SHOWN_ERRORS]:
-            err_console.print(line, markup=False, highlight=False)
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         rest = result.error_count - min(len(result.errors), SHOWN_ERRORS)
         if rest > 0:
             err_console.print(f"... and {rest:,} more", markup=False)
@@ -156,7 +156,7 @@ def _print_summary(result: ImportResult) -> None:
     console.print(table)
     warnings = result.warnings
     for line in warnings[:SHOWN_ERRORS]:
-        err_console.print(f"warning: {line}", markup=False, highlight=False)
+        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     rest = result.warning_count - min(len(warnings), SHOWN_ERRORS)
     if rest > 0:
         err_console.print(f"... and {rest:,} more warnings", markup=False)
