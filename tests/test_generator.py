@@ -399,6 +399,8 @@ def test_unknown_county_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["generate", "--county", "110101", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "832" in result.output
     assert not (tmp_path / "households.csv").exists()
+    with pytest.raises(ValueError, match="year"):
+        generate(COUNTY, tmp_path, year=2300)  # people would be born in the future
 
 
 def test_cli_prints_json_summary(tmp_path: Path) -> None:

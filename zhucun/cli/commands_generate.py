@@ -49,7 +49,7 @@ def generate_command(
         summary = generate(
             county, out, seed=seed, households=households, year=year, cadre_ratio=cadre_ratio
         )
-    except UnknownCountyError as exc:
+    except (UnknownCountyError, ValueError) as exc:
         fail(str(exc), code=2)
         return
     if as_json:

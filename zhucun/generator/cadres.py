@@ -180,6 +180,8 @@ class CadreStream:
         ] or [county.code]
         self.all_codes = codes
         self.available = 0
+        self.p_official = d.CADRE_RELATED_TO_OFFICIAL
+        self.p_head = d.CADRE_RELATED_TO_HEAD
         self.home_village = 0
         self.couples = 0
 
@@ -256,17 +258,20 @@ class CadreStream:
 
     def _conflicts(self, i: int, person: Person) -> None:
         rng = self.rng
-        if self.officials and (rng.random() < d.CADRE_RELATED_TO_OFFICIAL or i in (0, 1)):
+        if self.officials and (rng.random() < self.p_official or i in (0, 1)):
             o = rng.choice(self.officials).person
             self.relations.add(
                 person.id_number, o.id_number, kinship(person, o, rng), "cadre_official"
             )
-        if self.heads and (rng.random() < d.CADRE_RELATED_TO_HEAD or i in (2, 3)):
+        if self.heads and (rng.random() < self.p_head or i in (2, 3)):
             h = rng.choice(self.heads)
             self.relations.add(person.id_number, h.id_number, kinship(person, h, rng), "cadre_head")
 
     def write(self, writer: csv.writer, n: int) -> int:  # type: ignore[valid-type]
         rng = self.rng
+        # in a huge county, keep each official or head related to a couple of cadres at most
+        self.p_official = min(d.CADRE_RELATED_TO_OFFICIAL, len(self.officials) / max(n, 1) / 2)
+        self.p_head = min(d.CADRE_RELATED_TO_HEAD, len(self.heads) / max(n, 1) / 2)
         i = 0
         while i < n:
             if i + 1 < n and rng.random() < d.CADRE_COUPLE / 2:

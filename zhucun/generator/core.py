@@ -12,6 +12,7 @@ import csv
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -80,7 +81,8 @@ FILES = (
     "surveys.csv",
 )
 MEAN_POOR_HOUSEHOLD_SIZE = 3.1
-HEADS_KEPT_PER_VILLAGE = 3
+FIRST_YEAR = 2014  # 建档立卡: the national registry starts in 2014
+HEADS_KEPT = 5000  # poor heads of poor villages that cadres may be related to
 
 
 @dataclass
@@ -132,6 +134,9 @@ def generate(
     code outside the 832 poverty counties."""
     started = time.perf_counter()
     county = load_county(county_code)
+    if not FIRST_YEAR <= year <= date.today().year + 15:
+        # people are at least 20: a later year would give birth dates in the future
+        raise ValueError(f"year {year} is outside {FIRST_YEAR}..{date.today().year + 15}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     policy = default_policy(year, county.region, county.province_code)
@@ -246,8 +251,8 @@ def _write_households(
     relations: RelationWriter,
     rows: dict[str, int],
 ) -> list[Person]:
-    """Stream households and their surveys; return a few poor heads per poor village for the
-    cadre conflicts. Declared relations of heads are written as each head is drawn."""
+    """Stream households and their surveys; return a sample of poor heads of poor villages for
+    the cadre conflicts. Declared relations of heads are written as each head is drawn."""
     year = ctx.year
     dates = [f"{year + dy}-{m:02d}-{day:02d}" for dy, m, day in d.SURVEY_DATES]
     other_codes = [
@@ -259,6 +264,8 @@ def _write_households(
         if trng.random() < d.REVIEWER_RELATED_TO_HEAD_TOWNSHIP or not reviewer_townships:
             reviewer_townships.add(t_code)
     kept: list[Person] = []
+    seen = 0
+    keep_rng = Random(f"zhucun/{seed}/{county.code}/kept-heads")
     nepotism_done = False
     for v, n_poor, n_edge in zip(villages, poor_alloc, edge_alloc, strict=True):
         vr = Random(f"zhucun/{seed}/{v.code}/households")
@@ -322,8 +329,14 @@ def _write_households(
                 relations.add(elsewhere, id_number, "sibling", "relative_elsewhere")
             if poor:
                 v.poor_persons += drawn.size
-                if v.registered_poor and i < HEADS_KEPT_PER_VILLAGE:
-                    kept.append(head)
+                if v.registered_poor:  # reservoir sample: any poor head equally likely
+                    seen += 1
+                    if len(kept) < HEADS_KEPT:
+                        kept.append(head)
+                    else:
+                        j = keep_rng.randrange(seen)
+                        if j < HEADS_KEPT:
+                            kept[j] = head
             else:
                 v.edge_persons += drawn.size
             previous = head

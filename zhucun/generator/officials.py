@@ -127,7 +127,9 @@ def kinship(a: Person, b: Person, rng: Random) -> str:
         return "child" if a.surname == b.surname else "in_law"
     if a.surname == b.surname:
         return "sibling"
-    return "spouse" if a.male != b.male and rng.random() < 0.3 else "in_law"
+    # never "spouse": a cadre couple's spouse rows are the only marriages declared, so no one
+    # ends up with two spouses; a brother- or sister-in-law is as near a relative (近亲属)
+    return "in_law" if rng.random() < 0.8 else "sibling"
 
 
 class RelationWriter:
