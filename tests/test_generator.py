@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from models.enums import Cause, Skill
 from zhucun.cli import app
 from zhucun.generator import FILES, UnknownCountyError, generate
 from zhucun.generator.geography import sample_villages
@@ -39,31 +40,8 @@ HEADERS = {
     "surveys.csv": "household_id,survey_date,per_capita_income_yuan,food_clothing_secure,"
     "compulsory_education_ok,basic_medical_ok,safe_water_ok,housing_grade,shock",
 }
-CAUSES = (
-    "illness",
-    "disability",
-    "schooling",
-    "disaster",
-    "land",
-    "water",
-    "skills",
-    "labour",
-    "capital",
-    "transport",
-    "motivation",
-    "other",
-)
-SKILLS = {
-    "agriculture",
-    "health",
-    "education",
-    "finance",
-    "infrastructure",
-    "ecommerce",
-    "tourism",
-    "governance",
-    "social_work",
-}
+CAUSES = {c.value for c in Cause}
+SKILLS = {s.value for s in Skill}
 BOOL = {"true", "false"}
 COUNTY, HOUSEHOLDS, YEAR = "433124", 1500, 2026
 

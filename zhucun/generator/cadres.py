@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
 
+from models.enums import Skill
 from zhucun.generator import distributions as d
 from zhucun.generator.geography import County, Village, poverty_county_codes
 from zhucun.generator.households import pick, table
@@ -34,17 +35,7 @@ CADRE_HEADER = (
     "available",
     "spouse_cadre_id",
 )
-ALL_SKILLS = (
-    "agriculture",
-    "health",
-    "education",
-    "finance",
-    "infrastructure",
-    "ecommerce",
-    "tourism",
-    "governance",
-    "social_work",
-)
+ALL_SKILLS = tuple(s.value for s in Skill)
 
 # unit suffix -> (primary skill, frequent second skills)
 _FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {

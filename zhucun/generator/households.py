@@ -18,22 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 
+from models.enums import Cause
 from zhucun.generator import distributions as d
 
-ORDER = (
-    "illness",
-    "disability",
-    "schooling",
-    "disaster",
-    "land",
-    "water",
-    "skills",
-    "labour",
-    "capital",
-    "transport",
-    "motivation",
-    "other",
-)
+ORDER = tuple(c.value for c in Cause)  # the national list order that breaks ties
 
 # floor of the severity a *main* cause is drawn with (labour: zero / low labour variants)
 STRONG_MIN = {
