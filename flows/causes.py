@@ -1,0 +1,63 @@
+"""Cause assessment (致贫原因): one main cause and at most two others per household in
+care, with evidence and rule version; overrides recorded by teams are kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+
+from flows.common import artifact_key, task_runner
+from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from models.enums import CAUSE_ZH, Cause
+from tasks.causes import assess_causes_task
+from tasks.common import Scope
+from tasks.lifecycle_db import merge_counts, scope_chunks
+
+
+@flow(name="assess-causes", flow_run_name="causes-{county}-{cycle_year}", task_runner=task_runner())
+def assess_causes(
+    county: CountyCode, cycle_year: int, villages: list[str] | None = None
+) -> dict[str, Any]:
+    """One `HouseholdAssessment` per household in care; leaves the cause distribution."""
+    scope = Scope(county=county, villages=villages)
+    tag_run(scope.county)
+    chunks = scope_chunks(scope.county, scope.villages)
+    progress = Progress(
+        "causes", scope.label, cycle_year, total=len(chunks), what="villages assessed"
+    )
+    parts = fan_out(
+        assess_causes_task,
+        chunks,
+        progress,
+        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
+    )
+    main = merge_counts(p["main"] for p in parts)
+    other = merge_counts(p["other"] for p in parts)
+    households = sum(p["households"] for p in parts)
+    create_table_artifact(
+        table=[
+            {
+                "cause": c.value,
+                "因": CAUSE_ZH[c],
+                "main": main.get(c.value, 0),
+                "other": other.get(c.value, 0),
+                "main_pct": round(100 * main.get(c.value, 0) / households, 1)
+                if households
+                else 0.0,
+            }
+            for c in Cause
+        ],
+        key=artifact_key("causes", scope.label, cycle_year),
+        description=f"Causes of poverty, county {scope.county}, cycle {cycle_year}: "
+        f"{households} households (main cause A3a, other causes A3b).",
+    )
+    return {
+        "stage": "causes",
+        "households": households,
+        "written": sum(p["written"] for p in parts),
+        "overrides_kept": sum(p["overrides_kept"] for p in parts),
+        "chunks": len(chunks),
+        "main_causes": main,
+    }

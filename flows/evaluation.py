@@ -1,0 +1,136 @@
+"""Progress evaluation (scheduled, monthly) and relapse monitoring (防止返贫监测)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.common import artifact_key, emit, task_runner
+from flows.lifecycle_common import CountyCode, Period, Progress, fan_out, previous_month, tag_run
+from tasks.common import Scope
+from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
+from tasks.lifecycle_db import merge_counts, scope_chunks
+
+
+def _period(period: str | None) -> str:
+    return period or previous_month()
+
+
+@flow(
+    name="evaluate-progress",
+    flow_run_name="evaluation-{county}-{period}",
+    task_runner=task_runner(),
+)
+def evaluate_progress(
+    county: CountyCode, period: Period | None = None, villages: list[str] | None = None
+) -> dict[str, Any]:
+    """Evaluate every registered household of the scope for a month (default: the month that
+    just ended, for the monthly schedule): exit, remain, monitor, relapse; village incidence
+    and exit eligibility; events for villages that became exit-eligible and for households at
+    risk of relapse."""
+    scope = Scope(county=county, villages=villages)
+    period = _period(period)
+    tag_run(scope.county)
+    chunks = scope_chunks(scope.county, scope.villages)
+    progress = Progress(
+        "evaluation", scope.label, period, total=len(chunks), what="villages evaluated"
+    )
+    parts = fan_out(
+        evaluate_progress_task,
+        chunks,
+        progress,
+        lambda i, c: dict(county=scope.county, period=period, villages=c, chunk_no=i),
+    )
+    villages_rows = [v for p in parts for v in p["villages"]]
+    outcomes = merge_counts(p["outcomes"] for p in parts)
+    monitoring = merge_counts(p["monitoring"] for p in parts)
+    create_table_artifact(
+        table=villages_rows or [{"village": "-"}],
+        key=artifact_key("evaluation", scope.label, period),
+        description=f"Progress evaluation, county {scope.county}, period {period}: outcomes "
+        "per village (households evaluated in this run), incidence, exit "
+        "eligibility.",
+    )
+    newly = [v["village"] for v in villages_rows if v["newly_eligible"]]
+    for v in newly:
+        emit(
+            "zhucun.village.exit-eligible",
+            f"zhucun.village.{v}",
+            {"county": scope.county, "period": period, "village": v},
+        )
+    risk_events = 0
+    for p in parts:
+        for village, risk in p["relapse_risk"].items():
+            for hid in risk["households"]:
+                emit(
+                    "zhucun.household.relapse-risk",
+                    f"zhucun.household.{hid}",
+                    {"county": scope.county, "period": period, "outcome": "at-risk"},
+                    related=[
+                        {
+                            "prefect.resource.id": f"zhucun.village.{village}",
+                            "prefect.resource.role": "village",
+                        }
+                    ],
+                )
+                risk_events += 1
+            if risk["count"] > len(risk["households"]):
+                emit(
+                    "zhucun.household.relapse-risk",
+                    f"zhucun.village.{village}",
+                    {
+                        "county": scope.county,
+                        "period": period,
+                        "outcome": "at-risk",
+                        "households": risk["count"],
+                        "aggregated": True,
+                    },
+                )
+                risk_events += 1
+    return {
+        "stage": "evaluation",
+        "period": period,
+        "evaluated": sum(p["evaluated"] for p in parts),
+        "already_evaluated": sum(p["already_evaluated"] for p in parts),
+        "outcomes": outcomes,
+        "monitoring": monitoring,
+        "exit_eligible_villages": sum(1 for v in villages_rows if v["exit_eligible"]),
+        "newly_exit_eligible": newly,
+        "relapse_risk_events": risk_events,
+        "chunks": len(chunks),
+    }
+
+
+@flow(
+    name="monitor-relapse", flow_run_name="monitoring-{county}-{period}", task_runner=task_runner()
+)
+def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[str, Any]:
+    """Only the monitoring part of an evaluation: open cases for exited households under the
+    monitoring threshold or hit by a shock; track and close open cases by the rules."""
+    scope = Scope(county=county)
+    period = _period(period)
+    tag_run(scope.county)
+    chunks = scope_chunks(scope.county)
+    progress = Progress(
+        "monitoring", scope.label, period, total=len(chunks), what="villages monitored"
+    )
+    parts = fan_out(
+        monitor_relapse_task,
+        chunks,
+        progress,
+        lambda i, c: dict(county=scope.county, period=period, villages=c, chunk_no=i),
+    )
+    totals = merge_counts(parts)
+    create_markdown_artifact(
+        markdown=(
+            f"# Relapse monitoring {scope.county} {period}\n\n"
+            "| at risk | opened | closed | still open (reviewed) |\n|---|---|---|---|\n"
+            f"| {totals.get('at_risk', 0)} | {totals.get('opened', 0)} | "
+            f"{totals.get('closed', 0)} | {totals.get('tracked', 0)} |\n"
+        ),
+        key=artifact_key("monitoring", scope.label, period),
+        description="Monitoring cases opened and closed (风险消除) in this run.",
+    )
+    return {"stage": "monitoring", "period": period, **totals, "chunks": len(chunks)}

@@ -1,0 +1,110 @@
+"""What the lifecycle flows share: parameter types that accept what the UI and the Prefect CLI
+send, run tagging by county, progress artifacts, and fanning a task out over chunks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from flows.common import artifact_key
+
+
+def _as_code(v: Any) -> Any:
+    # `prefect deployment run -p county=653222` parses the value as JSON: an int.
+    return str(v).strip() if isinstance(v, int | str) else v
+
+
+CountyCode = Annotated[
+    str,
+    BeforeValidator(_as_code),
+    Field(pattern=r"^\d{6}$", description="6-digit county code (县代码), e.g. 522626"),
+]
+Period = Annotated[
+    str,
+    BeforeValidator(_as_code),
+    Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Evaluation month YYYY-MM"),
+]
+
+
+def check_period(period: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    return period
+
+
+def previous_month(today: date | None = None) -> str:
+    """The default period of a scheduled evaluation: the month that just ended."""
+    today = today or date.today()
+    y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{y:04d}-{m:02d}"
+
+
+def tag_run(county: str) -> None:
+    """Add `county:<code>` to the running flow run's tags (a top-level run's tags are fixed
+    at creation, so a run started from the UI or a deployment gets it here)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    rid = flow_run.get_id()
+    if not rid:
+        return
+    tag = f"county:{county}"
+    tags = list(flow_run.get_tags() or [])
+    if tag in tags:
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(rid, tags=[*tags, tag])
+
+
+class Progress:
+    """A progress artifact for a long flow, updated as chunks finish."""
+
+    def __init__(self, *parts: object, total: int, what: str) -> None:
+        from prefect.artifacts import create_progress_artifact
+
+        self.total = max(total, 1)
+        self.what = what
+        self.done = 0
+        self.id = create_progress_artifact(
+            progress=0.0,
+            key=artifact_key(*parts, "progress"),
+            description=f"{what}: 0 of {total} chunks",
+        )
+
+    def step(self, n: int = 1) -> None:
+        from prefect.artifacts import update_progress_artifact
+
+        self.done += n
+        update_progress_artifact(
+            artifact_id=self.id,
+            progress=round(100.0 * self.done / self.total, 1),
+            description=f"{self.what}: {self.done} of {self.total} chunks",
+        )
+
+
+def fan_out(
+    task: Any,
+    chunks: list[Any],
+    progress: Progress,
+    make_kwargs: Callable[[int, Any], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Submit one task run per chunk on the flow's bounded runner and collect the results in
+    chunk order, moving the progress artifact as each one finishes. A failed chunk fails the
+    flow after the others finished (their work is committed: a re-run completes the rest)."""
+    from prefect.futures import as_completed
+
+    futures = [task.submit(**make_kwargs(i, c)) for i, c in enumerate(chunks)]
+    errors: list[BaseException] = []
+    for f in as_completed(futures):
+        try:
+            f.result()
+        except Exception as exc:  # noqa: BLE001 - re-raised below after the others
+            errors.append(exc)
+        progress.step()
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]

@@ -1,0 +1,502 @@
+"""Progress evaluation and relapse monitoring for one chunk of villages and one period.
+
+A household is evaluated once per period: its `Evaluation` row and the status change it
+caused (poor → exited, exited → relapsed) are written in the same transaction, so a re-run
+skips it (idempotent) and a run that stopped halfway evaluates only the rest (resumable).
+Monitoring cases are opened, tracked (`stable_since`) and closed by `rules.exit`."""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from prefect import task
+from sqlalchemy import and_, func, insert, select, update
+from sqlmodel import Session
+
+from models import (
+    Evaluation,
+    Household,
+    MonitoringCase,
+    Strategy,
+    StrategyMeasure,
+    Survey,
+    Village,
+    VillageStatus,
+)
+from models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
+from models.transitions import check_transition
+from tasks.common import audit_many
+from tasks.lifecycle_db import policy_for, upsert
+from zhucun.db import session_scope
+from zhucun.policy import Policy
+from zhucun.rules import exit as exit_rules
+from zhucun.rules.exit import POOR_STATUSES, Situation
+
+ACTOR = "zhucun:evaluate_progress"
+EVALUATED = (*POOR_STATUSES, HouseholdStatus.exited.value)
+# Relapse-risk events name at most this many households per village; the rest are counted
+# in the village's aggregate (a county can have thousands: one event each would flood).
+RELAPSE_EVENTS_PER_VILLAGE = 20
+
+
+def period_end(period: str) -> date:
+    y, m = (int(x) for x in period.split("-"))
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any]]:
+    stmt = (
+        select(
+            Household.household_id,
+            Household.village_code,
+            Household.status,
+            Household.size,
+            Household.labour_count,
+            Household.per_capita_income_yuan,
+            Household.food_clothing_secure,
+            Household.compulsory_education_ok,
+            Household.basic_medical_ok,
+            Household.safe_water_ok,
+            Household.housing_grade,
+        )
+        .where(
+            Household.village_code.in_(villages),
+            Household.registered_poor.is_(True),
+            Household.status.in_(EVALUATED),
+        )
+        .order_by(Household.household_id)
+    )
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dict[str, Situation]:
+    """Each household's latest survey on or before `end` (one grouped subquery)."""
+    latest = (
+        select(Survey.household_id, func.max(Survey.survey_date).label("d"))
+        .join(Household, Household.household_id == Survey.household_id)
+        .where(Household.village_code.in_(villages), Survey.survey_date <= end)
+        .group_by(Survey.household_id)
+        .subquery()
+    )
+    stmt = select(Survey).join(
+        latest, and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d)
+    )
+    out = {}
+    for (s,) in session.execute(stmt):
+        out[s.household_id] = Situation(
+            per_capita_income_yuan=float(s.per_capita_income_yuan),
+            food_clothing_secure=bool(s.food_clothing_secure),
+            compulsory_education_ok=bool(s.compulsory_education_ok),
+            basic_medical_ok=bool(s.basic_medical_ok),
+            safe_water_ok=bool(s.safe_water_ok),
+            housing_grade=s.housing_grade,
+            shock=s.shock or "none",
+        )
+    return out
+
+
+def _registry_situation(h: dict[str, Any]) -> Situation:
+    return Situation(
+        per_capita_income_yuan=float(h["per_capita_income_yuan"]),
+        food_clothing_secure=bool(h["food_clothing_secure"]),
+        compulsory_education_ok=bool(h["compulsory_education_ok"]),
+        basic_medical_ok=bool(h["basic_medical_ok"]),
+        safe_water_ok=bool(h["safe_water_ok"]),
+        housing_grade=h["housing_grade"],
+    )
+
+
+def _measure_counts(
+    session: Session, ids: Sequence[str], first_year: int, last_year: int
+) -> dict[str, int]:
+    """Assistance measures of each household's strategies in the years of its case (a
+    returned or rejected strategy does not count)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Strategy.household_id, func.count(StrategyMeasure.id))
+        .join(StrategyMeasure, StrategyMeasure.strategy_id == Strategy.id)
+        .where(
+            Strategy.household_id.in_(ids),
+            Strategy.cycle_year >= first_year,
+            Strategy.cycle_year <= last_year,
+            Strategy.status.notin_(("returned", "rejected")),
+        )
+        .group_by(Strategy.household_id)
+    )
+    return {hid: int(n) for hid, n in rows}
+
+
+def monitor_households(
+    session: Session,
+    *,
+    period: str,
+    policy: Policy,
+    households: Sequence[dict[str, Any]],
+    situations: dict[str, Situation],
+    to_open: dict[str, tuple[str, str]],
+) -> dict[str, Any]:
+    """Open the cases in `to_open` (household → (category, trigger)) that have no open case,
+    then track or close every other open case of these households."""
+    ids = [h["household_id"] for h in households]
+    if not ids:
+        return {"opened": 0, "closed": 0, "tracked": 0}
+    by_id = {h["household_id"]: h for h in households}
+    cases = list(
+        session.execute(
+            select(
+                MonitoringCase.id,
+                MonitoringCase.household_id,
+                MonitoringCase.opened_period,
+                MonitoringCase.stable_since,
+                MonitoringCase.status,
+                MonitoringCase.closed_period,
+            ).where(MonitoringCase.household_id.in_(ids))
+        )
+    )
+    open_by_hh = {c.household_id: c for c in cases if c.status == MonitoringStatus.open}
+    touched = {
+        c.household_id for c in cases if c.opened_period == period or c.closed_period == period
+    }
+    end = period_end(period)
+    new_rows, audits = [], []
+    for hid, (category, trigger) in sorted(to_open.items()):
+        if hid in open_by_hh or hid in touched:
+            continue
+        new_rows.append(
+            dict(
+                household_id=hid,
+                village_code=by_id[hid]["village_code"],
+                category=category,
+                trigger=trigger,
+                opened_period=period,
+                opened_on=end,
+                status=MonitoringStatus.open.value,
+            )
+        )
+        audits.append(
+            dict(
+                actor=ACTOR,
+                action="monitoring_opened",
+                entity="monitoring_case",
+                entity_id=hid,
+                after={"category": category, "trigger": trigger, "period": period},
+            )
+        )
+    if new_rows:
+        session.execute(insert(MonitoringCase), new_rows)
+
+    reviewable = [c for c in open_by_hh.values() if c.opened_period != period]
+    first_year = min((int(c.opened_period[:4]) for c in reviewable), default=end.year)
+    measures = _measure_counts(session, [c.household_id for c in reviewable], first_year, end.year)
+    updates, closed = [], 0
+    for c in reviewable:
+        hid = c.household_id
+        s = situations.get(hid) or _registry_situation(by_id[hid])
+        review = exit_rules.review_case(
+            opened_period=c.opened_period,
+            stable_since=c.stable_since,
+            period=period,
+            situation=s,
+            labour_count=int(by_id[hid]["labour_count"]),
+            measures=measures.get(hid, 0),
+            policy=policy,
+        )
+        if review.close:
+            check_transition("monitoring", c.status, MonitoringStatus.closed)
+            updates.append(
+                dict(
+                    id=c.id,
+                    stable_since=review.stable_since,
+                    status=MonitoringStatus.closed.value,
+                    closed_period=period,
+                    closed_reason=review.reason,
+                )
+            )
+            audits.append(
+                dict(
+                    actor=ACTOR,
+                    action="monitoring_closed",
+                    entity="monitoring_case",
+                    entity_id=hid,
+                    before={"status": "open"},
+                    after={"status": "closed", "period": period, "reason": review.reason},
+                )
+            )
+            closed += 1
+        elif review.stable_since != c.stable_since:
+            updates.append(
+                dict(
+                    id=c.id,
+                    stable_since=review.stable_since,
+                    status=c.status,
+                    closed_period=None,
+                    closed_reason=None,
+                )
+            )
+    if updates:
+        session.execute(update(MonitoringCase), updates)
+    audit_many(session, audits)
+    return {"opened": len(new_rows), "closed": closed, "tracked": len(reviewable) - closed}
+
+
+def evaluate_chunk(
+    session: Session, county: str, period: str, villages: Sequence[str]
+) -> dict[str, Any]:
+    end = period_end(period)
+    policy = policy_for(session, county, end.year)
+    households = _households(session, villages)
+    ids = [h["household_id"] for h in households]
+    done = (
+        set(
+            session.scalars(
+                select(Evaluation.household_id).where(
+                    Evaluation.household_id.in_(ids), Evaluation.period == period
+                )
+            )
+        )
+        if ids
+        else set()
+    )
+    situations = _latest_surveys(session, villages, end)
+    evals, status_updates, audits = [], [], []
+    to_open: dict[str, tuple[str, str]] = {}
+    outcomes: Counter[str] = Counter()
+    per_village: dict[str, Counter[str]] = defaultdict(Counter)
+    risk: dict[str, list[str]] = defaultdict(list)
+    for h in households:
+        hid = h["household_id"]
+        if hid in done:
+            continue
+        s = situations.get(hid) or _registry_situation(h)
+        e = exit_rules.evaluate_household(h["status"], s, policy)
+        outcomes[e.outcome.value] += 1
+        per_village[h["village_code"]][e.outcome.value] += 1
+        evals.append(
+            dict(
+                household_id=hid,
+                village_code=h["village_code"],
+                period=period,
+                per_capita_income_yuan=s.per_capita_income_yuan,
+                income_ok=e.income_ok,
+                guarantees_ok=e.guarantees_ok,
+                outcome=e.outcome.value,
+                reason=e.reason,
+            )
+        )
+        if e.new_status != h["status"]:
+            check_transition("household", h["status"], e.new_status)
+            change = dict(household_id=hid, status=e.new_status)
+            if e.new_status == HouseholdStatus.exited:
+                change["exited_period"] = period
+            status_updates.append(change)
+            audits.append(
+                dict(
+                    actor=ACTOR,
+                    action=f"household_{e.outcome.value}",
+                    entity="household",
+                    entity_id=hid,
+                    before={"status": h["status"]},
+                    after={"status": e.new_status, "period": period},
+                )
+            )
+            h["status"] = e.new_status
+        if e.open_case:
+            to_open[hid] = (e.open_case, e.trigger or "")
+        if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
+            risk[h["village_code"]].append(hid)
+    if evals:
+        session.execute(insert(Evaluation), evals)
+    for keys in ({"household_id", "status"}, {"household_id", "status", "exited_period"}):
+        same = [u for u in status_updates if set(u) == keys]
+        if same:
+            session.execute(update(Household), same)
+    audit_many(session, audits)
+    monitoring = monitor_households(
+        session,
+        period=period,
+        policy=policy,
+        households=[h for h in households if h["household_id"] not in done],
+        situations=situations,
+        to_open=to_open,
+    )
+    villages_out = village_statuses(session, villages, period, policy)
+    for row in villages_out:
+        row.update(
+            {
+                k: per_village[row["village"]].get(k, 0)
+                for k in ("exit", "remain", "monitor", "relapse")
+            }
+        )
+    return {
+        "evaluated": len(evals),
+        "already_evaluated": len(done),
+        "outcomes": dict(outcomes),
+        "monitoring": monitoring,
+        "villages": villages_out,
+        "relapse_risk": {
+            v: {"count": len(hs), "households": hs[:RELAPSE_EVENTS_PER_VILLAGE]}
+            for v, hs in sorted(risk.items())
+        },
+    }
+
+
+def village_statuses(
+    session: Session, villages: Sequence[str], period: str, policy: Policy
+) -> list[dict[str, Any]]:
+    """Upsert each village's incidence and exit eligibility for the period; report which
+    villages became eligible (not eligible, or unknown, in their previous period)."""
+    pops = dict(
+        session.execute(
+            select(Village.village_code, Village.population).where(
+                Village.village_code.in_(villages)
+            )
+        ).all()
+    )
+    registered = set(
+        session.scalars(
+            select(Village.village_code).where(
+                Village.village_code.in_(villages), Village.registered_poor.is_(True)
+            )
+        )
+    )
+    poor = dict(
+        session.execute(
+            select(Household.village_code, func.sum(Household.size))
+            .where(
+                Household.village_code.in_(villages),
+                Household.registered_poor.is_(True),
+                Household.status.in_(POOR_STATUSES),
+            )
+            .group_by(Household.village_code)
+        ).all()
+    )
+    current = {
+        r.village_code: r
+        for r in session.execute(
+            select(
+                VillageStatus.village_code,
+                VillageStatus.poverty_incidence,
+                VillageStatus.exit_eligible,
+            ).where(VillageStatus.village_code.in_(villages), VillageStatus.period == period)
+        )
+    }
+    prev_period = (
+        select(VillageStatus.village_code, func.max(VillageStatus.period).label("p"))
+        .where(VillageStatus.village_code.in_(villages), VillageStatus.period < period)
+        .group_by(VillageStatus.village_code)
+        .subquery()
+    )
+    previous = dict(
+        session.execute(
+            select(VillageStatus.village_code, VillageStatus.exit_eligible).join(
+                prev_period,
+                and_(
+                    VillageStatus.village_code == prev_period.c.village_code,
+                    VillageStatus.period == prev_period.c.p,
+                ),
+            )
+        ).all()
+    )
+    rows, out, audits = [], [], []
+    for code in sorted(pops):
+        rate = round((poor.get(code) or 0) / pops[code], 6) if pops[code] else 0.0
+        eligible = code in registered and exit_rules.village_exit_eligible(rate, policy)
+        cur = current.get(code)
+        changed = cur is None or (round(cur.poverty_incidence, 6), cur.exit_eligible) != (
+            rate,
+            eligible,
+        )
+        became = (
+            eligible and not previous.get(code, False) and (cur is None or not cur.exit_eligible)
+        )
+        if changed:
+            rows.append(
+                dict(
+                    village_code=code, period=period, poverty_incidence=rate, exit_eligible=eligible
+                )
+            )
+            if became:
+                audits.append(
+                    dict(
+                        actor=ACTOR,
+                        action="village_exit_eligible",
+                        entity="village",
+                        entity_id=code,
+                        after={
+                            "period": period,
+                            "incidence": rate,
+                            "threshold": policy.village_exit_max_incidence,
+                        },
+                    )
+                )
+        out.append(
+            dict(
+                village=code,
+                incidence_pct=round(rate * 100, 2),
+                threshold_pct=round(policy.village_exit_max_incidence * 100, 2),
+                exit_eligible=eligible,
+                newly_eligible=became and changed,
+            )
+        )
+    upsert(session, VillageStatus, rows, keys=("village_code", "period"))
+    audit_many(session, audits)
+    return out
+
+
+@task(
+    name="evaluate-progress",
+    task_run_name="evaluate-{county}-{period}-{chunk_no}",
+    retries=1,
+    retry_delay_seconds=2,
+)
+def evaluate_progress_task(
+    county: str, period: str, villages: list[str], chunk_no: int = 0
+) -> dict[str, Any]:
+    with session_scope() as session:
+        return evaluate_chunk(session, county, period, villages)
+
+
+def monitor_chunk(
+    session: Session, county: str, period: str, villages: Sequence[str]
+) -> dict[str, Any]:
+    """Only the monitoring part: open cases for exited households at risk, track and close
+    open cases; no evaluation rows, no status changes."""
+    end = period_end(period)
+    policy = policy_for(session, county, end.year)
+    households = _households(session, villages)
+    situations = _latest_surveys(session, villages, end)
+    to_open: dict[str, tuple[str, str]] = {}
+    for h in households:
+        if h["status"] != HouseholdStatus.exited:
+            continue
+        s = situations.get(h["household_id"]) or _registry_situation(h)
+        e = exit_rules.evaluate_household(h["status"], s, policy)
+        if e.open_case:
+            to_open[h["household_id"]] = (e.open_case, e.trigger or "")
+    result = monitor_households(
+        session,
+        period=period,
+        policy=policy,
+        households=households,
+        situations=situations,
+        to_open=to_open,
+    )
+    return {**result, "at_risk": len(to_open)}
+
+
+@task(
+    name="monitor-relapse",
+    task_run_name="monitor-{county}-{period}-{chunk_no}",
+    retries=1,
+    retry_delay_seconds=2,
+)
+def monitor_relapse_task(
+    county: str, period: str, villages: list[str], chunk_no: int = 0
+) -> dict[str, Any]:
+    with session_scope() as session:
+        return monitor_chunk(session, county, period, villages)

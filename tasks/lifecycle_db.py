@@ -1,0 +1,195 @@
+"""Persistence helpers the lifecycle tasks share (analysis, causes, plans, strategies,
+evaluation): the policy in force for a county, dialect upserts, the households in care, and
+how a scope is cut into chunks. Helpers take a `session` keyword and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from prefect import task
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, SQLModel
+
+from models import Household, MonitoringCase, Village
+from tasks.common import Scope, county_region
+from zhucun.db import session_scope
+from zhucun.policy import Policy, load_policy
+from zhucun.rules.exit import POOR_STATUSES
+from zhucun.rules.measures import HouseholdFacts
+from zhucun.settings import get_settings
+
+# At most this many villages per task, however small they are (a task stays one short
+# transaction and progress moves in visible steps).
+MAX_VILLAGES_PER_CHUNK = 50
+
+
+def policy_for(session: Session, county: str, year: int) -> Policy:
+    region, province = county_region(session, county)
+    return load_policy(session, year, region, province)
+
+
+def upsert(
+    session: Session,
+    model: type[SQLModel],
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> int:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, in one executemany (SQLite or PostgreSQL)."""
+    if not rows:
+        return 0
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    cols = list(update) if update is not None else [c for c in rows[0] if c not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+    )
+    session.execute(stmt, [dict(r) for r in rows])
+    return len(rows)
+
+
+def open_case_exists() -> ColumnElement[bool]:
+    return (
+        select(MonitoringCase.id)
+        .where(
+            MonitoringCase.household_id == Household.household_id, MonitoringCase.status == "open"
+        )
+        .exists()
+    )
+
+
+def in_care() -> ColumnElement[bool]:
+    """Registered households that get causes and a strategy this cycle: still poor (未脱贫,
+    返贫), or exited but under relapse monitoring (they need ≥1 measure to leave it)."""
+    return and_(
+        Household.registered_poor.is_(True),
+        or_(Household.status.in_(POOR_STATUSES), open_case_exists()),
+    )
+
+
+def still_poor() -> ColumnElement[bool]:
+    return and_(Household.registered_poor.is_(True), Household.status.in_(POOR_STATUSES))
+
+
+HOUSEHOLD_FACT_COLUMNS = (
+    Household.household_id,
+    Household.village_code,
+    Household.size,
+    Household.labour_count,
+    Household.skilled_labour,
+    Household.per_capita_income_yuan,
+    Household.housing_grade,
+    Household.food_clothing_secure,
+    Household.compulsory_education_ok,
+    Household.basic_medical_ok,
+    Household.safe_water_ok,
+    Household.chronic_illness_members,
+    Household.serious_illness_members,
+    Household.disabled_members,
+    Household.students,
+    Household.medical_spending_yuan,
+    Household.education_spending_yuan,
+    Household.land_mu,
+    Household.disaster_loss_yuan,
+    Household.road_access,
+    Household.has_credit_access,
+    Household.low_motivation,
+    Household.head_birth_year,
+    Household.status,
+)
+
+
+def load_households(
+    session: Session, villages: Sequence[str], where: ColumnElement[bool]
+) -> list[dict[str, Any]]:
+    """The households of some villages as plain dicts (one query; ID numbers only used for the
+    head's birth year when `head_birth_year` is missing, and never returned)."""
+    stmt = (
+        select(*HOUSEHOLD_FACT_COLUMNS, func.substr(Household.head_id_number, 7, 4).label("_by"))
+        .where(Household.village_code.in_(villages), where)
+        .order_by(Household.household_id)
+    )
+    out = []
+    for r in session.execute(stmt):
+        d = dict(r._mapping)
+        by = d.pop("_by")
+        if d["head_birth_year"] is None and by and str(by).isdigit():
+            d["head_birth_year"] = int(by)
+        out.append(d)
+    return out
+
+
+def facts(h: Mapping[str, Any]) -> HouseholdFacts:
+    return HouseholdFacts(
+        size=int(h["size"]),
+        labour_count=int(h["labour_count"]),
+        head_birth_year=h["head_birth_year"],
+        has_credit_access=bool(h["has_credit_access"]),
+        housing_grade=str(h["housing_grade"]),
+        students=int(h["students"]),
+        disabled_members=int(h["disabled_members"]),
+    )
+
+
+def plan_chunks(
+    session: Session, scope: Scope, *, poor_villages_only: bool, batch_size: int | None = None
+) -> list[list[str]]:
+    """Cut the scope's villages into chunks of about `batch_size` registered households (at
+    most MAX_VILLAGES_PER_CHUNK villages), from one grouped count: task runs grow with
+    chunks, never with households."""
+    size = batch_size or get_settings().batch_size
+    stmt = (
+        select(Village.village_code, func.count(Household.household_id))
+        .join(
+            Household,
+            and_(
+                Household.village_code == Village.village_code, Household.registered_poor.is_(True)
+            ),
+            isouter=True,
+        )
+        .where(Village.county_code == scope.county)
+        .group_by(Village.village_code)
+        .order_by(Village.village_code)
+    )
+    if scope.villages:
+        stmt = stmt.where(Village.village_code.in_(scope.villages))
+    if poor_villages_only:
+        stmt = stmt.where(Village.registered_poor.is_(True))
+    out: list[list[str]] = []
+    current: list[str] = []
+    load = 0
+    for code, n in session.execute(stmt):
+        if current and (load + n > size or len(current) >= MAX_VILLAGES_PER_CHUNK):
+            out.append(current)
+            current, load = [], 0
+        current.append(code)
+        load += n
+    if current:
+        out.append(current)
+    return out
+
+
+@task(name="plan-chunks", task_run_name="chunks-{county}")
+def scope_chunks(
+    county: str, villages: list[str] | None = None, poor_villages_only: bool = False
+) -> list[list[str]]:
+    """The chunks of a run (a task, so a flow body holds no database code)."""
+    scope = Scope(county=county, villages=villages)
+    with session_scope() as session:
+        county_region(session, scope.county)  # fails early with a clear message
+        return plan_chunks(session, scope, poor_villages_only=poor_villages_only)
+
+
+def merge_counts(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.items():
+            out[k] = out.get(k, 0) + int(v)
+    return out

@@ -1,0 +1,204 @@
+"""Household strategies (一户一策): per household in care one `Strategy` with its
+`StrategyMeasure` rows, drafted from the household's assessed causes by `rules.measures`.
+
+A strategy in review or approved is never touched; a returned one is redrafted (returned →
+draft, version + 1); a draft is rewritten only when its measures changed (an override, a new
+policy), so a re-run writes nothing."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from prefect import task
+from sqlalchemy import delete, insert, select
+from sqlmodel import Session
+
+from models import HouseholdAssessment, Strategy, StrategyMeasure
+from models.enums import StrategyStatus
+from models.transitions import check_transition
+from tasks.common import audit_many
+from tasks.lifecycle_db import facts, in_care, load_households, policy_for, upsert
+from zhucun.db import session_scope
+from zhucun.rules import causes as cause_rules
+from zhucun.rules import measures as measure_rules
+
+ACTOR = "zhucun:draft_strategies"
+REDRAFTABLE = (StrategyStatus.draft.value, StrategyStatus.returned.value)
+
+
+def draft_chunk(
+    session: Session, county: str, cycle_year: int, villages: Sequence[str]
+) -> dict[str, Any]:
+    policy = policy_for(session, county, cycle_year)
+    households = load_households(session, villages, in_care())
+    ids = [h["household_id"] for h in households]
+    if not ids:
+        return {
+            "households": 0,
+            "written": 0,
+            "kept_in_review": 0,
+            "redrafted": 0,
+            "measures": {},
+            "cost_yuan": 0.0,
+        }
+    causes = {
+        r.household_id: (r.main_cause, list(r.other_causes))
+        for r in session.execute(
+            select(
+                HouseholdAssessment.household_id,
+                HouseholdAssessment.main_cause,
+                HouseholdAssessment.other_causes,
+            ).where(
+                HouseholdAssessment.household_id.in_(ids),
+                HouseholdAssessment.cycle_year == cycle_year,
+            )
+        )
+    }
+    existing = {
+        r.household_id: r
+        for r in session.execute(
+            select(Strategy.id, Strategy.household_id, Strategy.status, Strategy.version).where(
+                Strategy.household_id.in_(ids), Strategy.cycle_year == cycle_year
+            )
+        )
+    }
+    old_measures: dict[int, list[tuple[str, str, float]]] = defaultdict(list)
+    sids = [r.id for r in existing.values()]
+    if sids:
+        for m in session.execute(
+            select(
+                StrategyMeasure.strategy_id,
+                StrategyMeasure.measure,
+                StrategyMeasure.answers_cause,
+                StrategyMeasure.cost_yuan,
+            )
+            .where(StrategyMeasure.strategy_id.in_(sids))
+            .order_by(StrategyMeasure.id)
+        ):
+            old_measures[m.strategy_id].append((m.measure, m.answers_cause, float(m.cost_yuan)))
+
+    strategies, plans, audits = [], {}, []
+    kept = redrafted = 0
+    measure_counts: Counter[str] = Counter()
+    total_cost = 0.0
+    for h in households:
+        hid = h["household_id"]
+        if hid in causes:
+            main, others = causes[hid]
+        else:  # no assessment yet (the stage ran alone): draft from the rules' causes
+            a = cause_rules.assess(h, policy.cause_thresholds)
+            main, others = a.main_cause.value, [c.value for c in a.other_causes]
+        old = existing.get(hid)
+        if old is not None and old.status not in REDRAFTABLE:
+            kept += 1
+            continue
+        choices = measure_rules.select_measures(facts(h), main, others, policy, cycle_year)
+        cost = measure_rules.strategy_cost(choices)
+        measure_counts.update(c.measure.value for c in choices)
+        total_cost += cost
+        signature = [(c.measure.value, c.answers_cause, c.cost_yuan) for c in choices]
+        if (
+            old is not None
+            and old.status == StrategyStatus.draft
+            and old_measures.get(old.id) == signature
+        ):
+            continue
+        status, version = StrategyStatus.draft.value, 1
+        action = "strategy_drafted"
+        if old is not None:
+            version = old.version
+            action = "strategy_updated"
+            if old.status == StrategyStatus.returned:
+                check_transition("strategy", old.status, StrategyStatus.draft)
+                version, action = old.version + 1, "strategy_redrafted"
+                redrafted += 1
+        strategies.append(
+            dict(
+                household_id=hid,
+                village_code=h["village_code"],
+                cycle_year=cycle_year,
+                measures=[s[0] for s in signature],
+                cost_yuan=cost,
+                status=status,
+                version=version,
+            )
+        )
+        plans[hid] = choices
+        audits.append(
+            dict(
+                actor=ACTOR,
+                action=action,
+                entity="strategy",
+                entity_id=f"{hid}/{cycle_year}",
+                before=None
+                if old is None
+                else {
+                    "status": old.status,
+                    "version": old.version,
+                    "measures": [m[0] for m in old_measures.get(old.id, [])],
+                },
+                after={
+                    "status": status,
+                    "version": version,
+                    "measures": [s[0] for s in signature],
+                    "cost_yuan": cost,
+                },
+            )
+        )
+    if strategies:
+        upsert(
+            session,
+            Strategy,
+            strategies,
+            keys=("household_id", "cycle_year"),
+            update=("village_code", "measures", "cost_yuan", "status", "version"),
+        )
+        new_ids = dict(
+            session.execute(
+                select(Strategy.household_id, Strategy.id).where(
+                    Strategy.household_id.in_(list(plans)), Strategy.cycle_year == cycle_year
+                )
+            ).all()
+        )
+        session.execute(
+            delete(StrategyMeasure).where(StrategyMeasure.strategy_id.in_(list(new_ids.values())))
+        )
+        session.execute(
+            insert(StrategyMeasure),
+            [
+                dict(
+                    strategy_id=new_ids[hid],
+                    measure=c.measure.value,
+                    answers_cause=c.answers_cause,
+                    cost_yuan=c.cost_yuan,
+                    provider=c.provider,
+                    expected_effect=c.expected_effect,
+                )
+                for hid, choices in plans.items()
+                for c in choices
+            ],
+        )
+    audit_many(session, audits)
+    return {
+        "households": len(households),
+        "written": len(strategies),
+        "kept_in_review": kept,
+        "redrafted": redrafted,
+        "measures": dict(measure_counts),
+        "cost_yuan": round(total_cost, 2),
+    }
+
+
+@task(
+    name="draft-strategies",
+    task_run_name="strategies-{county}-{cycle_year}-{chunk_no}",
+    retries=1,
+    retry_delay_seconds=2,
+)
+def draft_strategies_task(
+    county: str, cycle_year: int, villages: list[str], chunk_no: int = 0
+) -> dict[str, Any]:
+    with session_scope() as session:
+        return draft_chunk(session, county, cycle_year, villages)
