@@ -89,18 +89,11 @@ def _allowed(variant: str) -> Table:
     return table(out) if out else ((), ())
 
 
-VARIANTS = tuple(k for k in STRONG_MIN)
-ALLOWED: dict[str, Table] = {v: _allowed(v) for v in VARIANTS}
+ALLOWED: dict[str, Table] = {v: _allowed(v) for v in STRONG_MIN}
 SIZE_TABLE = table(d.HOUSEHOLD_SIZE_WEIGHTS)
 HOUSING_POOR = table(d.HOUSING_WEIGHTS_POOR)
 HOUSING_EDGE = table({k: v for k, v in d.HOUSING_WEIGHTS_EDGE.items() if v > 0})
-COUNT_TABLE = table(
-    {
-        0: d.OTHER_CAUSE_COUNT_WEIGHTS[0],
-        1: d.OTHER_CAUSE_COUNT_WEIGHTS[1],
-        2: d.OTHER_CAUSE_COUNT_WEIGHTS[2],
-    }
-)
+COUNT_TABLE = table(dict(enumerate(d.OTHER_CAUSE_COUNT_WEIGHTS)))  # 0, 1 or 2 others
 
 
 def cause_table(road_paved: bool, safe_water: bool) -> Table:
