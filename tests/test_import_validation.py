@@ -413,7 +413,7 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "surveys.csv",
         1,
         {"household_id": "H0001"},
-        "3:survey_date: duplicate household_id and survey_date: already on an earlier line",
+        "3:survey_date: duplicate household_id and survey_date: already on line 2",
     ),
     ("surveys.csv", 0, {"per_capita_income_yuan": "-1"}, "2:per_capita_income_yuan: must be ≥ 0"),
     ("surveys.csv", 0, {"basic_medical_ok": "x"}, f"2:basic_medical_ok: {BOOL_RULE}"),

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from zhucun.exchange.importer import ImportResult
 
 SHOWN_ERRORS = 50
+SHOWN_WARNINGS = 10  # all of them are in --json
 
 
 class RichProgress:
@@ -153,11 +154,11 @@ def _print_summary(result: ImportResult) -> None:
             f"{t.unchanged:,}",
             f"{t.warnings:,}",
         )
-    console.print(table)
+    console.print(table, width=max(console.width, 100))
     warnings = result.warnings
-    for line in warnings[:SHOWN_ERRORS]:
+    for line in warnings[:SHOWN_WARNINGS]:
         err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
-    rest = result.warning_count - min(len(warnings), SHOWN_ERRORS)
+    rest = result.warning_count - min(len(warnings), SHOWN_WARNINGS)
     if rest > 0:
         err_console.print(f"... and {rest:,} more warnings", markup=False)
 

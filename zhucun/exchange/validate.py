@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from models import Cadre, County, Household, Official, Township, Village
+from zhucun.exchange.parsers import CellError
 from zhucun.exchange.reader import CsvFile, Issues, Layout, layout_for, parse_cells
 from zhucun.exchange.specs import (
     CODE_LENGTH_BY_LEVEL,
@@ -121,6 +123,26 @@ def open_registry(url: str, engine_for: Callable[[str], Engine]) -> RegistryDB:
     return RegistryDB(engine)
 
 
+class DuplicateFinder:
+    """Duplicate detection for keys too many to hold as strings (a county's surveys run to
+    millions): 8-byte hashes in 256 arrays, sorted bucket by bucket at the end. A repeated
+    hash is only a candidate; the caller confirms it on the real keys (a re-read)."""
+
+    def __init__(self) -> None:
+        self.buckets = [array("q") for _ in range(256)]
+
+    def add(self, key: object) -> None:
+        h = hash(key)
+        self.buckets[h & 255].append(h)
+
+    def candidates(self) -> set[int]:
+        found: set[int] = set()
+        for bucket in self.buckets:
+            ordered = sorted(bucket)
+            found.update(a for a, b in zip(ordered, ordered[1:], strict=False) if a == b)
+        return found
+
+
 class Deferred:
     """References to check against the database in chunks (key, line, column)."""
 
@@ -185,7 +207,7 @@ class Validator:
         self.official_ids: set[int] = set()
         self.spouses: list[tuple[str, int, str]] = []
         self.pairs: dict[tuple[str, str], int] = {}
-        self.survey_keys: set[str] = set()
+        self.survey_keys = DuplicateFinder()
 
     # -- driving -----------------------------------------------------------------------
 
@@ -199,6 +221,7 @@ class Validator:
         check: Callable[[int, dict[str, Any], Layout], None] = getattr(self, f"_{spec.table}")
         rows = 0
         self.progress.start(f"checking {spec.name}", path.stat().st_size)
+        layout: Layout | None = None
         with CsvFile(path) as f:
             try:
                 header = f.read_header()
@@ -227,7 +250,7 @@ class Validator:
                 issues.error(spec.name, max(f.line_num, 1), "*", f"malformed CSV ({exc})")
                 self.broken.add(spec.name)
             finally:
-                self._end(spec)
+                self._end(spec, path, None if spec.name in self.broken else layout)
                 self.state.rows[spec.name] = rows
                 self.progress.finish(rows)
 
@@ -256,9 +279,11 @@ class Validator:
                 self.batch_size,
             )
 
-    def _end(self, spec: FileSpec) -> None:
+    def _end(self, spec: FileSpec, path: Path, layout: Layout | None) -> None:
         if spec.table == "survey" and hasattr(self, "_survey_refs"):
             self._survey_refs.flush()
+            if layout is not None:
+                self._survey_duplicates(path, layout)
         if spec.table == "relation" and hasattr(self, "_relation_refs"):
             self._relation_refs.flush()
         if spec.table == "cadre":
@@ -271,6 +296,38 @@ class Validator:
                         "unknown cadre (not in cadres.csv nor in the database)",
                     )
             self.spouses = []
+
+    def _survey_duplicates(self, path: Path, layout: Layout) -> None:
+        """Confirm candidate duplicate (household_id, survey_date) keys on a re-read, now
+        holding only the few candidate keys, and name the first line of each."""
+        candidates = self.survey_keys.candidates()
+        self.survey_keys = DuplicateFinder()
+        if not candidates:
+            return
+        by_key = {f.key: f for f in layout.fields}
+        hid_f, date_f = by_key["household_id"], by_key["survey_date"]
+        first: dict[tuple[str, Any], int] = {}
+        with CsvFile(path) as f:
+            f.read_header()
+            for line, cells in f.rows():
+                if len(cells) != layout.width:
+                    continue
+                hid, raw_date = cells[hid_f.index].strip(), cells[date_f.index].strip()
+                try:
+                    key = (hid, date_f.parse(raw_date))
+                except CellError:
+                    continue
+                if not hid or hash(key) not in candidates:
+                    continue
+                if key in first:
+                    self._err(
+                        layout,
+                        line,
+                        "survey_date",
+                        f"duplicate household_id and survey_date: already on line {first[key]}",
+                    )
+                else:
+                    first[key] = line
 
     def _err(self, layout: Layout, line: int, key: str, rule: str) -> None:
         self.issues.error(layout.spec.name, line, layout.label(key), rule)
@@ -503,15 +560,7 @@ class Validator:
         if hid not in self.households and "households.csv" not in self.broken:
             self._survey_refs.add(hid, line, layout.label("household_id"))
         if when is not None:
-            key = f"{hid}\x00{when.isoformat()}"
-            if key in self.survey_keys:
-                self._err(
-                    layout,
-                    line,
-                    "survey_date",
-                    "duplicate household_id and survey_date: already on an earlier line",
-                )
-            self.survey_keys.add(key)
+            self.survey_keys.add((hid, when))
 
 
 def present_files(folder: Path) -> list[FileSpec]:
