@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     policy_region: str | None = Field(default=None, description="Policy region override.")
     task_workers: int = Field(default=2, ge=1, le=64, description="Threads per flow's task runner.")
     server_port: int = Field(default=4200, description="Port of the local Prefect server.")
+    county: str | None = Field(
+        default=None,
+        pattern=r"^\d{6}$",
+        description="County (6-digit code) that scheduled deployments run for by default.",
+    )
 
     @field_validator("data_dir")
     @classmethod

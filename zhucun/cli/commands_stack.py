@@ -1,0 +1,344 @@
+"""`zhucun up`, `zhucun down`, `zhucun status`, `zhucun deploy yaml`: the local stack.
+
+`up` starts, all under the data directory and offline (telemetry off):
+1. a persistent Prefect server with its own SQLite database (`<data>/prefect`), UI included;
+2. the notification sink (`deployments/notify_sink.py`) the `zhucun-notify` block posts to;
+3. the serve process (`deployments/serve.py`), which registers every deployment and runs
+   their flow runs;
+then it creates the automations and prints the UI address. Pid files live in
+`<data>/stack/`, logs in `<data>/logs/`. `down` stops the three processes (schedules stay
+active: the next `up` resumes them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zhucun.cli.output import console
+
+STACK_PROCESSES = ("serve", "sink", "server")  # stop order
+
+
+def stack_dir() -> Path:
+    from zhucun.settings import get_settings
+
+    return get_settings().data_dir / "stack"
+
+
+def logs_dir() -> Path:
+    from zhucun.settings import get_settings
+
+    return get_settings().data_dir / "logs"
+
+
+def read_state() -> dict[str, Any] | None:
+    path = stack_dir() / "state.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text("utf-8"))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of this process counts as gone
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def running_processes(state: dict[str, Any] | None) -> dict[str, int]:
+    if not state:
+        return {}
+    return {name: pid for name, pid in state.get("pids", {}).items() if pid_alive(pid)}
+
+
+def _spawn(cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> int:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def _wait_for_deployment(api_url: str, name: str, timeout: float, serve_pid: int) -> None:
+    """Poll the API until the serve process has registered `name` (flow/deployment)."""
+    import urllib.request
+
+    flow, dep = name.split("/", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(serve_pid):
+            raise RuntimeError("the serve process exited: see logs/serve.log")
+        try:
+            with urllib.request.urlopen(f"{api_url}/deployments/name/{flow}/{dep}", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:  # noqa: BLE001 - not registered yet
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"deployment {name} not registered after {timeout:.0f}s")
+
+
+def start_stack(
+    port: int, county: str | None, sink_port: int | None = None, timeout: float = 180.0
+) -> dict[str, Any]:
+    """Start server, sink and serve; register automations; return the state written."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.automations import EXIT_REVIEW_DEPLOYMENT, ensure_automations
+    from deployments.definitions import REPO_ROOT
+    from zhucun.settings import get_settings
+    from zhucun.stack import free_port, prefect_env, start_server, stop_process_group, wait_healthy
+
+    settings = get_settings()
+    sdir, ldir = stack_dir(), logs_dir()
+    sdir.mkdir(parents=True, exist_ok=True)
+    api_url = f"http://127.0.0.1:{port}/api"
+    sink_port = sink_port or free_port()
+    notify_url = f"http://127.0.0.1:{sink_port}/notify"
+    pids: dict[str, int] = {}
+    state: dict[str, Any] = {
+        "api_url": api_url,
+        "ui_url": f"http://127.0.0.1:{port}",
+        "port": port,
+        "sink_port": sink_port,
+        "notify_url": notify_url,
+        "county": county,
+        "pids": pids,
+        "prefect_home": str(settings.prefect_home),
+        "started_at": time.time(),
+    }
+
+    def save() -> None:
+        (sdir / "state.json").write_text(json.dumps(state, indent=2), "utf-8")
+
+    try:
+        server = start_server(settings.prefect_home, port, ldir / "prefect-server.log")
+        pids["server"] = server.pid
+        save()
+        wait_healthy(api_url, timeout=timeout, proc=server)
+
+        env = prefect_env(settings.prefect_home, api_url, ZHUCUN_DATA_DIR=str(settings.data_dir))
+        if county:
+            env["ZHUCUN_COUNTY"] = county
+        pids["sink"] = _spawn(
+            [
+                sys.executable,
+                "-m",
+                "deployments.notify_sink",
+                "--port",
+                str(sink_port),
+                "--out",
+                str(ldir / "notifications.jsonl"),
+            ],
+            env,
+            ldir / "sink.log",
+            REPO_ROOT,
+        )
+        serve_cmd = [sys.executable, "-m", "deployments.serve"]
+        if county:
+            serve_cmd += ["--county", county]
+        pids["serve"] = _spawn(serve_cmd, env, ldir / "serve.log", REPO_ROOT)
+        save()
+        _wait_for_deployment(api_url, EXIT_REVIEW_DEPLOYMENT, timeout, pids["serve"])
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            state["automations"] = [r.name for r in ensure_automations(notify_url)]
+        save()
+        return state
+    except BaseException:
+        for name in STACK_PROCESSES:
+            if name in pids:
+                stop_process_group(pids[name])
+        (sdir / "state.json").unlink(missing_ok=True)
+        raise
+
+
+def stop_stack() -> list[str]:
+    """Stop what `up` started (serve first, so no run starts while the server goes)."""
+    from zhucun.stack import stop_process_group
+
+    state = read_state()
+    stopped = []
+    if state:
+        for name in STACK_PROCESSES:
+            pid = state.get("pids", {}).get(name)
+            if pid and pid_alive(pid):
+                stop_process_group(pid)
+                stopped.append(name)
+    (stack_dir() / "state.json").unlink(missing_ok=True)
+    return stopped
+
+
+def next_scheduled_runs(api_url: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The next scheduled flow runs (name, deployment, expected start), from the API."""
+    import urllib.request
+
+    body = json.dumps(
+        {
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "sort": "EXPECTED_START_TIME_ASC",
+            "limit": limit,
+        }
+    ).encode()
+    req = urllib.request.Request(
+        f"{api_url}/flow_runs/filter",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        runs = json.loads(r.read())
+    return [
+        {
+            "name": run["name"],
+            "expected_start_time": run["expected_start_time"],
+            "deployment_id": run["deployment_id"],
+        }
+        for run in runs
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    deploy_app = typer.Typer(
+        help="Deployment definitions (prefect.yaml for a cluster).", no_args_is_help=True
+    )
+
+    @app.command("up")
+    def up(
+        port: Annotated[int | None, typer.Option(help="Port of the Prefect server and UI")] = None,
+        county: Annotated[
+            str | None,
+            typer.Option(
+                help="Default county (6 digits) of the scheduled deployments; "
+                "default $ZHUCUN_COUNTY"
+            ),
+        ] = None,
+    ) -> None:
+        """Start the local stack: Prefect server + UI, deployments, automations, runner."""
+        from tasks.common import Scope
+        from zhucun.settings import get_settings
+
+        settings = get_settings()
+        port = port or settings.server_port
+        county = Scope(county=county).county if county else settings.county
+        state = read_state()
+        alive = running_processes(state)
+        if state and alive:
+            console.print(
+                f"zhucun is already up at [bold]{state['ui_url']}[/] "
+                f"(running: {', '.join(sorted(alive))}); `zhucun down` stops it."
+            )
+            raise typer.Exit(0)
+        if state:  # left over from a crash: nothing of it runs any more
+            stop_stack()
+        if port_in_use(port):
+            console.print(
+                f"[red]port {port} is in use by another program[/]: choose another with --port"
+            )
+            raise typer.Exit(1)
+        from zhucun.migrate import upgrade
+
+        upgrade()  # zhucun's own database, at the current schema
+        console.print(f"starting Prefect server on port {port} (data in {settings.data_dir}) …")
+        state = start_stack(port, county)
+        console.print(f"[green]zhucun is up[/]. Prefect UI: [bold]{state['ui_url']}[/]")
+        console.print(f"  API: {state['api_url']}   (export PREFECT_API_URL={state['api_url']})")
+        console.print(f"  scheduled county: {county or 'none (county schedules inactive)'}")
+        console.print(f"  notifications: {logs_dir() / 'notifications.jsonl'}")
+        console.print(f"  logs: {logs_dir()}   stop with `zhucun down`")
+
+    @app.command("down")
+    def down() -> None:
+        """Stop the local stack (runner, notification sink, server). Schedules stay active."""
+        stopped = stop_stack()
+        console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+    @app.command("status")
+    def status(
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    ) -> None:
+        """Is the stack up; its address; the next scheduled runs; the last notifications."""
+        state = read_state()
+        alive = running_processes(state)
+        info: dict[str, Any] = {"up": bool(state and "server" in alive), "processes": alive}
+        if state:
+            info.update(
+                ui_url=state["ui_url"], api_url=state["api_url"], county=state.get("county")
+            )
+        if info["up"]:
+            try:
+                info["next_scheduled"] = next_scheduled_runs(state["api_url"])  # type: ignore[index]
+            except OSError as exc:
+                info["next_scheduled_error"] = str(exc)
+        notes = logs_dir() / "notifications.jsonl"
+        if notes.exists():
+            info["last_notifications"] = notes.read_text("utf-8").splitlines()[-3:]
+        if as_json:
+            print(json.dumps(info, ensure_ascii=False, indent=2))
+            return
+        if not info["up"]:
+            console.print("zhucun is down (`zhucun up` starts it)")
+            return
+        console.print(
+            f"zhucun is up: UI [bold]{info['ui_url']}[/], running "
+            f"{', '.join(f'{k} ({v})' for k, v in sorted(alive.items()))}"
+        )
+        for run in info.get("next_scheduled", []):
+            console.print(f"  next: {run['name']} at {run['expected_start_time']}")
+        for line in info.get("last_notifications", []):
+            console.print(f"  notified: {line}")
+
+    @deploy_app.command("yaml")
+    def deploy_yaml(
+        county: Annotated[
+            str | None,
+            typer.Option(
+                help="Default county of scheduled deployments (activates their schedules)"
+            ),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="Write here; default deployments/prefect.yaml; '-' prints"),
+        ] = None,
+    ) -> None:
+        """Render deployments/prefect.yaml from deployments/definitions.py."""
+        from deployments.definitions import PREFECT_YAML, render_prefect_yaml
+        from tasks.common import Scope
+
+        text = render_prefect_yaml(Scope(county=county).county if county else None)
+        if out is not None and str(out) == "-":
+            print(text, end="")
+            return
+        target = out or PREFECT_YAML
+        target.write_text(text, "utf-8")
+        console.print(f"wrote {target}")
+
+    app.add_typer(deploy_app, name="deploy")
