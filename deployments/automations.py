@@ -9,8 +9,8 @@
 
 Event contract (emitted through `flows.common.emit`, non-personal payloads): the resource id
 is `zhucun.village.<village_code>` (or `zhucun.county.<code>` for county-wide events) and the
-exit-eligible payload carries the village code (`village`, or `village_code`), `period`
-(YYYY-MM) and `county`.
+exit-eligible payload carries `village` (the 12-digit code), `period` (YYYY-MM) and `county`
+(as `flows/evaluation.py` emits it).
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def automation_specs(exit_deployment_id: Any, notify_block_id: Any | None) -> li
 
     def reactive(event: str) -> EventTrigger:
         return EventTrigger(
-            expect={event}, posture=Posture.Reactive, threshold=1, within=timedelta(0)
+            expect={event},
+            match={"prefect.resource.id": "zhucun.*"},
+            posture=Posture.Reactive,
+            threshold=1,
+            within=timedelta(0),
         )
 
     specs = [
@@ -72,17 +76,10 @@ def automation_specs(exit_deployment_id: Any, notify_block_id: Any | None) -> li
                     source="selected",
                     deployment_id=exit_deployment_id,
                     parameters={
-                        # a plain-jinja value renders as a string (a code keeps its
-                        # leading zeros); evaluate-progress names the key `village`.
-                        "village_code": {
-                            "__prefect_kind": "jinja",
-                            "template": "{{ event.payload.village_code "
-                            "or event.payload.village }}",
-                        },
-                        "period": {
-                            "__prefect_kind": "jinja",
-                            "template": "{{ event.payload.period }}",
-                        },
+                        # single expressions: rendered with `| tojson`, so a code stays a
+                        # JSON string (leading zeros kept); evaluate-progress emits `village`.
+                        "village_code": "{{ event.payload.village }}",
+                        "period": "{{ event.payload.period }}",
                     },
                 )
             ],

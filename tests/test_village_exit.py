@@ -43,9 +43,7 @@ def test_exactly_2_percent_is_not_below_the_line_so_the_village_stays_poor() -> 
 def test_western_village_at_2_5_percent_exits_but_a_central_one_does_not() -> None:
     """West: below 3% (e.g. Xinjiang's 653222 Moyu county); central: below 2%."""
     west = review_village_exit("653222101001", "2026-10", 0.025, default_policy(2026, "west"))
-    central = review_village_exit(
-        "430524101001", "2026-10", 0.025, default_policy(2026, "central")
-    )
+    central = review_village_exit("430524101001", "2026-10", 0.025, default_policy(2026, "central"))
     assert west.eligible and west.threshold == 0.03
     assert not central.eligible
 
