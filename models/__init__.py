@@ -29,6 +29,7 @@ from models.registry import (
     Township,
     Village,
 )
+from models.review import Objection, Publicity, ReviewEscalation, ReviewState
 
 __all__ = [
     "AuditEvent",
@@ -40,11 +41,15 @@ __all__ = [
     "Household",
     "HouseholdAssessment",
     "MonitoringCase",
+    "Objection",
     "Official",
     "Plan",
     "PlanItem",
     "PolicyValue",
+    "Publicity",
     "Relation",
+    "ReviewEscalation",
+    "ReviewState",
     "Shortage",
     "SponsorResource",
     "Strategy",

@@ -35,6 +35,7 @@ class Decision(SQLModel, table=True):
     subject: str = Field(max_length=10)  # strategy / plan
     subject_id: str = Field(max_length=32)
     cycle_year: int
+    version: int = 1  # the item's version the decision was about (a redraft starts anew)
     village_code: str = Field(max_length=12, index=True)
     reviewer_id: str = Field(max_length=32)
     decision: str = Field(max_length=10)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 06:30:59.767416
+Create Date: 2026-11-29 06:52:16.844717
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -68,6 +69,7 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('cycle_year', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('village_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('reviewer_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
@@ -111,6 +113,23 @@ def upgrade() -> None:
     with op.batch_alter_table('policyvalue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_policyvalue_key'), ['key'], unique=False)
 
+    op.create_table('publicity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('cycle_year', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('village_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('opens_on', sa.Date(), nullable=False),
+    sa.Column('closes_on', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('subject', 'subject_id', 'cycle_year', 'version', name='uq_publicity_item')
+    )
+    with op.batch_alter_table('publicity', schema=None) as batch_op:
+        batch_op.create_index('ix_publicity_village', ['village_code', 'cycle_year', 'status'], unique=False)
+
     op.create_table('relation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_number_a', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
@@ -122,6 +141,38 @@ def upgrade() -> None:
     with op.batch_alter_table('relation', schema=None) as batch_op:
         batch_op.create_index('ix_relation_b', ['id_number_b'], unique=False)
 
+    op.create_table('reviewescalation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('cycle_year', sa.Integer(), nullable=False),
+    sa.Column('village_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('subject', 'subject_id', 'cycle_year', 'stage', name='uq_review_escalation')
+    )
+    with op.batch_alter_table('reviewescalation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviewescalation_village_code'), ['village_code'], unique=False)
+
+    op.create_table('reviewstate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('cycle_year', sa.Integer(), nullable=False),
+    sa.Column('village_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+    sa.Column('entered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('subject', 'subject_id', 'cycle_year', name='uq_review_state')
+    )
+    with op.batch_alter_table('reviewstate', schema=None) as batch_op:
+        batch_op.create_index('ix_review_state_village', ['village_code', 'cycle_year', 'stage'], unique=False)
+
     op.create_table('sponsorresource',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -131,6 +182,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('agency', 'cycle_year', name='uq_sponsor_resource')
     )
+    op.create_table('objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('publicity_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('subject_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('cycle_year', sa.Integer(), nullable=False),
+    sa.Column('filed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('filed_on', sa.Date(), nullable=False),
+    sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['publicity_id'], ['publicity.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_publicity_id'), ['publicity_id'], unique=False)
+
     op.create_table('township',
     sa.Column('township_code', sqlmodel.sql.sqltypes.AutoString(length=9), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -484,11 +551,27 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_township_county_code'))
 
     op.drop_table('township')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objection_publicity_id'))
+
+    op.drop_table('objection')
     op.drop_table('sponsorresource')
+    with op.batch_alter_table('reviewstate', schema=None) as batch_op:
+        batch_op.drop_index('ix_review_state_village')
+
+    op.drop_table('reviewstate')
+    with op.batch_alter_table('reviewescalation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviewescalation_village_code'))
+
+    op.drop_table('reviewescalation')
     with op.batch_alter_table('relation', schema=None) as batch_op:
         batch_op.drop_index('ix_relation_b')
 
     op.drop_table('relation')
+    with op.batch_alter_table('publicity', schema=None) as batch_op:
+        batch_op.drop_index('ix_publicity_village')
+
+    op.drop_table('publicity')
     with op.batch_alter_table('policyvalue', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_policyvalue_key'))
 
