@@ -1,0 +1,186 @@
+"""Lifecycle flows under the session's Prefect test harness, on the seeded county."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session, SQLModel
+
+from models import (
+    AuditEvent,
+    Evaluation,
+    HouseholdAssessment,
+    Plan,
+    PlanItem,
+    SponsorResource,
+    Strategy,
+    StrategyMeasure,
+    VillageAssessment,
+    VillageStatus,
+)
+from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
+from tests.support.invariants_lifecycle import check_lifecycle_invariants
+from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey
+from zhucun.settings import reset_settings
+
+YEAR = 2026
+TABLES: tuple[type[SQLModel], ...] = (
+    HouseholdAssessment,
+    VillageAssessment,
+    Plan,
+    PlanItem,
+    SponsorResource,
+    Strategy,
+    StrategyMeasure,
+    AuditEvent,
+)
+
+
+@pytest.fixture
+def county(session: Session, prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> SeedInfo:
+    """The seeded county with small batches (several chunks per flow) and teams in the poor
+    villages from one sponsor (what dispatch leaves behind)."""
+    monkeypatch.setenv("ZHUCUN_BATCH_SIZE", "50")
+    reset_settings()
+    info = seed_county(session)
+    cadres = agency_cadres(session, "省农业农村厅", 30, skip=6)
+    for i, v in enumerate(info.poor_villages):
+        make_team(session, v, cadres[i * 3 : i * 3 + 3])
+    session.commit()
+    return info
+
+
+def counts(session: Session) -> dict[str, int]:
+    session.expire_all()
+    return {
+        m.__name__: session.execute(select(func.count()).select_from(m)).scalar_one()
+        for m in TABLES
+    }
+
+
+def stages() -> list[dict[str, Any]]:
+    from flows.analysis import analyse_villages
+    from flows.causes import assess_causes
+    from flows.plans import draft_plans
+    from flows.strategies import draft_strategies
+
+    return [
+        assess_causes(COUNTY, YEAR),
+        analyse_villages(COUNTY, YEAR),
+        draft_plans(COUNTY, YEAR),
+        draft_strategies(COUNTY, YEAR),
+    ]
+
+
+def artifacts(key: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+
+
+def test_stages_run_obey_the_rules_and_a_second_run_changes_nothing(
+    session: Session, county: SeedInfo
+) -> None:
+    causes, analysis, plans, strategies = stages()
+    assert causes["households"] == len(county.poor_households)
+    assert causes["chunks"] >= 2  # batched by chunks of villages, not by household
+    assert analysis["villages"] == len(county.villages)
+    assert plans["villages"] == len(county.poor_villages)
+    assert strategies["households"] == len(county.poor_households)
+    assert check_lifecycle_invariants(session, COUNTY, YEAR) == []
+    first = counts(session)
+    again = stages()
+    assert [s["written"] for s in again] == [0, 0, 0, 0]
+    assert counts(session) == first
+    for key in (
+        "causes-130624-2026",
+        "analysis-130624-2026",
+        "plans-130624-2026",
+        "strategies-130624-2026",
+        "sponsors-130624-2026",
+        "strategies-130624-2026-progress",
+    ):
+        assert artifacts(key), key
+    table = artifacts("causes-130624-2026")[0]
+    assert "illness" in str(table.data)
+    assert not any(n in str(table.data) for n in county.id_numbers.values())
+
+
+def test_cli_style_int_county_is_accepted_and_bad_codes_refused(county: SeedInfo) -> None:
+    """`prefect deployment run -p county=130624` sends an int: accepted as the code."""
+    from flows.causes import assess_causes
+
+    assert assess_causes(int(COUNTY), YEAR)["households"] == len(county.poor_households)
+    with pytest.raises(Exception, match="pattern|6 digits"):
+        assess_causes("13062", YEAR)
+
+
+def test_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
+    session: Session, county: SeedInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A strategy chunk raises (e.g. the database went away mid-run): the other chunks are
+    committed, the flow fails, and a re-run drafts only what is missing."""
+    import tasks.strategies as ts
+    from flows.strategies import draft_strategies
+
+    stages()
+    bad_village = county.poor_villages[0]
+    session.execute(StrategyMeasure.__table__.delete())
+    session.execute(Strategy.__table__.delete())
+    session.commit()
+    original_chunk = ts.draft_chunk
+
+    def draft_chunk(session_: Session, county_: str, year: int, villages: Any) -> Any:
+        if bad_village in villages:
+            raise RuntimeError("simulated crash in one chunk")
+        return original_chunk(session_, county_, year, villages)
+
+    monkeypatch.setattr(ts, "draft_chunk", draft_chunk)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        draft_strategies(COUNTY, YEAR)
+    partial = counts(session)["Strategy"]
+    assert 0 < partial < len(county.poor_households)
+    monkeypatch.setattr(ts, "draft_chunk", original_chunk)
+    result = draft_strategies(COUNTY, YEAR)
+    assert result["written"] == len(county.poor_households) - partial
+    assert counts(session)["Strategy"] == len(county.poor_households)
+    assert check_lifecycle_invariants(session, COUNTY, YEAR) == []
+
+
+def test_evaluation_flow_exits_monitors_and_is_idempotent(
+    session: Session, county: SeedInfo
+) -> None:
+    from flows.evaluation import evaluate_progress, monitor_relapse
+
+    stages()
+    village = county.poor_villages[0]
+    members = [h for h in county.poor_households if h.startswith(f"H{village[-3:]}")]
+    add_surveys(session, [survey(h, date(2026, 6, 5), 12_000.0) for h in members])
+    add_surveys(session, [survey(county.poor_households[-1], date(2026, 6, 5), 4_000.0)])
+    session.commit()
+    result = evaluate_progress(COUNTY, "2026-06")
+    assert result["outcomes"]["exit"] == len(members)
+    assert result["newly_exit_eligible"] == [village]
+    snapshot = counts(session), _n(session, Evaluation), _n(session, VillageStatus)
+    again = evaluate_progress(COUNTY, "2026-06")
+    assert again["evaluated"] == 0 and again["newly_exit_eligible"] == []
+    assert (counts(session), _n(session, Evaluation), _n(session, VillageStatus)) == snapshot
+    assert artifacts("evaluation-130624-2026-06")
+    # the next month one exited household falls under the monitoring threshold
+    add_surveys(session, [survey(members[0], date(2026, 7, 3), 5_000.0)])
+    session.commit()
+    watched = monitor_relapse(COUNTY, "2026-07")
+    assert watched["opened"] == 1
+    assert monitor_relapse(COUNTY, "2026-07")["opened"] == 0
+    assert artifacts("monitoring-130624-2026-07")
+
+
+def _n(session: Session, model: type[SQLModel]) -> int:
+    return session.execute(select(func.count()).select_from(model)).scalar_one()
