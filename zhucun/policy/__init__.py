@@ -46,6 +46,8 @@ class Policy(BaseModel):
     first_secretary_min_party_years: int
     first_secretary_min_work_years: int
     helper_caseload_cap: int
+    # poor persons from which a village's team has team_max_size members (None: never)
+    team_full_size_poor_persons: int | None = None
     near_relations: list[str]
     publicity_days: int
     monitoring_publicity_days: int
@@ -104,7 +106,8 @@ def resolve(
         )
     values.setdefault("monitoring_income_multiple", 1.5)
     version_year = max((v[1] for v in best.values()), default=year)
-    missing = [f for f in Policy.model_fields if f not in values and f not in _META]
+    missing = [f for f, info in Policy.model_fields.items()
+               if f not in values and f not in _META and info.is_required()]
     if missing:
         raise LookupError(f"no policy value for {', '.join(missing)} in {year} ({region})")
     return Policy(
