@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, cast, func, or_, select, tuple_
+from sqlalchemy import JSON, Table, Text, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -73,18 +73,20 @@ def upsert_rows(
     if not rows:
         return UpsertCounts()
     conn = session.connection()
+    first = table.c[key[0]]
+    firsts = list({r[key[0]] for r in rows})
     if len(key) == 1:
-        column = table.c[key[0]]
-        present = (
-            select(func.count()).select_from(table).where(column.in_([r[key[0]] for r in rows]))
+        existing = (
+            conn.scalar(select(func.count()).select_from(table).where(first.in_(firsts))) or 0
         )
     else:
-        present = (
-            select(func.count())
-            .select_from(table)
-            .where(tuple_(*(table.c[k] for k in key)).in_([tuple(r[k] for k in key) for r in rows]))
-        )
-    existing = conn.scalar(present) or 0
+        # Row-value IN over a composite key does not use the index on SQLite: fetch the keys
+        # under the batch's leading values (indexed) and match the rest here.
+        found = {
+            tuple(row)
+            for row in conn.execute(select(*(table.c[k] for k in key)).where(first.in_(firsts)))
+        }
+        existing = sum(1 for r in rows if tuple(r[k] for k in key) in found)
     stmt = upsert_statement(conn.dialect.name, table, key, insert_only)
     changed = len(conn.execute(stmt, rows).all())
     inserted = len(rows) - existing

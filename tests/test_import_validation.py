@@ -121,7 +121,7 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "villages.csv",
         2,
         {"village_code": V2},
-        "4:village_code: duplicate: already on an earlier line",
+        "4:village_code: duplicate: already on line 3",
     ),
     # households.csv
     ("households.csv", 2, {"household_id": ""}, "4:household_id: must not be empty"),
@@ -129,13 +129,13 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "households.csv",
         3,
         {"household_id": "H0003"},
-        "5:household_id: duplicate: already on an earlier line",
+        "5:household_id: duplicate: already on line 4",
     ),
     (
         "households.csv",
         3,
         {"head_id_number": N["h3"]},
-        "5:head_id_number: duplicate: already on an earlier line",
+        "5:head_id_number: duplicate: already on line 4",
     ),
     (
         "households.csv",
@@ -237,8 +237,8 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         f"4:head_birth_year: must be between 1900 and {date.today().year}",
     ),
     # cadres.csv
-    ("cadres.csv", 2, {"cadre_id": "C002"}, "4:cadre_id: duplicate: already on an earlier line"),
-    ("cadres.csv", 2, {"id_number": N["c1"]}, "4:id_number: duplicate: already on an earlier line"),
+    ("cadres.csv", 2, {"cadre_id": "C002"}, "4:cadre_id: duplicate: already on line 3"),
+    ("cadres.csv", 2, {"id_number": N["c1"]}, "4:id_number: duplicate: already on line 2"),
     (
         "cadres.csv",
         2,
@@ -308,7 +308,7 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "officials.csv",
         1,
         {"person_id": "P001"},
-        "3:person_id: duplicate: already on an earlier line",
+        "3:person_id: duplicate: already on line 2",
     ),
     (
         "officials.csv",
@@ -614,3 +614,47 @@ def test_unknown_relative_is_a_warning_and_is_kept(engine: Engine, tmp_path: Pat
     ]
     relation = next(t for t in result.tables if t.table == "relation")
     assert (relation.inserted, relation.warnings) == (2, 1)
+
+
+class _Colliding:
+    """Keys whose hashes collide on purpose, to show a repeated hash is only a candidate."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 42
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Colliding) and other.value == self.value
+
+
+def test_key_index_candidates_and_membership() -> None:
+    from zhucun.exchange.validate import KeyIndex
+
+    index = KeyIndex()
+    for key in ("H1", "H2", "H3", "H2"):
+        index.add(key)
+    assert index.seal() == {hash("H2")}
+    assert "H3" in index and "H9" not in index
+    colliding = KeyIndex()
+    colliding.add(_Colliding("a"))
+    colliding.add(_Colliding("b"))
+    assert colliding.seal() == {42}  # a candidate, which the re-read then rejects
+
+
+def test_duplicates_are_confirmed_on_the_real_keys(engine: Engine, tmp_path: Path) -> None:
+    """Several duplicates in one file: each reported once, with the line of the first."""
+    rows = registry_rows()
+    rows["surveys.csv"] += [
+        dict(rows["surveys.csv"][0]),
+        dict(rows["surveys.csv"][1]),
+        dict(rows["surveys.csv"][0]),
+    ]
+    result = _import(write_folder(tmp_path / "in", rows))
+    rule = "survey_date: duplicate household_id and survey_date: already on line"
+    assert result.errors == [
+        f"surveys.csv:4:{rule} 2",
+        f"surveys.csv:5:{rule} 3",
+        f"surveys.csv:6:{rule} 2",
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,6 @@ from zhucun.exchange.specs import (
     FileSpec,
 )
 
-DUPLICATE = "duplicate: already on an earlier line"
 PROGRESS_EVERY = 10_000
 
 
@@ -52,12 +52,6 @@ class NoProgress:
 
     def finish(self, rows: int) -> None:
         pass
-
-
-def id_key(id_number: str) -> int:
-    """A valid ID number is fixed by its 17 digits (the 18th is their checksum): an int
-    takes half the memory of the string in a million-entry set."""
-    return int(id_number[:17])
 
 
 class RegistryDB:
@@ -123,10 +117,13 @@ def open_registry(url: str, engine_for: Callable[[str], Engine]) -> RegistryDB:
     return RegistryDB(engine)
 
 
-class DuplicateFinder:
-    """Duplicate detection for keys too many to hold as strings (a county's surveys run to
-    millions): 8-byte hashes in 256 arrays, sorted bucket by bucket at the end. A repeated
-    hash is only a candidate; the caller confirms it on the real keys (a re-read)."""
+class KeyIndex:
+    """The keys of one column as 8-byte hashes in 256 arrays: a million household IDs take
+    9 MB instead of ~110 MB as a set of strings. `seal()` sorts the arrays and returns the
+    hashes seen twice: duplicate *candidates*, confirmed on the real keys by a re-read.
+    Membership (`in`, after sealing) is by hash; a false hit (~1e-7 for a million keys per
+    million lookups) would only let a reference through that the database's foreign keys
+    still refuse in pass 2."""
 
     def __init__(self) -> None:
         self.buckets = [array("q") for _ in range(256)]
@@ -135,12 +132,19 @@ class DuplicateFinder:
         h = hash(key)
         self.buckets[h & 255].append(h)
 
-    def candidates(self) -> set[int]:
-        found: set[int] = set()
-        for bucket in self.buckets:
+    def seal(self) -> set[int]:
+        repeated: set[int] = set()
+        for i, bucket in enumerate(self.buckets):
             ordered = sorted(bucket)
-            found.update(a for a, b in zip(ordered, ordered[1:], strict=False) if a == b)
-        return found
+            repeated.update(a for a, b in zip(ordered, ordered[1:], strict=False) if a == b)
+            self.buckets[i] = array("q", ordered)
+        return repeated
+
+    def __contains__(self, key: object) -> bool:
+        h = hash(key)
+        bucket = self.buckets[h & 255]
+        i = bisect_left(bucket, h)
+        return i < len(bucket) and bucket[i] == h
 
 
 class Deferred:
@@ -198,16 +202,29 @@ class Validator:
         self.progress = progress or NoProgress()
         self.state = FolderState()
         self.broken: set[str] = set()  # files whose header could not be read
-        self.villages: set[str] = set()
-        self.households: set[str] = set()
-        self.head_ids: set[int] = set()
-        self.cadres: set[str] = set()
-        self.cadre_ids: set[int] = set()
-        self.officials: set[str] = set()
-        self.official_ids: set[int] = set()
+        self.villages: dict[str, int] = {}  # code → line (a few hundred per county)
+        self.households = KeyIndex()
+        self.head_ids = KeyIndex()
+        self.cadres = KeyIndex()
+        self.cadre_ids = KeyIndex()
+        self.officials = KeyIndex()
+        self.official_ids = KeyIndex()
+        self.survey_keys = KeyIndex()
+        # the unique columns of each file: (index, columns of the key, the column reported)
+        self.unique: dict[str, list[tuple[KeyIndex, tuple[str, ...], str]]] = {
+            "household": [
+                (self.households, ("household_id",), "household_id"),
+                (self.head_ids, ("head_id_number",), "head_id_number"),
+            ],
+            "cadre": [
+                (self.cadres, ("cadre_id",), "cadre_id"),
+                (self.cadre_ids, ("id_number",), "id_number"),
+            ],
+            "official": [(self.officials, ("person_id",), "person_id")],
+            "survey": [(self.survey_keys, ("household_id", "survey_date"), "survey_date")],
+        }
         self.spouses: list[tuple[str, int, str]] = []
         self.pairs: dict[tuple[str, str], int] = {}
-        self.survey_keys = DuplicateFinder()
 
     # -- driving -----------------------------------------------------------------------
 
@@ -280,10 +297,17 @@ class Validator:
             )
 
     def _end(self, spec: FileSpec, path: Path, layout: Layout | None) -> None:
+        checks = []
+        for index, columns, reported in self.unique.get(spec.table, []):
+            repeated = index.seal()
+            if repeated and layout is not None:
+                checks.append((repeated, columns, reported))
+        if checks and layout is not None:
+            self._confirm_duplicates(path, layout, checks)
+        if spec.table == "official":
+            self.official_ids.seal()  # looked up by relations.csv
         if spec.table == "survey" and hasattr(self, "_survey_refs"):
             self._survey_refs.flush()
-            if layout is not None:
-                self._survey_duplicates(path, layout)
         if spec.table == "relation" and hasattr(self, "_relation_refs"):
             self._relation_refs.flush()
         if spec.table == "cadre":
@@ -297,37 +321,43 @@ class Validator:
                     )
             self.spouses = []
 
-    def _survey_duplicates(self, path: Path, layout: Layout) -> None:
-        """Confirm candidate duplicate (household_id, survey_date) keys on a re-read, now
-        holding only the few candidate keys, and name the first line of each."""
-        candidates = self.survey_keys.candidates()
-        self.survey_keys = DuplicateFinder()
-        if not candidates:
-            return
+    def _confirm_duplicates(
+        self,
+        path: Path,
+        layout: Layout,
+        checks: list[tuple[set[int], tuple[str, ...], str]],
+    ) -> None:
+        """Re-read the file for the few keys whose hash repeated: a real duplicate is
+        reported with the line that had the key first; a hash collision is not."""
         by_key = {f.key: f for f in layout.fields}
-        hid_f, date_f = by_key["household_id"], by_key["survey_date"]
-        first: dict[tuple[str, Any], int] = {}
+        firsts: list[dict[object, int]] = [{} for _ in checks]
         with CsvFile(path) as f:
             f.read_header()
             for line, cells in f.rows():
                 if len(cells) != layout.width:
                     continue
-                hid, raw_date = cells[hid_f.index].strip(), cells[date_f.index].strip()
-                try:
-                    key = (hid, date_f.parse(raw_date))
-                except CellError:
-                    continue
-                if not hid or hash(key) not in candidates:
-                    continue
-                if key in first:
-                    self._err(
-                        layout,
-                        line,
-                        "survey_date",
-                        f"duplicate household_id and survey_date: already on line {first[key]}",
-                    )
-                else:
-                    first[key] = line
+                for (repeated, columns, reported), first in zip(checks, firsts, strict=True):
+                    try:
+                        parts = []
+                        for column in columns:
+                            raw = cells[by_key[column].index].strip()
+                            if not raw:
+                                raise CellError(column)
+                            parts.append(by_key[column].parse(raw))
+                    except CellError:
+                        continue
+                    key = parts[0] if len(parts) == 1 else tuple(parts)
+                    if hash(key) not in repeated:
+                        continue
+                    if key in first:
+                        what = (
+                            "duplicate"
+                            if len(columns) == 1
+                            else ("duplicate " + " and ".join(columns))
+                        )
+                        self._err(layout, line, reported, f"{what}: already on line {first[key]}")
+                    else:
+                        first[key] = line
 
     def _err(self, layout: Layout, line: int, key: str, rule: str) -> None:
         self.issues.error(layout.spec.name, line, layout.label(key), rule)
@@ -338,8 +368,14 @@ class Validator:
         code, tcode, ccode = v.get("village_code"), v.get("township_code"), v.get("county_code")
         if code is not None:
             if code in self.villages:
-                self._err(layout, line, "village_code", DUPLICATE)
-            self.villages.add(code)
+                self._err(
+                    layout,
+                    line,
+                    "village_code",
+                    f"duplicate: already on line {self.villages[code]}",
+                )
+            else:
+                self.villages[code] = line
             if tcode is not None and code[:9] != tcode:
                 self._err(layout, line, "village_code", "first 9 digits must equal township_code")
         if tcode is None or ccode is None:
@@ -391,15 +427,10 @@ class Validator:
     def _household(self, line: int, v: dict[str, Any], layout: Layout) -> None:
         hid = v.get("household_id")
         if hid is not None:
-            if hid in self.households:
-                self._err(layout, line, "household_id", DUPLICATE)
             self.households.add(hid)
         head = v.get("head_id_number")
         if head is not None:
-            key = id_key(head)
-            if key in self.head_ids:
-                self._err(layout, line, "head_id_number", DUPLICATE)
-            self.head_ids.add(key)
+            self.head_ids.add(head)
         village = v.get("village_code")
         if (
             village is not None
@@ -432,9 +463,7 @@ class Validator:
     def _cadre(self, line: int, v: dict[str, Any], layout: Layout) -> None:
         cid = v.get("cadre_id")
         if cid is not None:
-            if cid in self.cadres:
-                self._err(layout, line, "cadre_id", DUPLICATE)
-            elif cid in self.db.officials:
+            if cid in self.db.officials:
                 self._err(
                     layout,
                     line,
@@ -446,10 +475,7 @@ class Validator:
         id_number = v.get("id_number")
         born: int | None = None
         if id_number is not None:
-            key = id_key(id_number)
-            if key in self.cadre_ids:
-                self._err(layout, line, "id_number", DUPLICATE)
-            self.cadre_ids.add(key)
+            self.cadre_ids.add(id_number)
             born = int(id_number[6:10])
         home_village, home_county = v.get("home_village_code"), v.get("home_county_code")
         if home_village is not None and home_county is not None and home_village[:6] != home_county:
@@ -480,9 +506,7 @@ class Validator:
     def _official(self, line: int, v: dict[str, Any], layout: Layout) -> None:
         pid = v.get("person_id")
         if pid is not None:
-            if pid in self.officials:
-                self._err(layout, line, "person_id", DUPLICATE)
-            elif pid in self.cadres or pid in self.db.cadres:
+            if pid in self.cadres or pid in self.db.cadres:
                 self._err(
                     layout,
                     line,
@@ -491,7 +515,7 @@ class Validator:
                 )
             self.officials.add(pid)
         if v.get("id_number") is not None:
-            self.official_ids.add(id_key(v["id_number"]))
+            self.official_ids.add(v["id_number"])
         level, area, role = v.get("level"), v.get("area_code"), v.get("role")
         if level is None:
             return
@@ -545,11 +569,10 @@ class Validator:
         for key, value in (("id_number_a", a), ("id_number_b", b)):
             if value is None:
                 continue
-            num = id_key(value)
             if (
-                num not in self.head_ids
-                and num not in self.cadre_ids
-                and num not in self.official_ids
+                value not in self.head_ids
+                and value not in self.cadre_ids
+                and value not in self.official_ids
             ):
                 self._relation_refs.add(value, line, layout.label(key))
 
