@@ -184,3 +184,26 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
 
 def _n(session: Session, model: type[SQLModel]) -> int:
     return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_assistance_cycle_chains_every_stage_and_reruns_to_no_change(
+    session: Session, data_dir: object, prefect_harness: None
+) -> None:
+    """The parent flow with the real dispatch: teams, then plans funded by their sponsors."""
+    from flows.cycle import assistance_cycle
+    from models import Team
+
+    info = seed_county(session)
+    session.commit()
+    first = assistance_cycle(COUNTY, YEAR)
+    assert list(first["stages"]) == ["causes", "analysis", "dispatch", "plans", "strategies"]
+    assert _n(session, Team) > 0
+    assert first["stages"]["plans"]["sponsor_yuan"] > 0
+    assert check_lifecycle_invariants(session, COUNTY, YEAR) == []
+    snapshot = counts(session), _n(session, Team)
+    second = assistance_cycle(COUNTY, YEAR, decisions_file=None)
+    assert second["stages"]["strategies"]["written"] == 0
+    assert (counts(session), _n(session, Team)) == snapshot
+    summary = artifacts("cycle-130624-2026")
+    assert summary and "strategies" in str(summary[0].data)
+    assert not any(n in str(summary[0].data) for n in info.id_numbers.values())
