@@ -105,6 +105,8 @@ def import_command(
     Every row is checked first; if any is wrong, all problems are listed as
     file:row:column: rule and nothing is written. A valid folder is written in one
     transaction; importing the same folder again changes nothing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from zhucun.exchange.importer import ImportError_, import_folder
 
     progress = _progress(not as_json)
@@ -114,6 +116,11 @@ def import_command(
         )
     except ImportError_ as exc:
         fail(str(exc), code=2)
+        return
+    except SQLAlchemyError as exc:
+        # the driver's message only: the statement's parameters would show personal data
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        fail(f"database error, nothing was imported: {reason}")
         return
     finally:
         if progress is not None:
@@ -137,6 +144,7 @@ def import_command(
 
 
 def _print_summary(result: ImportResult) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="zhucun import")
@@ -154,7 +162,9 @@ def _print_summary(result: ImportResult) -> None:
             f"{t.unchanged:,}",
             f"{t.warnings:,}",
         )
-    console.print(table, width=max(console.width, 100))
+    # a pipe or a log gets the whole table, not one squeezed into 80 columns
+    out = console if console.is_terminal else Console(width=110)
+    out.print(table)
     warnings = result.warnings
     for line in warnings[:SHOWN_WARNINGS]:
         err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
