@@ -1,0 +1,220 @@
+"""Review under mutual supervision: team signs ▸ committee co-signs ▸ township approves
+(plans: ▸ county), conflicts escalate, approved items go to publicity (公示).
+
+The database is the source of truth. The run only asks: for each village and stage with
+items waiting, it pauses with a form (reviewer ID, approve-all or per-item decisions) whose
+description lists the items; a submission goes through the same validation as the CLI and
+decisions files (`tasks.review.decide`), refusals are recorded and shown on the next form.
+
+- From a deployment (a top-level run), it *suspends*: the process ends, the run re-runs from
+  the top when resumed. Everything before the suspension is idempotent and the pause key is
+  derived from the database (village, stage, ledger size), so the re-run reaches the same
+  key and receives the input. Elsewhere (a subflow, a plain call) it *pauses* in-process.
+- With a `decisions_file` the file is applied all-or-nothing and the run does not pause:
+  items still pending are left waiting for a later run, the CLI or another file. An invalid
+  file fails the run after listing its errors (nothing applied).
+- `zhucun review decide` records decisions and then resumes a waiting run with an empty
+  form; the run sees the ledger moved and just re-reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.input import RunInput
+from pydantic import BaseModel, Field
+
+from flows.common import artifact_key, emit, task_runner
+from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from tasks.common import Scope
+from tasks.lifecycle_db import scope_chunks
+from tasks.review import (
+    apply_file_task,
+    close_publicity_task,
+    form_task,
+    overdue_task,
+    pending_task,
+    submit_task,
+    sync_task,
+)
+
+MAX_FORMS_PER_RUN = 10_000  # a guard against a loop that never ends
+
+
+class ItemDecision(BaseModel):
+    subject_id: str = Field(
+        description="户编号 (household ID) of a strategy, or the village code for the plan"
+    )
+    decision: Literal["approve", "reject", "return"] = Field(
+        default="approve", description="approve / return (send back for redrafting) / reject"
+    )
+    reason: str = Field(default="", description="Required to return or reject (理由)")
+
+
+class ReviewForm(RunInput):
+    """The review form of one village and stage (the description lists the items)."""
+
+    reviewer_id: str = Field(
+        default="",
+        description="Your reviewer ID: cadre ID for the team stage, person ID for officials",
+    )
+    approve_all: bool = Field(
+        default=False, description="Approve every listed item that your level decides"
+    )
+    decisions: list[ItemDecision] = Field(
+        default_factory=list, description="Per-item decisions (take precedence over approve all)"
+    )
+
+
+def _wait(form: dict[str, Any], timeout: int, poll: int) -> ReviewForm:
+    from prefect.flow_runs import pause_flow_run, suspend_flow_run
+    from prefect.runtime import flow_run
+
+    model = ReviewForm.with_initial_data(description=form["markdown"])
+    if flow_run.get_deployment_id() and not flow_run.get_parent_flow_run_id():
+        return suspend_flow_run(wait_for_input=model, timeout=timeout, key=form["key"])
+    return pause_flow_run(
+        wait_for_input=model, timeout=timeout, poll_interval=poll, key=form["key"]
+    )
+
+
+def _empty(answer: ReviewForm) -> bool:
+    return not answer.reviewer_id.strip() and not answer.approve_all and not answer.decisions
+
+
+@flow(
+    name="review-cycle",
+    flow_run_name="review-{county}-{cycle_year}",
+    task_runner=task_runner(),
+    persist_result=True,
+)
+def review_cycle(
+    county: CountyCode,
+    cycle_year: int,
+    villages: list[str] | None = None,
+    decisions_file: str | None = None,
+    wait_timeout_seconds: int | None = None,
+    poll_seconds: int = 10,
+) -> dict[str, Any]:
+    """Close due publicity windows, start the stage clocks, apply a decisions file if given,
+    then (without a file) wait for a decision on each village and stage in turn."""
+    scope = Scope(county=county, villages=villages)
+    tag_run(scope.county)
+    closed = close_publicity_task(scope.county)
+    chunks = scope_chunks(scope.county, scope.villages)
+    progress = Progress("review", scope.label, cycle_year, total=len(chunks), what="villages")
+    fan_out(
+        sync_task,
+        chunks,
+        progress,
+        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
+    )
+    summary: dict[str, Any] = {
+        "stage": "review",
+        "publicity_closed": closed["closed"],
+        "forms": 0,
+        "accepted": 0,
+        "refused": 0,
+    }
+    if decisions_file:
+        applied = apply_file_task(scope.county, cycle_year, decisions_file)
+        summary.update(
+            file_accepted=applied.get("accepted", 0), file_skipped=applied.get("skipped", 0)
+        )
+        if not applied["ok"]:
+            _file_errors_artifact(scope, cycle_year, decisions_file, applied["errors"])
+            raise ValueError(
+                f"decisions file {decisions_file} refused ({applied['error_count']} errors, "
+                f"nothing applied); first: {applied['errors'][0]}"
+            )
+    groups = pending_task(scope.county, cycle_year, scope.villages)
+    while groups and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
+        g = groups[0]
+        form = form_task(scope.county, cycle_year, g["village"], g["stage"])
+        if form["items"]:
+            timeout = wait_timeout_seconds or form["deadline_seconds"]
+            answer = _wait(form, timeout, poll_seconds)
+            summary["forms"] += 1
+            moved = form_task(scope.county, cycle_year, g["village"], g["stage"])["key"]
+            if not (_empty(answer) and moved != form["key"]):
+                counts = submit_task(
+                    scope.county,
+                    cycle_year,
+                    g["village"],
+                    g["stage"],
+                    answer.model_dump(include={"reviewer_id", "approve_all", "decisions"}),
+                )
+                summary["accepted"] += counts["accepted"]
+                summary["refused"] += counts["refused"]
+        groups = pending_task(scope.county, cycle_year, scope.villages)
+    summary["left_waiting"] = groups
+    _summary_artifact(scope, cycle_year, summary)
+    return summary
+
+
+def _summary_artifact(scope: Scope, cycle_year: int, summary: dict[str, Any]) -> None:
+    waiting = summary["left_waiting"]
+    lines = [
+        f"# Review {scope.county} {cycle_year}",
+        "",
+        f"Forms answered: {summary['forms']}; decisions accepted {summary['accepted']}, "
+        f"refused {summary['refused']}; publicity windows closed "
+        f"{summary['publicity_closed']}."
+        + (
+            f" Decisions file: {summary.get('file_accepted', 0)} applied, "
+            f"{summary.get('file_skipped', 0)} already applied."
+            if "file_accepted" in summary
+            else ""
+        ),
+        "",
+    ]
+    if waiting:
+        lines += [
+            "Still waiting (decide with the CLI, a decisions file or a new run):",
+            "",
+            "| village | stage | strategies | plans |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {g['village']} | {g['stage']} | {g['strategies']} | {g['plans']} |" for g in waiting
+        ]
+    else:
+        lines.append("Nothing waits for review.")
+    create_markdown_artifact(
+        markdown="\n".join(lines) + "\n",
+        key=artifact_key("review", scope.label, cycle_year),
+        description=f"Review {scope.county} {cycle_year}: what was decided, what waits.",
+    )
+
+
+def _file_errors_artifact(scope: Scope, cycle_year: int, path: str, errors: list[str]) -> None:
+    create_table_artifact(
+        table=[{"error": e} for e in errors],
+        key=artifact_key("review-file", scope.label, cycle_year),
+        description=f"Decisions file refused as a whole (nothing applied): {path}",
+    )
+
+
+@flow(name="check-overdue-reviews", flow_run_name="overdue-reviews-{county}")
+def check_overdue_reviews(county: str | None = None) -> dict[str, Any]:
+    """Close due publicity windows and report stages undecided past the policy's deadline:
+    one `zhucun.review.overdue` event per village and stage (counts only)."""
+    code = Scope(county=county).county if county else None
+    if code:
+        tag_run(code)
+    closed = close_publicity_task(code)
+    groups = overdue_task(code)
+    for g in groups:
+        emit(
+            "zhucun.review.overdue",
+            f"zhucun.village.{g['village']}",
+            {"county": g["village"][:6], **g},
+        )
+    create_table_artifact(
+        table=groups or [{"village": "-", "stage": "-", "strategies": 0, "plans": 0}],
+        key=artifact_key("review-overdue", code or "all"),
+        description="Review stages undecided past the policy deadline (counts only).",
+    )
+    return {"overdue_groups": len(groups), "publicity_closed": closed["closed"], "groups": groups}

@@ -1,0 +1,514 @@
+"""`zhucun review ...` and `zhucun object ...`: what an approver and a village clerk use.
+
+Every decision goes through `tasks.review.decide`, the same validation as the Prefect UI
+form and decisions files, and lands in the same ledger. After recording, `decide` and
+`import` resume a waiting review run of the county (if a Prefect server is configured), so
+the run re-reads the database and moves on."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zhucun.cli.output import console, emit_json, err_console, fail
+
+review_app = typer.Typer(
+    help="Review household strategies and village plans (team ▸ committee ▸ township ▸ "
+    "county), publicity (公示) and objections.",
+    no_args_is_help=True,
+)
+publicity_app = typer.Typer(help="Publicity windows (公示).", no_args_is_help=True)
+review_app.add_typer(publicity_app, name="publicity")
+
+Stage = Annotated[str, typer.Option("--stage", help="team / committee / township / county")]
+
+
+def _year(session: Any, year: int | None) -> int:
+    if year is not None:
+        return year
+    from sqlalchemy import func, select
+
+    from models import Strategy
+
+    found = session.scalar(select(func.max(Strategy.cycle_year)))
+    if found is None:
+        fail("no strategies in the database: give --year")
+    return int(found)
+
+
+def _county(session: Any, county: str | None, village: str | None) -> str:
+    from sqlalchemy import select
+
+    from models import County
+    from zhucun.settings import get_settings
+
+    if village:
+        return village[:6]
+    if county or get_settings().county:
+        return str(county or get_settings().county)
+    codes = list(session.scalars(select(County.county_code).limit(2)))
+    if len(codes) != 1:
+        fail("several counties (or none) in the database: give --county or --village")
+    return codes[0]
+
+
+@review_app.command("list")
+def review_list(
+    village: Annotated[str | None, typer.Option(help="Village code (12 digits)")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only stages past deadline")] = False,
+    county: Annotated[str | None, typer.Option(help="County code (6 digits)")] = None,
+    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown in the table (JSON: all)")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Items waiting for review: stage, who decides (escalations), since when, overdue."""
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        cy = _year(session, year)
+        code = _county(session, county, village)
+        rows = pending_rows(session, code, cy, village=village, stage=stage)
+    if overdue:
+        rows = [r for r in rows if r["overdue"]]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print("nothing waits for review" + (" past its deadline" if overdue else ""))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Review {code} {cy}: {len(rows)} waiting")
+    for col in (
+        "village",
+        "stage",
+        "subject",
+        "id",
+        "name",
+        "v",
+        "decided by",
+        "waiting",
+        "overdue",
+    ):
+        table.add_column(col)
+    for r in rows[:limit]:
+        table.add_row(
+            r["village"],
+            r["stage"],
+            r["subject"],
+            r["subject_id"],
+            r["name"],
+            str(r["version"]),
+            r["decider"],
+            f"{r['waiting_days']} d",
+            "OVERDUE" if r["overdue"] else "",
+        )
+    console.print(table)
+    if len(rows) > limit:
+        console.print(f"… {len(rows) - limit} more (use --json or --village)")
+
+
+def pending_rows(
+    session: Any,
+    county: str,
+    cycle_year: int,
+    *,
+    village: str | None = None,
+    stage: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per waiting item (after bringing the stage clocks up to date)."""
+    from sqlalchemy import select
+
+    from models import Household, ReviewEscalation, ReviewState, Village
+    from tasks.common import now
+    from tasks.review import policy_for, sync_states, villages_of
+    from zhucun.rules import review as rules
+
+    policy = policy_for(session, county, cycle_year)
+    codes = [village] if village else villages_of(session, county, None)
+    for part in range(0, len(codes), 200):
+        sync_states(session, cycle_year, codes[part : part + 200], policy=policy)
+    at = now()
+    esc = {
+        (r.subject, r.subject_id, r.stage): r.level
+        for r in session.execute(
+            select(
+                ReviewEscalation.subject,
+                ReviewEscalation.subject_id,
+                ReviewEscalation.stage,
+                ReviewEscalation.level,
+            ).where(
+                ReviewEscalation.cycle_year == cycle_year,
+                ReviewEscalation.village_code.like(f"{county}%"),
+            )
+        )
+    }
+    stmt = (
+        select(
+            ReviewState.village_code,
+            ReviewState.stage,
+            ReviewState.subject,
+            ReviewState.subject_id,
+            ReviewState.version,
+            ReviewState.entered_at,
+            Household.head_name,
+            Village.name,
+        )
+        .outerjoin(
+            Household,
+            (ReviewState.subject == "strategy")
+            & (Household.household_id == ReviewState.subject_id),
+        )
+        .join(Village, Village.village_code == ReviewState.village_code)
+        .where(
+            ReviewState.cycle_year == cycle_year,
+            ReviewState.stage.is_not(None),
+            ReviewState.village_code.like(f"{county}%"),
+        )
+        .order_by(ReviewState.village_code, ReviewState.stage, ReviewState.subject_id)
+    )
+    if village:
+        stmt = stmt.where(ReviewState.village_code == village)
+    if stage:
+        stmt = stmt.where(ReviewState.stage == stage)
+    out = []
+    for r in session.execute(stmt):
+        entered = r.entered_at if r.entered_at.tzinfo else r.entered_at.replace(tzinfo=at.tzinfo)
+        out.append(
+            dict(
+                village=r.village_code,
+                stage=r.stage,
+                subject=r.subject,
+                subject_id=r.subject_id,
+                name=r.head_name if r.subject == "strategy" else r.name,
+                version=r.version,
+                decider=esc.get((r.subject, r.subject_id, r.stage), r.stage),
+                entered_at=entered.isoformat(timespec="seconds"),
+                waiting_days=(at - entered).days,
+                overdue=rules.is_overdue(entered, at, policy),
+            )
+        )
+    return out
+
+
+@review_app.command("decide")
+def review_decide(
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your cadre ID or person ID")],
+    stage: Stage,
+    decision: Annotated[str, typer.Option("--decision", help="approve / reject / return")],
+    village: Annotated[str | None, typer.Option(help="Village code (with --all or --plan)")] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Approve every item of the village at this stage that your level decides"
+        ),
+    ] = False,
+    household: Annotated[
+        list[str] | None, typer.Option("--household", help="Household ID (repeat for several)")
+    ] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Decide the village's plan")] = False,
+    reason: Annotated[str | None, typer.Option(help="Required unless approving")] = None,
+    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="Decision date YYYY-MM-DD (default: today)")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Resume a waiting review run afterwards")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Validate and record decisions (accepted or refused, both in the ledger), then resume
+    the county's waiting review run, if any."""
+    from sqlalchemy import select
+
+    from models import Strategy
+    from tasks.review import decide, form_requests, policy_for
+    from zhucun.db import session_scope
+    from zhucun.rules import review as rules
+
+    if all_ and decision != "approve":
+        fail("--all only approves; return or reject items one by one with --household")
+    if not (all_ or household or plan):
+        fail("say what you decide: --village CODE --all, --household ID ..., or --plan")
+    if (all_ or plan) and not village:
+        fail("--all and --plan need --village")
+    decided_on = _date(on)
+    with session_scope() as session:
+        cy = _year(session, year)
+        hh = list(household or [])
+        villages = {village} if village else set()
+        if hh:
+            villages |= set(
+                session.scalars(
+                    select(Strategy.village_code).where(
+                        Strategy.household_id.in_(hh), Strategy.cycle_year == cy
+                    )
+                )
+            )
+        if not villages:
+            fail(f"households {', '.join(hh)} have no strategy in {cy}")
+        county = sorted(villages)[0][:6]
+        policy = policy_for(session, county, cy)
+        reqs: list[rules.Request] = []
+        if all_ and village:
+            reqs += form_requests(
+                session,
+                cycle_year=cy,
+                village=village,
+                stage=stage,
+                reviewer_id=reviewer,
+                approve_all=True,
+                decisions=[],
+                decided_on=decided_on,
+                policy=policy,
+            )
+        reqs += [
+            rules.Request("strategy", h, stage, reviewer, decision, reason, decided_on) for h in hh
+        ]
+        if plan and village:
+            reqs.append(
+                rules.Request("plan", village, stage, reviewer, decision, reason, decided_on)
+            )
+        result = decide(
+            session, reqs, cycle_year=cy, channel="cli", county=county, today=date.today()
+        )
+    summaries = [o.summary() for o in result.outcomes]
+    resumed = _resume_runs(county) if resume and result.outcomes else []
+    if as_json:
+        emit_json({**result.counts(), "decisions": summaries, "resumed_runs": resumed})
+    else:
+        for s in summaries:
+            mark = "[green]accepted[/]" if s["outcome"] == "accepted" else "[red]refused[/]"
+            extra = f" → {s['new_status']}" if s["new_status"] else ""
+            why = f": {s['refusal_reason']}" if s["refusal_reason"] else ""
+            console.print(
+                f"{s['subject']} {s['subject_id']} {s['stage']} {s['decision']} {mark}{extra}{why}"
+            )
+        console.print(
+            f"{result.accepted} accepted, {result.refused} refused"
+            + (f"; resumed run(s) {', '.join(resumed)}" if resumed else "")
+        )
+    if result.refused:
+        raise typer.Exit(1)
+
+
+@review_app.command("import")
+def review_import(
+    path: Annotated[Path, typer.Argument(help="decisions.csv (meeting minutes)")],
+    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
+    county: Annotated[str | None, typer.Option(help="Only rows of this county")] = None,
+    resume: Annotated[bool, typer.Option(help="Resume a waiting review run afterwards")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """All or nothing: every row is judged exactly as a UI decision; if any row is refused
+    nothing is applied and every refusal is listed as file:row:column: rule."""
+    from tasks.review import apply_decisions_file
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        cy = _year(session, year)
+        res = apply_decisions_file(session, path, cycle_year=cy, county=county, today=date.today())
+        counts = res.result.counts() if res.result else {"applied": False}
+        villages = sorted(
+            {o.request.subject_id[:6] for o in (res.result.outcomes if res.result else [])}
+        )
+        if not res.ok:
+            session.rollback()
+    resumed: list[str] = []
+    if res.ok and resume and counts.get("accepted"):
+        for c in {county} if county else set(villages) or set():
+            resumed += _resume_runs(c) if c and c.isdigit() else []
+    if as_json:
+        emit_json({"ok": res.ok, "errors": res.errors, **counts, "resumed_runs": resumed})
+    elif res.ok:
+        console.print(
+            f"{path.name}: {counts.get('accepted', 0)} decisions applied, "
+            f"{counts.get('skipped', 0)} already applied"
+        )
+    else:
+        for e in res.errors:
+            err_console.print(e)
+        err_console.print(f"{path.name}: {len(res.errors)} errors, nothing applied")
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@review_app.command("notice")
+def review_notice(
+    village: Annotated[str, typer.Option(help="Village code (12 digits)")],
+    year: Annotated[int, typer.Option(help="Cycle year")],
+    out: Annotated[Path | None, typer.Option(help="Write the markdown here")] = None,
+) -> None:
+    """The publicity notice (公示) to post in the village, in markdown: names and measures;
+    never ID numbers, phone numbers or health details."""
+    from sqlalchemy import select
+
+    from models import Household, Plan, PlanItem, Publicity, Strategy, Village
+    from zhucun.db import session_scope
+    from zhucun.rules import review as rules
+
+    with session_scope() as session:
+        vname = session.scalar(select(Village.name).where(Village.village_code == village))
+        if vname is None:
+            fail(f"no village {village}")
+        rows = [
+            rules.NoticeRow(
+                r.head_name, list(r.measures), float(r.cost_yuan), r.opens_on, r.closes_on
+            )
+            for r in session.execute(
+                select(
+                    Household.head_name,
+                    Strategy.measures,
+                    Strategy.cost_yuan,
+                    Publicity.opens_on,
+                    Publicity.closes_on,
+                )
+                .join(
+                    Strategy,
+                    (Strategy.household_id == Publicity.subject_id)
+                    & (Strategy.cycle_year == Publicity.cycle_year),
+                )
+                .join(Household, Household.household_id == Strategy.household_id)
+                .where(
+                    Publicity.subject == "strategy",
+                    Publicity.village_code == village,
+                    Publicity.cycle_year == year,
+                    Publicity.status == "open",
+                )
+            )
+        ]
+        plan = None
+        p = session.execute(
+            select(Publicity.opens_on, Publicity.closes_on, Plan.id, Plan.total_cost_yuan)
+            .join(
+                Plan,
+                (Plan.village_code == Publicity.subject_id)
+                & (Plan.cycle_year == Publicity.cycle_year),
+            )
+            .where(
+                Publicity.subject == "plan",
+                Publicity.subject_id == village,
+                Publicity.cycle_year == year,
+                Publicity.status == "open",
+            )
+        ).first()
+        if p is not None:
+            items = list(session.scalars(select(PlanItem.item).where(PlanItem.plan_id == p.id)))
+            plan = (float(p.total_cost_yuan), items, p.opens_on, p.closes_on)
+        text = rules.notice_markdown(vname, village, year, rows, plan)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"notice written to {out}")
+    else:
+        typer.echo(text)
+
+
+@publicity_app.command("close")
+def publicity_close(
+    county: Annotated[str | None, typer.Option(help="County code (default: all)")] = None,
+    today: Annotated[str | None, typer.Option(help="As of this date (default: today)")] = None,
+) -> None:
+    """Close the windows whose days have passed: those items are final."""
+    from tasks.review import close_publicity
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        res = close_publicity(session, today=_date(today), county=county)
+    console.print(f"{res['closed']} publicity window(s) closed; those items are final")
+
+
+def object_cmd(
+    by: Annotated[str, typer.Option("--by", help="Who objects (a name; no ID number)")],
+    reason: Annotated[str, typer.Option(help="What is wrong")],
+    year: Annotated[int, typer.Option(help="Cycle year")],
+    household: Annotated[str | None, typer.Option(help="Household ID (a strategy)")] = None,
+    village: Annotated[str | None, typer.Option(help="Village code (its plan)")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Date filed (default: today)")] = None,
+) -> None:
+    """File an objection in the publicity window (公示期): the item goes back for
+    re-review with the objection as reason."""
+    from tasks.review import ReviewError, file_objection
+    from zhucun.db import session_scope
+
+    if bool(household) == bool(village):
+        fail("give exactly one of --household (a strategy) or --village (its plan)")
+    subject, sid = ("strategy", household) if household else ("plan", village)
+    try:
+        with session_scope() as session:
+            res = file_objection(
+                session,
+                subject=subject,
+                subject_id=str(sid),
+                cycle_year=year,
+                filed_by=by,
+                reason=reason,
+                filed_on=_date(on),
+            )
+    except ReviewError as exc:
+        fail(f"objection not accepted: {exc}")
+    console.print(
+        f"objection recorded: {res['subject']} {res['subject_id']} returned for re-review"
+    )
+
+
+def _date(value: str | None) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"not a date YYYY-MM-DD: {value}")
+    raise AssertionError  # unreachable: fail() exits
+
+
+def _resume_runs(county: str) -> list[str]:
+    """Resume the county's paused review runs so that they re-read the database (an empty
+    form after the ledger moved means "decided elsewhere"). Needs a Prefect API."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return []
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["review-cycle"])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+                    tags=FlowRunFilterTags(all_=[f"county:{county}"]),
+                ),
+            )
+    except Exception as exc:  # noqa: BLE001 - the decisions are recorded either way
+        err_console.print(f"[yellow]could not reach Prefect to resume runs:[/] {exc}")
+        return []
+    resumed = []
+    for run in runs:
+        for attempt in range(5):
+            try:
+                resume_flow_run(run.id, run_input={"reviewer_id": ""})
+                resumed.append(str(run.id))
+                break
+            except Exception as exc:  # noqa: BLE001 - "Run input schema not found": retry
+                if attempt == 4:
+                    err_console.print(f"[yellow]run {run.id} not resumed:[/] {exc}")
+                time.sleep(1)
+    return resumed
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(review_app, name="review")
+    app.command("object")(object_cmd)

@@ -1,0 +1,543 @@
+"""Review under mutual supervision (村两委与驻村工作队相互监督): who may decide which stage of
+a household strategy or a village plan, and what a decision does.
+
+Plain data in, plain data out; numbers and stage lists come from `Policy`
+(`review_stages_strategy`, `review_stages_plan`, `near_relations`, `publicity_days`,
+`review_deadline_days`). Sources: domain-rules §1.2 (village checks, township reviews,
+county approves, 公示 7 days), §7 (优亲厚友; 近亲属备案: a filed relative forces township-level
+review and the related cadre abstains; notices never show ID numbers, phones or health).
+
+Decided here (and why):
+- A stage's roles come from policy. Escalating a stage hands it to the roles of the next
+  level on the full ladder (`review_stages_plan`: team → committee → township → county), so
+  a committee-stage conflict is decided by a township reviewer, a township-stage conflict
+  by a county approver. The county is the top: there a conflicted approver only abstains.
+- Separation of duties holds across the versions of an item within a cycle: a reviewer who
+  decided one stage may decide *the same stage* again on a redraft (the first secretary
+  re-signs the team stage), but never another stage, or a return-and-redraft would let one
+  person sign twice.
+- Role is checked before conflict, so that only somebody who could have decided can cause
+  an escalation by declaring a conflict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from models.enums import MEASURE_ZH, Measure
+from models.transitions import MACHINES, check_transition
+from zhucun.policy import Policy, ReviewStageRule
+
+DECISIONS = ("approve", "reject", "return")
+SUBJECTS = ("strategy", "plan")
+# Statuses that leave the approval chain (never a "next" status of an approval).
+_EXITS = frozenset({"returned", "rejected"})
+
+# A public notice must not reveal a health condition (domain-rules §6: notices never show
+# health details); these measures would, so the notice shows a neutral label instead.
+PRIVATE_MEASURES = frozenset({Measure.health.value, Measure.disability_support.value})
+PUBLIC_PRIVATE_LABEL = "综合保障措施"
+
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+class ReviewConfigError(ValueError):
+    """Policy stages that do not fit the status machine of the subject."""
+
+
+# --- Stages --------------------------------------------------------------------------------
+
+
+def stages_for(policy: Policy, subject: str) -> list[ReviewStageRule]:
+    if subject == "strategy":
+        return list(policy.review_stages_strategy)
+    if subject == "plan":
+        return list(policy.review_stages_plan)
+    raise ValueError(f"unknown subject {subject!r}")
+
+
+def ladder(policy: Policy) -> list[ReviewStageRule]:
+    """The full ladder of levels, for escalation: the longest of the two stage lists."""
+    return max((policy.review_stages_plan, policy.review_stages_strategy), key=len)
+
+
+def status_chain(subject: str) -> list[str]:
+    """draft → … → approved, read off `models.transitions` (the non-exit successors)."""
+    machine = MACHINES[subject]
+    chain = ["draft"]
+    while True:
+        nxt = sorted(s for s in machine[chain[-1]] if s not in _EXITS)
+        if not nxt:
+            return chain
+        if len(nxt) != 1:
+            raise ReviewConfigError(f"{subject}: {chain[-1]} has several next statuses {nxt}")
+        chain.append(nxt[0])
+
+
+def check_stages(subject: str, stages: Sequence[ReviewStageRule]) -> None:
+    chain = status_chain(subject)
+    if len(stages) != len(chain) - 1:
+        raise ReviewConfigError(
+            f"{subject}: policy lists {len(stages)} review stages but the status machine has "
+            f"{len(chain) - 1} approvals ({' → '.join(chain)})"
+        )
+
+
+def waiting_stage(subject: str, status: str, stages: Sequence[ReviewStageRule]) -> str | None:
+    """The stage an item in `status` waits for, or None (approved, returned, rejected)."""
+    check_stages(subject, stages)
+    chain = status_chain(subject)
+    if status not in chain[:-1]:
+        return None
+    return stages[chain.index(status)].stage
+
+
+def next_status(subject: str, stage: str, stages: Sequence[ReviewStageRule]) -> str:
+    """The status an approval of `stage` leads to."""
+    chain = status_chain(subject)
+    names = [s.stage for s in stages]
+    return chain[names.index(stage) + 1]
+
+
+def stage_rule(stages: Sequence[ReviewStageRule], stage: str) -> ReviewStageRule | None:
+    return next((s for s in stages if s.stage == stage), None)
+
+
+def next_level(level: str, full: Sequence[ReviewStageRule]) -> str | None:
+    names = [s.stage for s in full]
+    if level not in names or names.index(level) == len(names) - 1:
+        return None
+    return names[names.index(level) + 1]
+
+
+def level_roles(
+    level: str, stages: Sequence[ReviewStageRule], full: Sequence[ReviewStageRule]
+) -> list[str]:
+    """Roles of a level: the subject's own stage list first, else the full ladder."""
+    rule = stage_rule(stages, level) or stage_rule(full, level)
+    return list(rule.roles) if rule else []
+
+
+# --- Who is who in one village -----------------------------------------------------------
+
+
+def pair(a: str, b: str) -> frozenset[str]:
+    return frozenset((a, b))
+
+
+@dataclass(frozen=True)
+class VillageContext:
+    """The people around one village, loaded once per village for a batch of decisions.
+
+    `roles` maps a reviewer ID (cadre_id of an active team member, person_id of an official
+    of the village, its township or its county) to the roles they hold *for this village*.
+    `id_numbers` maps those reviewer IDs to their ID numbers (never shown anywhere);
+    `relations` maps declared pairs of ID numbers to the relation (symmetric, already
+    filtered to the policy's near relations); `officials` maps the village officials'
+    person IDs to their ID numbers."""
+
+    village_code: str
+    roles: Mapping[str, frozenset[str]]
+    id_numbers: Mapping[str, str]
+    relations: Mapping[frozenset[str], str]
+    officials: Mapping[str, str]
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def relation(self, a: str | None, b: str | None) -> str | None:
+        if not a or not b:
+            return None
+        if a == b:
+            return "self"
+        return self.relations.get(pair(a, b))
+
+
+@dataclass(frozen=True)
+class Item:
+    """A strategy (subject_id = household_id) or a plan (subject_id = village_code)."""
+
+    subject: str
+    subject_id: str
+    cycle_year: int
+    village_code: str
+    status: str
+    version: int = 1
+    head_id_number: str | None = None  # strategies only; never leaves the rules
+
+
+@dataclass(frozen=True)
+class Past:
+    """An accepted decision already in the ledger for the item (this cycle, any version)."""
+
+    reviewer_id: str
+    stage: str
+    version: int
+    decision: str
+
+
+@dataclass(frozen=True)
+class Request:
+    subject: str
+    subject_id: str
+    stage: str
+    reviewer_id: str
+    decision: str
+    reason: str | None
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    refusal: str | None = None
+    # (stage, level, reason): a stage that a higher level must decide from now on
+    escalate: tuple[str, str, str] | None = None
+    new_status: str | None = None
+    column: str | None = None  # the decisions.csv column a refusal points at
+
+    @property
+    def final_approval(self) -> bool:
+        return self.new_status == "approved"
+
+
+def standing_escalations(
+    item: Item, ctx: VillageContext, full: Sequence[ReviewStageRule]
+) -> dict[str, tuple[str, str]]:
+    """Escalations that hold whatever anybody decides: {stage: (level, reason)}.
+
+    优亲厚友 rule (domain-rules §7, 近亲属备案): a household whose head is a near relative of an
+    official of its own village is reviewed by the township — the village committee cannot
+    co-sign it, so its committee stage goes to the next level."""
+    if item.subject != "strategy" or not item.head_id_number:
+        return {}
+    for pid, id_no in sorted(ctx.officials.items()):
+        rel = ctx.relation(item.head_id_number, id_no)
+        if rel:
+            level = next_level("committee", full)
+            if level is None:
+                return {}
+            role = next(iter(sorted(ctx.roles.get(pid, frozenset()))), "official")
+            return {
+                "committee": (
+                    level,
+                    f"优亲厚友: household head is a near relative ({rel}) of village "
+                    f"{role} {pid}; the committee cannot co-sign, the {level} decides",
+                )
+            }
+    return {}
+
+
+def conflict(request: Request, item: Item, ctx: VillageContext) -> str | None:
+    """Why the reviewer may not decide this item because of a near relative, or None."""
+    reviewer_no = ctx.id_numbers.get(request.reviewer_id)
+    if item.subject == "strategy":
+        rel = ctx.relation(reviewer_no, item.head_id_number)
+        if rel == "self":
+            return "the reviewer is the head of this household"
+        if rel:
+            return f"the reviewer is a near relative ({rel}) of the household head"
+        return None
+    # A village plan benefits the village's officials: a reviewer related to one cannot
+    # decide it (the official deciding in their own role is not their own relative).
+    for pid, id_no in sorted(ctx.officials.items()):
+        if pid == request.reviewer_id:
+            continue
+        rel = ctx.relation(reviewer_no, id_no)
+        if rel and rel != "self":
+            return f"the reviewer is a near relative ({rel}) of village official {pid}"
+    return None
+
+
+def validate(
+    request: Request,
+    item: Item | None,
+    ctx: VillageContext | None,
+    *,
+    policy: Policy,
+    history: Sequence[Past] = (),
+    escalations: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> Verdict:
+    """Judge one decision. The same function serves the UI form, the CLI and files.
+
+    `escalations` maps a stage of this item to the level that now decides it (stored
+    escalations merged with `standing_escalations`)."""
+    escalations = escalations or {}
+    if request.decision not in DECISIONS:
+        return Verdict(False, f"decision must be one of {', '.join(DECISIONS)}", column="decision")
+    if request.subject not in SUBJECTS:
+        return Verdict(False, f"subject must be one of {', '.join(SUBJECTS)}", column="subject")
+    if request.decision != "approve" and not (request.reason or "").strip():
+        return Verdict(False, f"a reason is required to {request.decision}", column="reason")
+    if not request.reviewer_id.strip():
+        return Verdict(False, "reviewer ID is missing", column="reviewer_id")
+    if today is not None and request.decided_on > today:
+        return Verdict(
+            False, f"decided_on {request.decided_on} is in the future", column="decided_on"
+        )
+    if item is None or ctx is None:
+        return Verdict(
+            False, f"no {request.subject} {request.subject_id} in this cycle", column="subject_id"
+        )
+    stages = stages_for(policy, item.subject)
+    if stage_rule(stages, request.stage) is None:
+        names = ", ".join(s.stage for s in stages)
+        return Verdict(
+            False, f"a {item.subject} has no stage {request.stage!r} ({names})", column="stage"
+        )
+    waiting = waiting_stage(item.subject, item.status, stages)
+    if waiting is None:
+        return Verdict(
+            False, f"the {item.subject} is {item.status}: nothing to decide", column="subject_id"
+        )
+    if waiting != request.stage:
+        return Verdict(
+            False,
+            f"the {item.subject} waits for the {waiting} stage, not {request.stage}",
+            column="stage",
+        )
+
+    full = ladder(policy)
+    level = escalations.get(request.stage, request.stage)
+    roles = level_roles(level, stages, full)
+    held = ctx.roles.get(request.reviewer_id, frozenset())
+    if not held & set(roles):
+        where = f" (escalated to {level})" if level != request.stage else ""
+        return Verdict(
+            False,
+            f"reviewer {request.reviewer_id} does not hold a {request.stage}-stage role"
+            f"{where} for village {item.village_code}: needs {' or '.join(roles)}",
+            column="reviewer_id",
+        )
+
+    for p in history:
+        if p.reviewer_id != request.reviewer_id:
+            continue
+        if p.stage == request.stage and p.version == item.version:
+            return Verdict(
+                False,
+                f"reviewer {request.reviewer_id} already decided the {p.stage} stage of this "
+                f"{item.subject} (version {p.version})",
+                column="reviewer_id",
+            )
+        if p.stage != request.stage:
+            return Verdict(
+                False,
+                f"reviewer {request.reviewer_id} decided the {p.stage} stage of this "
+                f"{item.subject}; nobody decides two stages of one item",
+                column="reviewer_id",
+            )
+
+    why = conflict(request, item, ctx)
+    if why:
+        up = next_level(level, full)
+        if up is None:
+            return Verdict(
+                False,
+                f"conflict of interest: {why}; another {level} must decide",
+                column="reviewer_id",
+            )
+        return Verdict(
+            False,
+            f"conflict of interest: {why}; the {request.stage} stage escalates to {up}",
+            escalate=(request.stage, up, f"conflict of {request.reviewer_id}: {why}"),
+            column="reviewer_id",
+        )
+
+    if request.decision == "return":
+        check_transition(item.subject, item.status, "returned")
+        return Verdict(True, new_status="returned")
+    if request.decision == "reject":
+        check_transition(item.subject, item.status, "rejected")
+        return Verdict(True, new_status="rejected")
+    needed = stage_rule(stages, request.stage).approvers  # type: ignore[union-attr]
+    approvals = {
+        p.reviewer_id
+        for p in history
+        if p.stage == request.stage and p.version == item.version and p.decision == "approve"
+    } | {request.reviewer_id}
+    if len(approvals) < needed:
+        return Verdict(True)
+    new = next_status(item.subject, request.stage, stages)
+    check_transition(item.subject, item.status, new)
+    return Verdict(True, new_status=new)
+
+
+# --- Publicity (公示) ------------------------------------------------------------------------
+
+
+def publicity_window(opens_on: date, policy: Policy) -> tuple[date, date]:
+    """(opens_on, closes_on): objections are heard on `publicity_days` days from opening."""
+    return opens_on, opens_on + timedelta(days=policy.publicity_days)
+
+
+def objection_refusal(
+    status: str | None,
+    opens_on: date | None,
+    closes_on: date | None,
+    filed_on: date,
+    reason: str,
+    filed_by: str,
+) -> str | None:
+    """Why an objection cannot be heard, or None."""
+    if not reason.strip():
+        return "an objection needs a reason"
+    if not filed_by.strip():
+        return "an objection needs the name of who files it"
+    if status is None or opens_on is None or closes_on is None:
+        return "the item is not in publicity"
+    if status != "open":
+        return f"the publicity window is {status}"
+    if filed_on < opens_on or filed_on >= closes_on:
+        return f"the publicity window runs {opens_on} to {closes_on - timedelta(days=1)}"
+    return None
+
+
+def window_closed(closes_on: date, today: date) -> bool:
+    return today >= closes_on
+
+
+# --- Time limits -----------------------------------------------------------------------------
+
+
+def is_overdue(entered_at: datetime, now: datetime, policy: Policy) -> bool:
+    return now - entered_at > timedelta(days=policy.review_deadline_days)
+
+
+def overdue_groups(rows: Iterable[tuple[str, str, str]]) -> list[dict[str, object]]:
+    """(village, stage, subject) of overdue items → one summary per village and stage with
+    counts only (the `zhucun.review.overdue` payload: nothing personal)."""
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    for village, stage, subject in rows:
+        counts = groups.setdefault((village, stage), {"strategy": 0, "plan": 0})
+        counts[subject] = counts.get(subject, 0) + 1
+    return [
+        {"village": v, "stage": s, "strategies": c["strategy"], "plans": c["plan"]}
+        for (v, s), c in sorted(groups.items())
+    ]
+
+
+# --- What people read --------------------------------------------------------------------------
+
+
+def public_measures(measures: Iterable[str]) -> list[str]:
+    """Measure names for a public notice; measures that reveal health become neutral."""
+    out: list[str] = []
+    for m in measures:
+        label = PUBLIC_PRIVATE_LABEL if m in PRIVATE_MEASURES else _zh(m)
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def _zh(measure: str) -> str:
+    try:
+        return MEASURE_ZH[Measure(measure)]
+    except ValueError:
+        return measure
+
+
+def assert_public(text: str) -> str:
+    """Refuse text that would publish an ID number or a mobile number."""
+    if _ID_NUMBER.search(text) or _PHONE.search(text):
+        raise ValueError("public text would carry an ID number or a phone number")
+    return text
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    head_name: str
+    measures: Sequence[str]
+    cost_yuan: float
+    opens_on: date
+    closes_on: date
+
+
+def notice_markdown(
+    village_name: str,
+    village_code: str,
+    cycle_year: int,
+    rows: Sequence[NoticeRow],
+    plan: tuple[float, Sequence[str], date, date] | None = None,
+) -> str:
+    """The 公示 notice posted in the village: names and measures, never ID numbers, phones
+    or health details; objections by the last day of the window, or the 12317 hotline."""
+    lines = [
+        f"# {village_name}（{village_code}）{cycle_year}年度帮扶措施公示",
+        "",
+        "根据精准扶贫“一户一策”要求，经驻村工作队、村两委和乡镇审核，现将下列帮扶措施予以公示。",
+        "",
+    ]
+    if rows:
+        lines += ["| 序号 | 户主姓名 | 帮扶措施 | 金额（元） | 公示期 |", "|---|---|---|---|---|"]
+        for i, r in enumerate(sorted(rows, key=lambda r: r.head_name), 1):
+            last = r.closes_on - timedelta(days=1)
+            lines.append(
+                f"| {i} | {r.head_name} | {'、'.join(public_measures(r.measures))} | "
+                f"{r.cost_yuan:,.0f} | {r.opens_on:%Y-%m-%d} 至 {last:%Y-%m-%d} |"
+            )
+    else:
+        lines.append("本期无公示中的户帮扶措施。")
+    if plan is not None:
+        cost, items, opens, closes = plan
+        lines += [
+            "",
+            f"## 村发展规划（{opens:%Y-%m-%d} 至 {closes - timedelta(days=1):%Y-%m-%d}）",
+            "",
+            f"项目 {len(items)} 项，估算总额 {cost:,.0f} 元：" + "；".join(items),
+        ]
+    lines += [
+        "",
+        "如有异议，请在公示期内向村两委、驻村工作队或乡镇反映，也可拨打扶贫监督举报电话 12317。",
+        "",
+    ]
+    return assert_public("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    subject: str
+    subject_id: str
+    label: str  # head name, or the village name for a plan
+    version: int
+    measures: Sequence[str]
+    cost_yuan: float
+    decider: str  # the level that decides this item at this stage
+    note: str = ""
+
+
+def form_markdown(
+    village_name: str,
+    village_code: str,
+    stage: str,
+    roles: Sequence[str],
+    rows: Sequence[PendingRow],
+    refusals: Sequence[str] = (),
+) -> str:
+    """The description above the review form in the Prefect UI (internal: head names are
+    shown, ID numbers and health details never)."""
+    lines = [
+        f"## 审核 {village_name} ({village_code}) — stage `{stage}`",
+        "",
+        f"Reviewer roles for this stage: **{', '.join(roles)}**. "
+        "Approve all, or decide items one by one (reason required to return or reject).",
+        "",
+    ]
+    if refusals:
+        lines += ["**Last submission refused:**", ""]
+        lines += [f"- {r}" for r in refusals]
+        lines.append("")
+    lines += [
+        "| subject | id | name | v | measures | cost (yuan) | decided by | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.subject} | {r.subject_id} | {r.label} | {r.version} | "
+            f"{'、'.join(public_measures(r.measures))} | {r.cost_yuan:,.0f} | {r.decider} | "
+            f"{r.note} |"
+        )
+    return assert_public("\n".join(lines) + "\n")
