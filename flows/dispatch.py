@@ -26,8 +26,9 @@ from tasks.dispatch import (
 SHORTAGE_EVENT = "zhucun.dispatch.shortage"
 
 
-@flow(name="dispatch-cycle", flow_run_name="dispatch-{county}-{cycle_year}",
-      task_runner=task_runner())
+@flow(
+    name="dispatch-cycle", flow_run_name="dispatch-{county}-{cycle_year}", task_runner=task_runner()
+)
 def dispatch_cycle(
     county: CountyCode,
     cycle_year: CycleYear,
@@ -50,32 +51,47 @@ def dispatch_cycle(
     logger = get_run_logger()
     with tags(f"county:{scope.county}", f"cycle:{cycle_year}"):
         chunks = dispatch_chunks_task(scope.county, cycle_year, scope.villages, retry_shortages)
-        progress = Progress("dispatch", scope.label, cycle_year, total=len(chunks),
-                            what="dispatch")
+        progress = Progress("dispatch", scope.label, cycle_year, total=len(chunks), what="dispatch")
         results = []
         for i, chunk in enumerate(chunks):  # in need order: each chunk sees the pool left
-            results.append(dispatch_villages_task(scope.county, cycle_year, chunk, i,
-                                                  retry_shortages))
+            results.append(
+                dispatch_villages_task(scope.county, cycle_year, chunk, i, retry_shortages)
+            )
             progress.step()
         summary = dispatch_summary_task(scope.county, cycle_year, scope.villages)
     new_shortages = [s for r in results for s in r["shortages"]]
     for s in new_shortages:
-        emit(SHORTAGE_EVENT, f"zhucun.village.{s['village_code']}",
-             {"county": scope.county, "cycle_year": cycle_year, "village": s["village_code"],
-              "kind": s["kind"], "missing": s["missing"]})
+        emit(
+            SHORTAGE_EVENT,
+            f"zhucun.village.{s['village_code']}",
+            {
+                "county": scope.county,
+                "cycle_year": cycle_year,
+                "village": s["village_code"],
+                "kind": s["kind"],
+                "missing": s["missing"],
+            },
+        )
     _artifacts(scope, cycle_year, summary)
     out = {
-        "county": scope.county, "cycle_year": cycle_year, "chunks": len(chunks),
+        "county": scope.county,
+        "cycle_year": cycle_year,
+        "chunks": len(chunks),
         "teams_formed": sum(r["teams"] for r in results),
         "members_posted": sum(r["members"] for r in results),
         "helpers_assigned": sum(r["helpers"] for r in results),
         "shortages_recorded": len(new_shortages),
-        "active_teams": summary["teams"], "helpers_total": summary["helpers"],
+        "active_teams": summary["teams"],
+        "helpers_total": summary["helpers"],
         "poor_households": summary["poor_households"],
         "shortages_open": len(summary["shortages"]),
     }
-    logger.info("dispatch %s %s: %s", scope.county, cycle_year,
-                ", ".join(f"{k}={v}" for k, v in out.items() if isinstance(v, int)))
+    logger.info(
+        "dispatch %s %s: %s",
+        scope.county,
+        cycle_year,
+        ", ".join(f"{k}={v}" for k, v in out.items() if isinstance(v, int)),
+    )
     return out
 
 
@@ -89,26 +105,35 @@ def _artifacts(scope: Scope, cycle_year: int, summary: dict[str, Any]) -> None:
         key=artifact_key("dispatch", scope.label, cycle_year),
         description=f"Dispatch {scope.county} {cycle_year}: {summary['teams']} active teams, "
         f"{summary['helpers']} of {summary['poor_households']} poor households with a helper, "
-        f"{len(summary['shortages'])} shortages.")
+        f"{len(summary['shortages'])} shortages.",
+    )
     create_markdown_artifact(
         markdown=shortages_markdown(scope.county, cycle_year, summary["shortages"]),
         key=artifact_key("dispatch", scope.label, cycle_year, "shortages"),
-        description=f"Cadre shortages {scope.county} {cycle_year}")
+        description=f"Cadre shortages {scope.county} {cycle_year}",
+    )
 
 
 def shortages_markdown(county: str, cycle_year: int, shortages: list[dict[str, Any]]) -> str:
     lines = [f"# Cadre shortages, {county} {cycle_year}", ""]
     if not shortages:
         return "\n".join([*lines, "No shortage: every seat filled within the rules."])
-    lines += ["Seats the rules left empty (no rule is broken to fill a seat).", "",
-              "| village | kind | missing | reason |", "|---|---|---|---|"]
-    lines += [f"| {s['village']} | {s['kind']} | {s['missing']} | "
-              f"{str(s['reason']).replace('|', '/')} |" for s in shortages]
+    lines += [
+        "Seats the rules left empty (no rule is broken to fill a seat).",
+        "",
+        "| village | kind | missing | reason |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {s['village']} | {s['kind']} | {s['missing']} | {str(s['reason']).replace('|', '/')} |"
+        for s in shortages
+    ]
     return "\n".join(lines)
 
 
-@flow(name="review-team-terms", flow_run_name="team-terms-{county}-{year}",
-      task_runner=task_runner())
+@flow(
+    name="review-team-terms", flow_run_name="team-terms-{county}-{year}", task_runner=task_runner()
+)
 def review_team_terms(county: CountyCode, year: CycleYear) -> dict[str, Any]:
     """Yearly: teams whose term ended by 1 January of `year` end (members released), then
     their villages get new teams for `year` through the same dispatch.
@@ -122,5 +147,9 @@ def review_team_terms(county: CountyCode, year: CycleYear) -> dict[str, Any]:
     with tags(f"county:{scope.county}"):
         ended = end_expired_teams_task(scope.county, year)
     dispatched = dispatch_cycle(county=scope.county, cycle_year=year)
-    return {"county": scope.county, "year": year, **ended,
-            "dispatch": {k: v for k, v in dispatched.items() if isinstance(v, int)}}
+    return {
+        "county": scope.county,
+        "year": year,
+        **ended,
+        "dispatch": {k: v for k, v in dispatched.items() if isinstance(v, int)},
+    }

@@ -26,19 +26,43 @@ YEAR = 2026
 POLICY = default_policy(YEAR, "central")
 
 
-def cadre(cid: str, agency: str = "省农业农村厅", *, party: bool = True, join: int | None = 2010,
-          work: int = 2005, skills: tuple[str, ...] = ("agriculture",), home: str | None = None,
-          caseload: int = 0, team_village: str | None = None) -> CadreInfo:
-    return CadreInfo(cid, agency, skills, party, join if party else None, work, home, caseload,
-                     team_village)
+def cadre(
+    cid: str,
+    agency: str = "省农业农村厅",
+    *,
+    party: bool = True,
+    join: int | None = 2010,
+    work: int = 2005,
+    skills: tuple[str, ...] = ("agriculture",),
+    home: str | None = None,
+    caseload: int = 0,
+    team_village: str | None = None,
+) -> CadreInfo:
+    return CadreInfo(
+        cid, agency, skills, party, join if party else None, work, home, caseload, team_village
+    )
 
 
-def village(code: str, need: float = 100.0, *, households: int = 0, large: bool = False,
-            weights: dict[str, float] | None = None, needs_team: bool = True,
-            team_agency: str | None = None) -> VillageNeed:
-    return VillageNeed(code, need / 10_000, need, weights or {"agriculture": 1.0}, needs_team,
-                       large, team_agency,
-                       tuple(f"H{code}{i:03d}" for i in range(households)))
+def village(
+    code: str,
+    need: float = 100.0,
+    *,
+    households: int = 0,
+    large: bool = False,
+    weights: dict[str, float] | None = None,
+    needs_team: bool = True,
+    team_agency: str | None = None,
+) -> VillageNeed:
+    return VillageNeed(
+        code,
+        need / 10_000,
+        need,
+        weights or {"agriculture": 1.0},
+        needs_team,
+        large,
+        team_agency,
+        tuple(f"H{code}{i:03d}" for i in range(households)),
+    )
 
 
 def team_of(plan: DispatchPlan, code: str) -> tuple[str, ...]:
@@ -59,8 +83,13 @@ def test_cadre_related_to_the_village_director_is_not_sent_there() -> None:
     pool = [cadre("C1", skills=("health",))] + [cadre(f"C{i}") for i in range(2, 8)]
     conflicts = Conflicts.build(pool, official_relatives=[("C1", "V1")])
     weights = {"health": 1.0}
-    plan = dispatch([village("V1", 200, weights=weights), village("V2", 100, weights=weights)],
-                    pool, conflicts, YEAR, POLICY)
+    plan = dispatch(
+        [village("V1", 200, weights=weights), village("V2", 100, weights=weights)],
+        pool,
+        conflicts,
+        YEAR,
+        POLICY,
+    )
     assert "C1" not in team_of(plan, "V1")
     assert "C1" in team_of(plan, "V2"), "the best health match still serves, elsewhere"
 
@@ -76,8 +105,9 @@ def test_cadre_related_to_a_poor_household_head_is_not_sent_to_that_village() ->
 def test_cadre_is_never_sent_to_his_home_village() -> None:
     """A county cadre born in a poor village is sent to any poor village but his own."""
     pool = [cadre("C1", home="V1")] + [cadre(f"C{i}") for i in range(2, 8)]
-    plan = dispatch([village("V1", 200), village("V2", 100)], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    plan = dispatch(
+        [village("V1", 200), village("V2", 100)], pool, Conflicts.build(pool), YEAR, POLICY
+    )
     assert "C1" not in team_of(plan, "V1")
     assert "C1" in team_of(plan, "V2")
 
@@ -135,13 +165,23 @@ def test_large_village_gets_a_full_team_only_after_every_village_has_its_minimum
     seats are filled in a second pass, so a big team never costs another village its team."""
     assert is_large(200, POLICY) and not is_large(199, POLICY)
     pool = [cadre(f"C{i}") for i in range(6)]
-    plan = dispatch([village("V1", 300, large=True), village("V2", 100)], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    plan = dispatch(
+        [village("V1", 300, large=True), village("V2", 100)],
+        pool,
+        Conflicts.build(pool),
+        YEAR,
+        POLICY,
+    )
     assert len(team_of(plan, "V2")) == 3
     assert len(team_of(plan, "V1")) == 3
     pool = [cadre(f"C{i}") for i in range(9)]
-    plan = dispatch([village("V1", 300, large=True), village("V2", 100)], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    plan = dispatch(
+        [village("V1", 300, large=True), village("V2", 100)],
+        pool,
+        Conflicts.build(pool),
+        YEAR,
+        POLICY,
+    )
     assert len(team_of(plan, "V1")) == POLICY.team_max_size == 5
 
 
@@ -149,38 +189,55 @@ def test_neediest_village_is_served_first_when_cadres_run_short() -> None:
     """深度贫困村优先: with cadres for one team only, the village with the higher incidence gets
     it and the shortage lands on the less needy one — whatever the input order."""
     pool = [cadre(f"C{i}") for i in range(4)]
-    plan = dispatch([village("V-low", 120), village("V-high", 380)], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    plan = dispatch(
+        [village("V-low", 120), village("V-high", 380)], pool, Conflicts.build(pool), YEAR, POLICY
+    )
     assert [t.village_code for t in plan.teams] == ["V-high"]
-    assert [(s.village_code, s.kind, s.missing) for s in plan.shortages] == [
-        ("V-low", "team", 2)]
+    assert [(s.village_code, s.kind, s.missing) for s in plan.shortages] == [("V-low", "team", 2)]
 
 
 def test_first_secretary_skills_match_the_villages_main_cause() -> None:
     """Health cadres where illness dominates (DESIGN §2): the village with mostly 因病
     households gets the health cadre as first secretary."""
-    pool = ([cadre("A1", skills=("agriculture",)), cadre("H1", skills=("health", "social_work"))]
-            + [cadre(f"M{i}", party=False) for i in range(4)])
-    plan = dispatch([village("V1", weights={"health": 0.8, "agriculture": 0.2})], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    pool = [cadre("A1", skills=("agriculture",)), cadre("H1", skills=("health", "social_work"))] + [
+        cadre(f"M{i}", party=False) for i in range(4)
+    ]
+    plan = dispatch(
+        [village("V1", weights={"health": 0.8, "agriculture": 0.2})],
+        pool,
+        Conflicts.build(pool),
+        YEAR,
+        POLICY,
+    )
     assert plan.teams[0].leader_cadre_id == "H1"
 
 
 def test_members_come_preferably_from_the_first_secretarys_agency() -> None:
     """One sponsor agency owns the village's resource mobilisation: its cadres fill the team
     before another agency's, even a better skill match."""
-    pool = [cadre("A1", "农业农村部"), cadre("A2", "农业农村部", party=False),
-            cadre("A3", "农业农村部", party=False),
-            cadre("B1", "卫生健康委", party=False, skills=("agriculture", "finance"))]
-    plan = dispatch([village("V1", weights={"agriculture": 1, "finance": 1})], pool,
-                    Conflicts.build(pool), YEAR, POLICY)
+    pool = [
+        cadre("A1", "农业农村部"),
+        cadre("A2", "农业农村部", party=False),
+        cadre("A3", "农业农村部", party=False),
+        cadre("B1", "卫生健康委", party=False, skills=("agriculture", "finance")),
+    ]
+    plan = dispatch(
+        [village("V1", weights={"agriculture": 1, "finance": 1})],
+        pool,
+        Conflicts.build(pool),
+        YEAR,
+        POLICY,
+    )
     (t,) = plan.teams
     assert t.agency == "农业农村部" and set(t.members) == {"A1", "A2", "A3"}
 
 
 def test_members_from_another_agency_when_the_first_cannot_fill_the_team() -> None:
-    pool = [cadre("A1", "农业农村部"), cadre("B1", "卫生健康委", party=False),
-            cadre("B2", "卫生健康委", party=False)]
+    pool = [
+        cadre("A1", "农业农村部"),
+        cadre("B1", "卫生健康委", party=False),
+        cadre("B2", "卫生健康委", party=False),
+    ]
     plan = dispatch([village("V1")], pool, Conflicts.build(pool), YEAR, POLICY)
     assert set(plan.teams[0].members) == {"A1", "B1", "B2"}
 
@@ -218,8 +275,13 @@ def test_helper_is_never_a_near_relative_of_the_household_head() -> None:
     conflicts = Conflicts.build(pool)
     conflicts.forbid_household("C0", "HV1000")
     conflicts.forbid_household("C1", "HV1000")
-    plan = dispatch([village("V1", households=1, needs_team=False, team_agency="省农业农村厅")],
-                    pool, conflicts, YEAR, POLICY)
+    plan = dispatch(
+        [village("V1", households=1, needs_team=False, team_agency="省农业农村厅")],
+        pool,
+        conflicts,
+        YEAR,
+        POLICY,
+    )
     assert plan.helpers == [("HV1000", "C2", "V1")]
 
 
@@ -227,9 +289,14 @@ def test_helpers_come_only_from_the_sponsor_agencies_of_the_team() -> None:
     """The sponsor unit helps its village's households; another unit's idle cadres do not
     stand in — the gap is reported."""
     pool = [cadre("A1", "农业农村部", team_village="V1"), cadre("B1", "卫生健康委")]
-    plan = dispatch([village("V1", households=7, needs_team=False, team_agency="农业农村部")],
-                    pool, Conflicts.build(pool), YEAR, POLICY,
-                    existing_teams={"V1": ["A1"]})
+    plan = dispatch(
+        [village("V1", households=7, needs_team=False, team_agency="农业农村部")],
+        pool,
+        Conflicts.build(pool),
+        YEAR,
+        POLICY,
+        existing_teams={"V1": ["A1"]},
+    )
     assert {c for _, c, _ in plan.helpers} == {"A1"}
     (s,) = plan.shortages
     assert (s.kind, s.missing) == ("helper", 2) and "农业农村部" in s.reason
@@ -238,8 +305,7 @@ def test_helpers_come_only_from_the_sponsor_agencies_of_the_team() -> None:
 def test_shortage_records_its_reason_and_no_rule_is_broken() -> None:
     """Both qualified party members are conflicted (one is the director's relative, one was
     born there): the village gets a recorded shortage naming why, not a rule-breaking team."""
-    pool = [cadre("L1"), cadre("L2", home="V1")] + [cadre(f"N{i}", party=False)
-                                                     for i in range(4)]
+    pool = [cadre("L1"), cadre("L2", home="V1")] + [cadre(f"N{i}", party=False) for i in range(4)]
     conflicts = Conflicts.build(pool, official_relatives=[("L1", "V1")])
     plan = dispatch([village("V1")], pool, conflicts, YEAR, POLICY)
     assert plan.teams == []
@@ -267,21 +333,39 @@ def test_many_villages_every_rule_holds(n: int) -> None:
 
     rng = random.Random(n)
     skills = ("agriculture", "health", "education", "finance", "infrastructure")
-    pool = [cadre(f"C{i:05d}", f"A{i % 7}", party=rng.random() < 0.7,
-                  join=rng.choice([2000, 2020, YEAR]), work=rng.choice([1995, 2015, YEAR]),
-                  skills=tuple(rng.sample(skills, rng.randint(1, 3))),
-                  home=f"V{rng.randrange(n)}" if rng.random() < 0.1 else None)
-            for i in range(n * 6)]
+    pool = [
+        cadre(
+            f"C{i:05d}",
+            f"A{i % 7}",
+            party=rng.random() < 0.7,
+            join=rng.choice([2000, 2020, YEAR]),
+            work=rng.choice([1995, 2015, YEAR]),
+            skills=tuple(rng.sample(skills, rng.randint(1, 3))),
+            home=f"V{rng.randrange(n)}" if rng.random() < 0.1 else None,
+        )
+        for i in range(n * 6)
+    ]
     conflicts = Conflicts.build(
         pool,
-        official_relatives=[(f"C{rng.randrange(n * 6):05d}", f"V{rng.randrange(n)}")
-                            for _ in range(n)],
-        head_relatives=[(f"C{rng.randrange(n * 6):05d}", f"V{v}", f"HV{v}000")
-                        for v in (rng.randrange(n) for _ in range(n))],
-        spouse_pairs=[(f"C{2 * i:05d}", f"C{2 * i + 1:05d}") for i in range(n // 2)])
-    villages = [village(f"V{i}", rng.randint(0, 500), households=rng.randint(5, 30),
-                        large=rng.random() < 0.2, weights={rng.choice(skills): 1.0})
-                for i in range(n)]
+        official_relatives=[
+            (f"C{rng.randrange(n * 6):05d}", f"V{rng.randrange(n)}") for _ in range(n)
+        ],
+        head_relatives=[
+            (f"C{rng.randrange(n * 6):05d}", f"V{v}", f"HV{v}000")
+            for v in (rng.randrange(n) for _ in range(n))
+        ],
+        spouse_pairs=[(f"C{2 * i:05d}", f"C{2 * i + 1:05d}") for i in range(n // 2)],
+    )
+    villages = [
+        village(
+            f"V{i}",
+            rng.randint(0, 500),
+            households=rng.randint(5, 30),
+            large=rng.random() < 0.2,
+            weights={rng.choice(skills): 1.0},
+        )
+        for i in range(n)
+    ]
     plan = dispatch(villages, pool, conflicts, YEAR, POLICY)
     info = {c.cadre_id: c for c in pool}
     seen: Counter[str] = Counter()
@@ -309,3 +393,14 @@ def test_many_villages_every_rule_holds(n: int) -> None:
         assert served + short.get((v.village_code, "helper"), 0) == len(v.households)
         has_team = v.village_code in agencies
         assert has_team != ((v.village_code, "team") in short)
+
+
+def test_cadre_who_already_helps_households_this_cycle_is_not_posted_to_a_team() -> None:
+    """A helper of households in one village (assigned by an earlier chunk) who is then posted
+    to another village's team would live away from the households he answers for."""
+    pool = [cadre("C1", caseload=2), cadre("C2"), cadre("C3")]
+    plan = dispatch([village("V1")], pool, Conflicts.build(pool), YEAR, POLICY)
+    assert plan.teams == []
+    pool = [cadre("C1", caseload=2), cadre("C2"), cadre("C3"), cadre("C4")]
+    plan = dispatch([village("V1", households=3)], pool, Conflicts.build(pool), YEAR, POLICY)
+    assert set(plan.teams[0].members) == {"C2", "C3", "C4"}

@@ -37,11 +37,21 @@ YEAR = 2026
 TABLES: tuple[type[SQLModel], ...] = (Team, TeamMember, HelperAssignment, Shortage, AuditEvent)
 
 
-def run(session: Session, year: int = YEAR, batch_size: int | None = None,
-        retry_shortages: bool = False, villages: list[str] | None = None) -> list[dict]:
+def run(
+    session: Session,
+    year: int = YEAR,
+    batch_size: int | None = None,
+    retry_shortages: bool = False,
+    villages: list[str] | None = None,
+) -> list[dict]:
     """What the flow does, without Prefect: the chunks in need order, one commit each."""
-    chunks = plan_chunks(session, Scope(county=COUNTY, villages=villages), year,
-                         batch_size=batch_size, retry_shortages=retry_shortages)
+    chunks = plan_chunks(
+        session,
+        Scope(county=COUNTY, villages=villages),
+        year,
+        batch_size=batch_size,
+        retry_shortages=retry_shortages,
+    )
     out = []
     for chunk in chunks:
         out.append(dispatch_chunk(session, COUNTY, year, chunk, retry_shortages=retry_shortages))
@@ -50,14 +60,20 @@ def run(session: Session, year: int = YEAR, batch_size: int | None = None,
 
 
 def counts(session: Session) -> dict[str, int]:
-    return {m.__name__: session.execute(select(func.count()).select_from(m)).scalar_one()
-            for m in TABLES}
+    return {
+        m.__name__: session.execute(select(func.count()).select_from(m)).scalar_one()
+        for m in TABLES
+    }
 
 
 def members_of(session: Session, village: str) -> set[str]:
-    return set(session.scalars(
-        select(TeamMember.cadre_id).join(Team, Team.team_id == TeamMember.team_id)
-        .where(Team.village_code == village, TeamMember.active.is_(True))))
+    return set(
+        session.scalars(
+            select(TeamMember.cadre_id)
+            .join(Team, Team.team_id == TeamMember.team_id)
+            .where(Team.village_code == village, TeamMember.active.is_(True))
+        )
+    )
 
 
 @pytest.fixture
@@ -68,7 +84,8 @@ def county(session: Session) -> SeedInfo:
 
 
 def test_seeded_county_every_poor_village_gets_a_team_and_every_row_obeys_the_rules(
-        session: Session, county: SeedInfo) -> None:
+    session: Session, county: SeedInfo
+) -> None:
     run(session)
     assert check_dispatch_invariants(session, COUNTY, YEAR) == []
     teams = session.scalars(select(Team)).all()
@@ -78,7 +95,8 @@ def test_seeded_county_every_poor_village_gets_a_team_and_every_row_obeys_the_ru
 
 
 def test_cadre_related_to_the_village_director_is_not_sent_there(
-        session: Session, county: SeedInfo) -> None:
+    session: Session, county: SeedInfo
+) -> None:
     """Planted: C003 is the sibling of the committee director of poor village 1."""
     run(session)
     cadre_id, village = county.cadre_related_to_director
@@ -105,18 +123,19 @@ def test_spouses_are_not_in_one_team(session: Session, county: SeedInfo) -> None
         assert not {a, b} <= members_of(session, v)
 
 
-def test_helper_is_not_a_relative_of_the_household_head(
-        session: Session, county: SeedInfo) -> None:
+def test_helper_is_not_a_relative_of_the_household_head(session: Session, county: SeedInfo) -> None:
     """Planted: C005 is the child of a poor household head in village 1."""
     run(session)
     cadre_id, household = county.cadre_related_to_head
-    helper = session.scalar(select(HelperAssignment.cadre_id)
-                            .where(HelperAssignment.household_id == household))
+    helper = session.scalar(
+        select(HelperAssignment.cadre_id).where(HelperAssignment.household_id == household)
+    )
     assert helper is not None and helper != cadre_id
 
 
 def test_conflicts_come_from_relations_in_both_directions(
-        session: Session, county: SeedInfo) -> None:
+    session: Session, county: SeedInfo
+) -> None:
     """Relations are stored once with id_number_a < id_number_b: the cadre may be either."""
     policy = default_policy(YEAR, "east")
     pool = load_pool(session, YEAR, {})
@@ -151,20 +170,21 @@ def test_a_run_that_failed_halfway_completes_the_rest(session: Session, county: 
     assert counts(session)["HelperAssignment"] == len(county.poor_households)
 
 
-def test_shortage_when_cadres_run_short_lands_on_the_least_needy_villages(
-        session: Session) -> None:
+def test_shortage_when_cadres_run_short_lands_on_the_least_needy_villages(session: Session) -> None:
     """Nine cadres for four poor villages: the neediest get teams, the others a recorded
     shortage with its reason, and no team is ever short of three."""
     seed_county(session, cadres=9)
     session.commit()
     run(session)
     assert check_dispatch_invariants(session, COUNTY, YEAR) == []
-    need = dict(session.execute(select(VillageAssessment.village_code,
-                                       VillageAssessment.need_score)).all())
+    need = dict(
+        session.execute(select(VillageAssessment.village_code, VillageAssessment.need_score)).all()
+    )
     assert need == {}  # no analysis yet: need computed from the registry
     teams = set(session.scalars(select(Team.village_code)))
-    short = {s.village_code: s for s in session.scalars(
-        select(Shortage).where(Shortage.kind == "team"))}
+    short = {
+        s.village_code: s for s in session.scalars(select(Shortage).where(Shortage.kind == "team"))
+    }
     assert teams and short and not teams & set(short)
     assert all(s.reason.startswith("no team sent") for s in short.values())
     before = counts(session)
@@ -177,12 +197,24 @@ def test_village_assessment_need_score_decides_the_order(session: Session) -> No
     analysis ranks neediest (the last by code) is served first, from six cadres."""
     info = seed_county(session, cadres=6)
     last = info.poor_villages[-1]
-    session.execute(insert(VillageAssessment), [
-        dict(village_code=v, cycle_year=YEAR, poor_households=20, poor_population=80,
-             poverty_incidence=0.5 if v == last else 0.1, gaps=[], top_causes=["illness"],
-             cause_distribution={"illness": 20}, industries=[],
-             need_score=50000 if v == last else 10000)
-        for v in info.poor_villages])
+    session.execute(
+        insert(VillageAssessment),
+        [
+            dict(
+                village_code=v,
+                cycle_year=YEAR,
+                poor_households=20,
+                poor_population=80,
+                poverty_incidence=0.5 if v == last else 0.1,
+                gaps=[],
+                top_causes=["illness"],
+                cause_distribution={"illness": 20},
+                industries=[],
+                need_score=50000 if v == last else 10000,
+            )
+            for v in info.poor_villages
+        ],
+    )
     session.commit()
     run(session)
     served = list(session.scalars(select(Team.village_code).order_by(Team.team_id)))
@@ -196,26 +228,41 @@ def test_retry_shortages_after_more_cadres_arrive(session: Session) -> None:
     info = seed_county(session, cadres=9)
     session.commit()
     run(session)
-    assert session.scalar(select(func.count()).select_from(Shortage)
-                          .where(Shortage.kind == "team"))
-    session.execute(insert(Cadre), [
-        dict(cadre_id=f"N{i:03d}", name=f"新{i}", id_number=f"13062419900101{i:03d}X"[-18:],
-             gender="M", agency="省农业农村厅", agency_level="provincial",
-             home_county_code="130100",
-             party_member=True, party_join_year=2000, work_start_year=1998,
-             skills=["agriculture"], available=True) for i in range(40)])
+    assert session.scalar(select(func.count()).select_from(Shortage).where(Shortage.kind == "team"))
+    session.execute(
+        insert(Cadre),
+        [
+            dict(
+                cadre_id=f"N{i:03d}",
+                name=f"新{i}",
+                id_number=f"13062419900101{i:03d}X"[-18:],
+                gender="M",
+                agency="省农业农村厅",
+                agency_level="provincial",
+                home_county_code="130100",
+                party_member=True,
+                party_join_year=2000,
+                work_start_year=1998,
+                skills=["agriculture"],
+                available=True,
+            )
+            for i in range(40)
+        ],
+    )
     session.commit()
     run(session, retry_shortages=True)
     assert check_dispatch_invariants(session, COUNTY, YEAR) == []
     assert sorted(session.scalars(select(Team.village_code))) == sorted(info.poor_villages)
-    assert session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "shortage_resolved"))
+    assert session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "shortage_resolved")
+    )
 
 
 def test_audit_trail_records_every_team_and_helper(session: Session, county: SeedInfo) -> None:
     run(session)
-    actions = dict(session.execute(select(AuditEvent.action, func.count())
-                                   .group_by(AuditEvent.action)).all())
+    actions = dict(
+        session.execute(select(AuditEvent.action, func.count()).group_by(AuditEvent.action)).all()
+    )
     assert actions["team_dispatched"] == len(county.poor_villages)
     assert actions["helper_assigned"] == len(county.poor_households)
     text = " ".join(str(a) for a in session.scalars(select(AuditEvent.after)))
@@ -233,7 +280,8 @@ def test_summary_masks_names_and_shows_no_id_number(session: Session, county: Se
 
 
 def test_ended_terms_free_the_cadres_and_villages_get_new_teams(
-        session: Session, county: SeedInfo) -> None:
+    session: Session, county: SeedInfo
+) -> None:
     """Two years on, the 2026 teams' terms have ended: they become `ended` (team state
     machine), members inactive, and dispatch for 2028 sends new teams."""
     run(session)
@@ -242,18 +290,26 @@ def test_ended_terms_free_the_cadres_and_villages_get_new_teams(
     session.commit()
     assert result == {"ended": 4, "members_released": 12}
     assert set(session.scalars(select(Team.status))) == {"ended"}
-    assert not session.scalar(select(func.count()).select_from(TeamMember)
-                              .where(TeamMember.active.is_(True)))
+    assert not session.scalar(
+        select(func.count()).select_from(TeamMember).where(TeamMember.active.is_(True))
+    )
     run(session, year=YEAR + 2)
     assert check_dispatch_invariants(session, COUNTY, YEAR + 2) == []
-    assert session.scalar(select(func.count()).select_from(Team)
-                          .where(Team.status == "active", Team.cycle_year == YEAR + 2)) == 4
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Team)
+            .where(Team.status == "active", Team.cycle_year == YEAR + 2)
+        )
+        == 4
+    )
 
 
 def test_a_recalled_team_cannot_be_ended(session: Session, county: SeedInfo) -> None:
     run(session)
-    session.execute(update(Team).where(Team.village_code == county.poor_villages[0])
-                    .values(status="recalled"))
+    session.execute(
+        update(Team).where(Team.village_code == county.poor_villages[0]).values(status="recalled")
+    )
     # a recalled team is not active: it is not touched; an ended one cannot come back
     end_expired_teams(session, COUNTY, YEAR + 2)
     session.commit()

@@ -32,38 +32,70 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
         return [f"county {county} not in the database"]
     policy = load_policy(session, cycle_year, c.region, county[:2])
     out: list[str] = []
-    villages = {v.village_code: v for v in session.scalars(
-        select(Village).where(Village.county_code == county))}
+    villages = {
+        v.village_code: v
+        for v in session.scalars(select(Village).where(Village.county_code == county))
+    }
     poor_villages = {code for code, v in villages.items() if v.registered_poor}
     near = set(policy.near_relations)
     related: set[frozenset[str]] = {
-        frozenset((a, b)) for a, b, kind in session.execute(
-            select(Relation.id_number_a, Relation.id_number_b, Relation.relation))
-        if kind in near}
-    spouse_rel = {frozenset((a, b)) for a, b, kind in session.execute(
-        select(Relation.id_number_a, Relation.id_number_b, Relation.relation))
-        if kind == "spouse"}
-    cadres = {r.cadre_id: r for r in session.execute(
-        select(Cadre.cadre_id, Cadre.id_number, Cadre.agency, Cadre.party_member,
-               Cadre.party_join_year, Cadre.work_start_year, Cadre.home_village_code,
-               Cadre.available, Cadre.spouse_cadre_id))}
+        frozenset((a, b))
+        for a, b, kind in session.execute(
+            select(Relation.id_number_a, Relation.id_number_b, Relation.relation)
+        )
+        if kind in near
+    }
+    spouse_rel = {
+        frozenset((a, b))
+        for a, b, kind in session.execute(
+            select(Relation.id_number_a, Relation.id_number_b, Relation.relation)
+        )
+        if kind == "spouse"
+    }
+    cadres = {
+        r.cadre_id: r
+        for r in session.execute(
+            select(
+                Cadre.cadre_id,
+                Cadre.id_number,
+                Cadre.agency,
+                Cadre.party_member,
+                Cadre.party_join_year,
+                Cadre.work_start_year,
+                Cadre.home_village_code,
+                Cadre.available,
+                Cadre.spouse_cadre_id,
+            )
+        )
+    }
     officials: dict[str, set[str]] = defaultdict(set)
     for area, idn in session.execute(
-        select(Official.area_code, Official.id_number).where(Official.level == "village")):
+        select(Official.area_code, Official.id_number).where(Official.level == "village")
+    ):
         officials[area].add(idn)
     heads: dict[str, str] = {}
     poor_heads: dict[str, set[str]] = defaultdict(set)
     poor_households: dict[str, str] = {}
     for hid, code, idn, poor in session.execute(
-        select(Household.household_id, Household.village_code, Household.head_id_number,
-               Household.registered_poor).where(Household.village_code.in_(list(villages)))):
+        select(
+            Household.household_id,
+            Household.village_code,
+            Household.head_id_number,
+            Household.registered_poor,
+        ).where(Household.village_code.in_(list(villages)))
+    ):
         heads[hid] = idn
         if poor:
             poor_heads[code].add(idn)
             poor_households[hid] = code
-    shortages = {(s.village_code, s.kind): s for s in session.scalars(
-        select(Shortage).where(Shortage.cycle_year == cycle_year,
-                               Shortage.village_code.in_(list(villages))))}
+    shortages = {
+        (s.village_code, s.kind): s
+        for s in session.scalars(
+            select(Shortage).where(
+                Shortage.cycle_year == cycle_year, Shortage.village_code.in_(list(villages))
+            )
+        )
+    }
 
     def near_relative(a: str, b: str) -> bool:
         return a == b or frozenset((a, b)) in related
@@ -72,7 +104,8 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
     active_members = session.execute(
         select(TeamMember.cadre_id, TeamMember.team_id, TeamMember.role)
         .join(Team, Team.team_id == TeamMember.team_id)
-        .where(TeamMember.active.is_(True))).all()
+        .where(TeamMember.active.is_(True))
+    ).all()
     for cid, n in Counter(r.cadre_id for r in active_members).items():
         if n > 1:
             out.append(f"cadre {cid}: in {n} active teams")
@@ -82,8 +115,9 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
         members[r.team_id].append((r.cadre_id, r.role))
 
     # --- teams ----------------------------------------------------------------------------
-    teams = session.scalars(select(Team).where(Team.village_code.in_(list(villages)),
-                                               Team.status == "active")).all()
+    teams = session.scalars(
+        select(Team).where(Team.village_code.in_(list(villages)), Team.status == "active")
+    ).all()
     teamed: dict[str, Team] = {}
     for t in teams:
         where = f"team of {t.village_code} ({t.cycle_year})"
@@ -105,15 +139,20 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
             out.append(f"{where}: first secretaries {leaders}, leader {t.leader_cadre_id}")
         lead = cadres.get(t.leader_cadre_id)
         if lead is None or not (
-            lead.party_member and lead.party_join_year is not None
+            lead.party_member
+            and lead.party_join_year is not None
             and t.cycle_year - lead.party_join_year >= policy.first_secretary_min_party_years
-            and t.cycle_year - lead.work_start_year >= policy.first_secretary_min_work_years):
+            and t.cycle_year - lead.work_start_year >= policy.first_secretary_min_work_years
+        ):
             out.append(f"{where}: leader {t.leader_cadre_id} does not qualify as first secretary")
-        min_end = date(t.term_start.year + policy.team_term_years, t.term_start.month,
-                       t.term_start.day)
+        min_end = date(
+            t.term_start.year + policy.team_term_years, t.term_start.month, t.term_start.day
+        )
         if t.term_end < min_end:
-            out.append(f"{where}: term {t.term_start}..{t.term_end} shorter than "
-                       f"{policy.team_term_years} years")
+            out.append(
+                f"{where}: term {t.term_start}..{t.term_end} shorter than "
+                f"{policy.team_term_years} years"
+            )
         if t.agency not in {cadres[cid].agency for cid in ids if cid in cadres}:
             out.append(f"{where}: agency {t.agency} sent none of its members")
         for cid in ids:
@@ -130,10 +169,17 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
             if any(near_relative(m.id_number, h) for h in poor_heads[t.village_code]):
                 out.append(f"{where}: cadre {cid} is a near relative of a poor household head")
         for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
+            for b in ids[i + 1 :]:
                 ca, cb = cadres.get(a), cadres.get(b)
-                if ca and cb and (ca.spouse_cadre_id == b or cb.spouse_cadre_id == a
-                                  or frozenset((ca.id_number, cb.id_number)) in spouse_rel):
+                if (
+                    ca
+                    and cb
+                    and (
+                        ca.spouse_cadre_id == b
+                        or cb.spouse_cadre_id == a
+                        or frozenset((ca.id_number, cb.id_number)) in spouse_rel
+                    )
+                ):
                     out.append(f"{where}: spouses {a} and {b} in one team")
         for kind in ("team", "leader"):
             if t.cycle_year == cycle_year and (t.village_code, kind) in shortages:
@@ -144,9 +190,10 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
 
     # --- helpers ----------------------------------------------------------------------------
     helpers = session.execute(
-        select(HelperAssignment.household_id, HelperAssignment.cadre_id,
-               HelperAssignment.village_code)
-        .where(HelperAssignment.cycle_year == cycle_year)).all()
+        select(
+            HelperAssignment.household_id, HelperAssignment.cadre_id, HelperAssignment.village_code
+        ).where(HelperAssignment.cycle_year == cycle_year)
+    ).all()
     load = Counter(r.cadre_id for r in helpers)  # over all the cycle's assignments
     for cid, n in load.items():
         if n > policy.helper_caseload_cap:
@@ -163,8 +210,10 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
     for code, n in unhelped.items():
         s = shortages.get((code, "helper"))
         if s is None or s.missing_members != n:
-            out.append(f"village {code}: {n} poor households without a helper, shortage "
-                       f"{s.missing_members if s else 'not recorded'}")
+            out.append(
+                f"village {code}: {n} poor households without a helper, shortage "
+                f"{s.missing_members if s else 'not recorded'}"
+            )
     for r in helpers:
         if r.household_id not in heads:
             continue  # another county
@@ -175,27 +224,32 @@ def check_dispatch_invariants(session: Session, county: str, cycle_year: int) ->
             out.append(f"household {r.household_id}: unknown helper {r.cadre_id}")
             continue
         if near_relative(m.id_number, heads[r.household_id]):
-            out.append(f"household {r.household_id}: helper {r.cadre_id} is a near relative "
-                       f"of the head")
+            out.append(
+                f"household {r.household_id}: helper {r.cadre_id} is a near relative of the head"
+            )
         if r.village_code != poor_households.get(r.household_id, r.village_code):
             out.append(f"household {r.household_id}: helper row names village {r.village_code}")
         tv = team_of.get(r.cadre_id)
         if tv is not None and tv != r.village_code:
-            out.append(f"household {r.household_id}: helper {r.cadre_id} is in the team of "
-                       f"another village ({tv})")
+            out.append(
+                f"household {r.household_id}: helper {r.cadre_id} is in the team of "
+                f"another village ({tv})"
+            )
         t = teamed.get(r.village_code)
         if t is not None:
-            sponsors = {t.agency} | {cadres[cid].agency for cid, _ in members[t.team_id]
-                                     if cid in cadres}
+            sponsors = {t.agency} | {
+                cadres[cid].agency for cid, _ in members[t.team_id] if cid in cadres
+            }
             if m.agency not in sponsors:
-                out.append(f"household {r.household_id}: helper {r.cadre_id} of {m.agency}, "
-                           f"not a sponsor agency of the village's team")
+                out.append(
+                    f"household {r.household_id}: helper {r.cadre_id} of {m.agency}, "
+                    f"not a sponsor agency of the village's team"
+                )
 
     # --- shortages ----------------------------------------------------------------------------
     for (code, kind), s in shortages.items():
         if s.missing_members <= 0 or not s.reason.strip():
-            out.append(f"shortage {code}/{kind}: missing {s.missing_members}, reason "
-                       f"{s.reason!r}")
+            out.append(f"shortage {code}/{kind}: missing {s.missing_members}, reason {s.reason!r}")
         if kind not in ("team", "leader", "helper"):
             out.append(f"shortage {code}/{kind}: unknown kind")
     return out

@@ -18,7 +18,8 @@ DESIGN §2):
   agency, which then owns the village's resource mobilisation;
 - every registered poor household exactly one helper (帮扶责任人) of the sponsor agencies,
   at most `helper_caseload_cap` households per helper in the cycle, never a near relative of
-  the head;
+  the head; a helper is a member of the village's own team or of no team (a cadre who already
+  helps households this cycle is not posted to a team);
 - where the rules leave a seat empty, a shortage with its reason: no rule is ever broken to
   fill a seat, and a village with too few eligible cadres gets no partial team.
 
@@ -201,14 +202,21 @@ class _Buckets:
         self.by_sig[sig].append(cadre_id)
 
     def ordered(self, weights: Mapping[str, float]) -> list[tuple[float, Sig]]:
-        scored = [(sum(weights.get(s, 0.0) for s in sig), sig)
-                  for sig, ids in self.by_sig.items() if ids]
+        scored = [
+            (sum(weights.get(s, 0.0) for s in sig), sig) for sig, ids in self.by_sig.items() if ids
+        ]
         scored.sort(key=lambda t: (-t[0], t[1]))
         return scored
 
 
-def _scan(bucket: list[str], used: set[str], skip: set[str] | Mapping[str, str],
-          taken: set[str], ok: object = None, limit: int | None = None) -> str | None:
+def _scan(
+    bucket: list[str],
+    used: set[str],
+    skip: set[str] | Mapping[str, str],
+    taken: set[str],
+    ok: object = None,
+    limit: int | None = None,
+) -> str | None:
     """The last usable cadre of a bucket (buckets are filled in reverse id order, so the
     smallest id comes first); drops used ones on the way (swap with the last and pop)."""
     i = len(bucket) - 1
@@ -230,8 +238,9 @@ def _scan(bucket: list[str], used: set[str], skip: set[str] | Mapping[str, str],
 
 
 class _Matcher:
-    def __init__(self, cadres: Iterable[CadreInfo], conflicts: Conflicts, cycle_year: int,
-                 policy: Policy) -> None:
+    def __init__(
+        self, cadres: Iterable[CadreInfo], conflicts: Conflicts, cycle_year: int, policy: Policy
+    ) -> None:
         self.policy, self.cycle_year, self.conflicts = policy, cycle_year, conflicts
         self.info: dict[str, CadreInfo] = {}
         self.capacity: dict[str, int] = {}
@@ -258,6 +267,10 @@ class _Matcher:
             if c.team_village is not None:
                 self.team_of[c.cadre_id] = c.team_village
                 continue
+            if c.caseload > 0:
+                # already helps households this cycle (an earlier chunk or run): posting him
+                # to a team would make him a resident elsewhere with households here
+                continue
             sig = tuple(sorted(set(c.skills)))
             sig = interned.setdefault(sig, sig)
             self.members.add(sig, c.cadre_id)
@@ -278,7 +291,8 @@ class _Matcher:
             ids.sort(key=lambda cid: (cid in self.is_leader, cid))
         self.all_helpers = sorted(
             (cid for ids in self.helpers_by_agency.values() for cid in ids),
-            key=lambda cid: (cid in self.is_leader, cid))
+            key=lambda cid: (cid in self.is_leader, cid),
+        )
         self.all_ptr = 0
 
     # -- teams --
@@ -300,8 +314,14 @@ class _Matcher:
             return self.agency_left[self.info[cid].agency] >= need
 
         for _, sig in order:  # preferably a leader whose own agency can fill the team
-            cid = _scan(self.leaders.by_sig[sig], self.used, forbidden, set(), agency_can_fill,
-                        _AGENCY_SCAN_LIMIT)
+            cid = _scan(
+                self.leaders.by_sig[sig],
+                self.used,
+                forbidden,
+                set(),
+                agency_can_fill,
+                _AGENCY_SCAN_LIMIT,
+            )
             if cid:
                 return cid
         for _, sig in order:
@@ -310,8 +330,9 @@ class _Matcher:
                 return cid
         return None
 
-    def _fill(self, v: VillageNeed, team: list[str], agency: str, size: int,
-              forbidden: Mapping[str, str]) -> None:
+    def _fill(
+        self, v: VillageNeed, team: list[str], agency: str, size: int, forbidden: Mapping[str, str]
+    ) -> None:
         """Add members up to `size`: the team's agency first (non-leaders before leaders at
         an equal skill match), then any agency."""
         taken = set(team)
@@ -322,8 +343,9 @@ class _Matcher:
             order = buckets.ordered(v.skill_weights)
             for _, sig in order:
                 while len(team) < size:
-                    cid = _scan(buckets.by_sig[sig], self.used, forbidden, taken,
-                                self._spouse_ok(taken))
+                    cid = _scan(
+                        buckets.by_sig[sig], self.used, forbidden, taken, self._spouse_ok(taken)
+                    )
                     if cid is None:
                         break
                     team.append(cid)
@@ -347,22 +369,29 @@ class _Matcher:
         if leader is None:
             reason = self._leader_reason(forbidden)
             plan.shortages.append(ShortagePlan(v.village_code, "leader", 1, reason))
-            plan.shortages.append(ShortagePlan(
-                v.village_code, "team", p.team_min_size, f"no team sent: {reason}"))
+            plan.shortages.append(
+                ShortagePlan(v.village_code, "team", p.team_min_size, f"no team sent: {reason}")
+            )
             return None
         agency = self.info[leader].agency
         team = [leader]
         self._fill(v, team, agency, p.team_min_size, forbidden)
         if len(team) < p.team_min_size:
             missing = p.team_min_size - len(team)
-            plan.shortages.append(ShortagePlan(
-                v.village_code, "team", missing,
-                f"no team sent: only {len(team)} of {p.team_min_size} eligible cadres "
-                f"({self._pool_reason(forbidden, set(team))})"))
+            plan.shortages.append(
+                ShortagePlan(
+                    v.village_code,
+                    "team",
+                    missing,
+                    f"no team sent: only {len(team)} of {p.team_min_size} eligible cadres "
+                    f"({self._pool_reason(forbidden, set(team))})",
+                )
+            )
             return None  # no partial team: the cadres stay free for the next village
         self._commit_team(v, team)
-        plan.teams.append(TeamPlan(v.village_code, leader, tuple(team), agency,
-                                   *team_term(self.cycle_year, p)))
+        plan.teams.append(
+            TeamPlan(v.village_code, leader, tuple(team), agency, *team_term(self.cycle_year, p))
+        )
         return agency
 
     def top_up(self, v: VillageNeed, t: TeamPlan, plan: DispatchPlan, index: int) -> TeamPlan:
@@ -374,17 +403,19 @@ class _Matcher:
         forbidden = self.conflicts.village.get(v.village_code, {})
         team = list(t.members)
         self._fill(v, team, t.agency, size, forbidden)
-        extra = team[len(t.members):]
+        extra = team[len(t.members) :]
         self._commit_team(v, extra)
-        new = TeamPlan(t.village_code, t.leader_cadre_id, tuple(team), t.agency, t.term_start,
-                       t.term_end)
+        new = TeamPlan(
+            t.village_code, t.leader_cadre_id, tuple(team), t.agency, t.term_start, t.term_end
+        )
         plan.teams[index] = new
         return new
 
     def _leader_reason(self, forbidden: Mapping[str, str]) -> str:
         posted = self.posted_leaders
-        conflicted = Counter(r for c, r in forbidden.items()
-                             if c in self.is_leader and c not in self.used)
+        conflicted = Counter(
+            r for c, r in forbidden.items() if c in self.is_leader and c not in self.used
+        )
         left = self.qualified_total - posted
         text = f"no eligible first secretary: {left} qualified party members left"
         if conflicted:
@@ -393,11 +424,17 @@ class _Matcher:
 
     def _pool_reason(self, forbidden: Mapping[str, str], team: set[str]) -> str:
         left = self.free - len(team)
-        conflicted = Counter(r for c, r in forbidden.items()
-                             if c not in self.used and c not in team and c in self.info
-                             and c not in self.team_of)
-        spouse = sum(1 for c in team for s in self.conflicts.spouses.get(c, ())
-                     if s in self.info and s not in self.used and s not in self.team_of)
+        conflicted = Counter(
+            r
+            for c, r in forbidden.items()
+            if c not in self.used and c not in team and c in self.info and c not in self.team_of
+        )
+        spouse = sum(
+            1
+            for c in team
+            for s in self.conflicts.spouses.get(c, ())
+            if s in self.info and s not in self.used and s not in self.team_of
+        )
         if spouse:
             conflicted[SPOUSE_IN_TEAM] += spouse
         text = f"{max(left, 0)} cadres left in the pool"
@@ -407,8 +444,9 @@ class _Matcher:
 
     # -- helpers --
 
-    def _take_helper(self, ids: list[str], ptr_get: int, village: str, related: set[str]
-                     ) -> tuple[str | None, int]:
+    def _take_helper(
+        self, ids: list[str], ptr_get: int, village: str, related: set[str]
+    ) -> tuple[str | None, int]:
         """First cadre from `ptr_get` with capacity, not in another village's team, not a
         relative; exhausted cadres at the front advance the pointer for good."""
         i, ptr = ptr_get, ptr_get
@@ -426,8 +464,9 @@ class _Matcher:
             return cid, ptr
         return None, ptr
 
-    def assign_helpers(self, v: VillageNeed, team: Sequence[str], agencies: Sequence[str],
-                       plan: DispatchPlan) -> None:
+    def assign_helpers(
+        self, v: VillageNeed, team: Sequence[str], agencies: Sequence[str], plan: DispatchPlan
+    ) -> None:
         """Team members first (they live there), then the sponsor agencies' other cadres;
         a village without a team draws on every agency sending cadres to the county."""
         cap_left = 0
@@ -435,19 +474,24 @@ class _Matcher:
         unassigned = 0
         for hh in v.households:
             related = self.conflicts.household.get(hh, set())
-            chosen = next((c for c in team if self.capacity.get(c, 0) > 0 and c not in related),
-                          None)
+            chosen = next(
+                (c for c in team if self.capacity.get(c, 0) > 0 and c not in related), None
+            )
             if chosen is None:
                 if agencies:
                     for a in agencies:
                         chosen, self.helper_ptr[a] = self._take_helper(
-                            self.helpers_by_agency.get(a, []), self.helper_ptr[a],
-                            v.village_code, related)
+                            self.helpers_by_agency.get(a, []),
+                            self.helper_ptr[a],
+                            v.village_code,
+                            related,
+                        )
                         if chosen:
                             break
                 else:
                     chosen, self.all_ptr = self._take_helper(
-                        self.all_helpers, self.all_ptr, v.village_code, related)
+                        self.all_helpers, self.all_ptr, v.village_code, related
+                    )
             if chosen is None:
                 unassigned += 1
                 related_skips += len(related)
@@ -457,9 +501,11 @@ class _Matcher:
         if unassigned:
             cap_left = sum(1 for c in team if self.capacity.get(c, 0) > 0)
             who = ", ".join(agencies) if agencies else "any agency"
-            reason = (f"{unassigned} households without a helper: no cadre of {who} with "
-                      f"capacity left (at most {self.policy.helper_caseload_cap} households "
-                      f"each) who is not a near relative of the head")
+            reason = (
+                f"{unassigned} households without a helper: no cadre of {who} with "
+                f"capacity left (at most {self.policy.helper_caseload_cap} households "
+                f"each) who is not a near relative of the head"
+            )
             if related_skips:
                 reason += f" ({related_skips} relatives excluded)"
             if cap_left:
