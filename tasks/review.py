@@ -980,6 +980,11 @@ def apply_decisions_file(
         all_or_nothing=True,
         rows=[n for _, n in todo],
     )
+    result.outcomes += [
+        Outcome(r, rules.Verdict(True), n, skipped="already applied")
+        for r, n in zip(requests, rows, strict=True)
+        if (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on) in done
+    ]
     for o in result.outcomes:
         if not o.verdict.accepted:
             errors.append(f"{path.name}:{o.row}:{o.verdict.column or '-'}: {o.verdict.refusal}")
