@@ -14,6 +14,43 @@ from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
 from tasks.lifecycle_db import merge_counts, scope_chunks
 
 
+def emit_relapse_risk(county: str, period: str, parts: list[dict[str, dict[str, Any]]]) -> int:
+    """One `zhucun.household.relapse-risk` event per household at risk, at most
+    RELAPSE_EVENTS_PER_VILLAGE per village; beyond that one aggregate event for the village
+    (resource `zhucun.village.<code>`, payload with the count). Payloads carry the county,
+    period and outcome only. Returns the number of events emitted."""
+    n = 0
+    for part in parts:
+        for village, risk in part.items():
+            for hid in risk["households"]:
+                emit(
+                    "zhucun.household.relapse-risk",
+                    f"zhucun.household.{hid}",
+                    {"county": county, "period": period, "outcome": "at-risk"},
+                    related=[
+                        {
+                            "prefect.resource.id": f"zhucun.village.{village}",
+                            "prefect.resource.role": "village",
+                        }
+                    ],
+                )
+                n += 1
+            if risk["count"] > len(risk["households"]):
+                emit(
+                    "zhucun.household.relapse-risk",
+                    f"zhucun.village.{village}",
+                    {
+                        "county": county,
+                        "period": period,
+                        "outcome": "at-risk",
+                        "households": risk["count"],
+                        "aggregated": True,
+                    },
+                )
+                n += 1
+    return n
+
+
 def _period(period: str | None) -> str:
     return period or previous_month()
 
@@ -60,35 +97,7 @@ def evaluate_progress(
             f"zhucun.village.{v}",
             {"county": scope.county, "period": period, "village": v},
         )
-    risk_events = 0
-    for p in parts:
-        for village, risk in p["relapse_risk"].items():
-            for hid in risk["households"]:
-                emit(
-                    "zhucun.household.relapse-risk",
-                    f"zhucun.household.{hid}",
-                    {"county": scope.county, "period": period, "outcome": "at-risk"},
-                    related=[
-                        {
-                            "prefect.resource.id": f"zhucun.village.{village}",
-                            "prefect.resource.role": "village",
-                        }
-                    ],
-                )
-                risk_events += 1
-            if risk["count"] > len(risk["households"]):
-                emit(
-                    "zhucun.household.relapse-risk",
-                    f"zhucun.village.{village}",
-                    {
-                        "county": scope.county,
-                        "period": period,
-                        "outcome": "at-risk",
-                        "households": risk["count"],
-                        "aggregated": True,
-                    },
-                )
-                risk_events += 1
+    risk_events = emit_relapse_risk(scope.county, period, [p["relapse_risk"] for p in parts])
     return {
         "stage": "evaluation",
         "period": period,
@@ -122,7 +131,10 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
         progress,
         lambda i, c: dict(county=scope.county, period=period, villages=c, chunk_no=i),
     )
-    totals = merge_counts(parts)
+    totals = merge_counts({k: v for k, v in p.items() if k != "relapse_risk"} for p in parts)
+    totals["relapse_risk_events"] = emit_relapse_risk(
+        scope.county, period, [p["relapse_risk"] for p in parts]
+    )
     create_markdown_artifact(
         markdown=(
             f"# Relapse monitoring {scope.county} {period}\n\n"

@@ -144,7 +144,7 @@ def monitor_households(
     then track or close every other open case of these households."""
     ids = [h["household_id"] for h in households]
     if not ids:
-        return {"opened": 0, "closed": 0, "tracked": 0}
+        return {"opened": 0, "closed": 0, "tracked": 0, "opened_by_village": {}}
     by_id = {h["household_id"]: h for h in households}
     cases = list(
         session.execute(
@@ -241,7 +241,15 @@ def monitor_households(
     if updates:
         session.execute(update(MonitoringCase), updates)
     audit_many(session, audits)
-    return {"opened": len(new_rows), "closed": closed, "tracked": len(reviewable) - closed}
+    by_village: dict[str, list[str]] = defaultdict(list)
+    for r in new_rows:
+        by_village[r["village_code"]].append(r["household_id"])
+    return {
+        "opened": len(new_rows),
+        "closed": closed,
+        "tracked": len(reviewable) - closed,
+        "opened_by_village": dict(by_village),
+    }
 
 
 def evaluate_chunk(
@@ -324,6 +332,7 @@ def evaluate_chunk(
         situations=situations,
         to_open=to_open,
     )
+    monitoring.pop("opened_by_village")
     villages_out = village_statuses(session, villages, period, policy)
     for row in villages_out:
         row.update(
@@ -486,7 +495,15 @@ def monitor_chunk(
         situations=situations,
         to_open=to_open,
     )
-    return {**result, "at_risk": len(to_open)}
+    opened = result.pop("opened_by_village")
+    return {
+        **result,
+        "at_risk": len(to_open),
+        "relapse_risk": {
+            v: {"count": len(hs), "households": hs[:RELAPSE_EVENTS_PER_VILLAGE]}
+            for v, hs in sorted(opened.items())
+        },
+    }
 
 
 @task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -159,6 +159,7 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
 ) -> None:
     from flows.evaluation import evaluate_progress, monitor_relapse
 
+    started = datetime.now(UTC)
     stages()
     village = county.poor_villages[0]
     members = [h for h in county.poor_households if h.startswith(f"H{village[-3:]}")]
@@ -173,13 +174,58 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
     assert again["evaluated"] == 0 and again["newly_exit_eligible"] == []
     assert (counts(session), _n(session, Evaluation), _n(session, VillageStatus)) == snapshot
     assert artifacts("evaluation-130624-2026-06")
-    # the next month one exited household falls under the monitoring threshold
+    # July: one exited household falls under the monitoring threshold (evaluation);
+    # August: another one (the monitoring flow alone)
     add_surveys(session, [survey(members[0], date(2026, 7, 3), 5_000.0)])
+    add_surveys(session, [survey(members[1], date(2026, 8, 3), 5_000.0)])
     session.commit()
-    watched = monitor_relapse(COUNTY, "2026-07")
-    assert watched["opened"] == 1
-    assert monitor_relapse(COUNTY, "2026-07")["opened"] == 0
-    assert artifacts("monitoring-130624-2026-07")
+    july = evaluate_progress(COUNTY, "2026-07")
+    assert july["outcomes"].get("monitor") == 1 and july["relapse_risk_events"] == 1
+    watched = monitor_relapse(COUNTY, "2026-08")
+    assert watched["opened"] == 1 and watched["relapse_risk_events"] == 1
+    assert monitor_relapse(COUNTY, "2026-08")["opened"] == 0
+    assert artifacts("monitoring-130624-2026-08")
+    events = wait_for_events(
+        {"zhucun.village.exit-eligible": 1, "zhucun.household.relapse-risk": 2}, started
+    )
+    assert {e.resource.id for e in events["zhucun.village.exit-eligible"]} == {
+        f"zhucun.village.{village}"
+    }
+    assert {e.resource.id for e in events["zhucun.household.relapse-risk"]} == {
+        f"zhucun.household.{members[0]}",
+        f"zhucun.household.{members[1]}",
+    }
+    for e in events["zhucun.household.relapse-risk"]:
+        assert set(e.payload) == {"county", "period", "outcome"}
+
+
+def wait_for_events(
+    expected: dict[str, int], since: datetime, timeout: float = 20.0
+) -> dict[str, list[Any]]:
+    """Events reach the API asynchronously: poll until each name has `expected` events."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+
+    deadline = time.monotonic() + timeout
+    found: dict[str, list[Any]] = {}
+    with get_client(sync_client=True) as client:
+        while True:
+            for name in expected:
+                page = client.read_events(
+                    filter=EventFilter(
+                        event=EventNameFilter(name=[name]),
+                        occurred=EventOccurredFilter(since=since),
+                    ),
+                    limit=50,
+                )
+                found[name] = [e for e in page.events if e.payload.get("county") == COUNTY]
+            if all(len(found[n]) >= k for n, k in expected.items()):
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"events not seen: {found}")
+            time.sleep(0.5)
 
 
 def _n(session: Session, model: type[SQLModel]) -> int:
