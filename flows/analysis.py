@@ -9,7 +9,8 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.parameters import CountyCode, CycleYear
 from tasks.analysis import analyse_villages_task
 from tasks.common import Scope
 from tasks.lifecycle_db import merge_counts, scope_chunks
@@ -22,7 +23,7 @@ from tasks.lifecycle_db import merge_counts, scope_chunks
     log_prints=False,
 )
 def analyse_villages(
-    county: CountyCode, cycle_year: int, villages: list[str] | None = None
+    county: CountyCode, cycle_year: CycleYear, villages: list[str] | None = None
 ) -> dict[str, Any]:
     """One `VillageAssessment` per village and cycle; leaves a per-village table."""
     scope = Scope(county=county, villages=villages)

@@ -9,7 +9,8 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.parameters import CountyCode, CycleYear
 from models.enums import CAUSE_ZH, Cause
 from tasks.causes import assess_causes_task
 from tasks.common import Scope
@@ -18,7 +19,7 @@ from tasks.lifecycle_db import merge_counts, scope_chunks
 
 @flow(name="assess-causes", flow_run_name="causes-{county}-{cycle_year}", task_runner=task_runner())
 def assess_causes(
-    county: CountyCode, cycle_year: int, villages: list[str] | None = None
+    county: CountyCode, cycle_year: CycleYear, villages: list[str] | None = None
 ) -> dict[str, Any]:
     """One `HouseholdAssessment` per household in care; leaves the cause distribution."""
     scope = Scope(county=county, villages=villages)

@@ -23,23 +23,18 @@ from prefect.artifacts import create_markdown_artifact
 from flows.analysis import analyse_villages
 from flows.causes import assess_causes
 from flows.common import artifact_key
-from flows.lifecycle_common import CountyCode, tag_run
+from flows.dispatch import dispatch_cycle
+from flows.lifecycle_common import tag_run
+from flows.parameters import CountyCode, CycleYear
 from flows.plans import draft_plans
 from flows.strategies import draft_strategies
 from tasks.common import Scope
 
 
-def _dispatch(county: str, cycle_year: int, villages: list[str] | None) -> dict[str, Any]:
-    from flows.dispatch import dispatch_cycle
-
-    result = dispatch_cycle(county=county, cycle_year=cycle_year, villages=villages)
-    return result if isinstance(result, dict) else {"result": str(result)}
-
-
 @flow(name="assistance-cycle", flow_run_name="cycle-{county}-{cycle_year}")
 def assistance_cycle(
     county: CountyCode,
-    cycle_year: int,
+    cycle_year: CycleYear,
     villages: list[str] | None = None,
     decisions_file: str | None = None,
 ) -> dict[str, Any]:
@@ -57,7 +52,7 @@ def assistance_cycle(
     with tags(f"county:{scope.county}", f"cycle:{cycle_year}"):
         stages["causes"] = assess_causes(scope.county, cycle_year, scope.villages)
         stages["analysis"] = analyse_villages(scope.county, cycle_year, scope.villages)
-        stages["dispatch"] = _dispatch(scope.county, cycle_year, scope.villages)
+        stages["dispatch"] = dispatch_cycle(scope.county, cycle_year, scope.villages)
         stages["plans"] = draft_plans(scope.county, cycle_year, scope.villages)
         stages["strategies"] = draft_strategies(scope.county, cycle_year, scope.villages)
     summary["review"] = "not wired yet: strategies and plans wait as drafts" + (

@@ -8,7 +8,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import CountyCode, Period, Progress, fan_out, previous_month, tag_run
+from flows.lifecycle_common import Progress, fan_out, previous_month, tag_run
+from flows.parameters import CountyCode, Period
 from tasks.common import Scope
 from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
 from tasks.lifecycle_db import merge_counts, scope_chunks

@@ -1,33 +1,14 @@
-"""What the lifecycle flows share: parameter types that accept what the UI and the Prefect CLI
-send, run tagging by county, progress artifacts, and fanning a task out over chunks."""
+"""What the lifecycle flows share: run tagging by county, progress artifacts, and fanning a
+task out over chunks. (Parameter types are in `flows.parameters`.)"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, Field
+from typing import Any
 
 from flows.common import artifact_key
-
-
-def _as_code(v: Any) -> Any:
-    # `prefect deployment run -p county=653222` parses the value as JSON: an int.
-    return str(v).strip() if isinstance(v, int | str) else v
-
-
-CountyCode = Annotated[
-    str,
-    BeforeValidator(_as_code),
-    Field(pattern=r"^\d{6}$", description="6-digit county code (县代码), e.g. 522626"),
-]
-Period = Annotated[
-    str,
-    BeforeValidator(_as_code),
-    Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Evaluation month YYYY-MM"),
-]
 
 
 def check_period(period: str) -> str:

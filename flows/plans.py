@@ -9,14 +9,15 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.parameters import CountyCode, CycleYear
 from tasks.common import Scope
 from tasks.plans import draft_plans_task, sponsor_groups_task
 
 
 @flow(name="draft-plans", flow_run_name="plans-{county}-{cycle_year}", task_runner=task_runner())
 def draft_plans(
-    county: CountyCode, cycle_year: int, villages: list[str] | None = None
+    county: CountyCode, cycle_year: CycleYear, villages: list[str] | None = None
 ) -> dict[str, Any]:
     """One `Plan` per registered poor village; one task per sponsor agency (see
     tasks/plans.py for why that, plus a row claim, keeps budgets from over-allocation)."""

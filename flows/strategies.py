@@ -9,7 +9,8 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.parameters import CountyCode, CycleYear
 from models.enums import MEASURE_ZH, Measure
 from tasks.common import Scope
 from tasks.lifecycle_db import merge_counts, scope_chunks
@@ -22,7 +23,7 @@ from tasks.strategies import draft_strategies_task
     task_runner=task_runner(),
 )
 def draft_strategies(
-    county: CountyCode, cycle_year: int, villages: list[str] | None = None
+    county: CountyCode, cycle_year: CycleYear, villages: list[str] | None = None
 ) -> dict[str, Any]:
     """One `Strategy` per household in care; leaves a table of measures and costs."""
     scope = Scope(county=county, villages=villages)
