@@ -404,3 +404,16 @@ def test_cadre_who_already_helps_households_this_cycle_is_not_posted_to_a_team()
     pool = [cadre("C1", caseload=2), cadre("C2"), cadre("C3"), cadre("C4")]
     plan = dispatch([village("V1", households=3)], pool, Conflicts.build(pool), YEAR, POLICY)
     assert set(plan.teams[0].members) == {"C2", "C3", "C4"}
+
+
+def test_first_secretary_preferably_from_an_agency_that_can_help_every_household() -> None:
+    """Helpers come from the sponsor agencies: a village of 12 poor households is given to
+    the agency whose cadres can still help all of them (5 each), not to one that cannot."""
+    small = [cadre("A1", "小单位")] + [cadre(f"A{i}", "小单位", party=False) for i in (2, 3)]
+    large = [cadre("B1", "大单位", skills=("health",))] + [
+        cadre(f"B{i}", "大单位", party=False) for i in range(2, 5)
+    ]
+    pool = small + large
+    plan = dispatch([village("V1", households=16)], pool, Conflicts.build(pool), YEAR, POLICY)
+    assert plan.teams[0].agency == "大单位"
+    assert len(plan.helpers) == 16 and not plan.shortages

@@ -251,6 +251,8 @@ class _Matcher:
         self.agency_plain: dict[str, _Buckets] = defaultdict(_Buckets)
         self.agency_lead: dict[str, _Buckets] = defaultdict(_Buckets)
         self.agency_left: Counter[str] = Counter()
+        # helper capacity per agency not yet promised to a village of its teams
+        self.agency_capacity: Counter[str] = Counter()
         self.helpers_by_agency: dict[str, list[str]] = defaultdict(list)
         self.helper_ptr: Counter[str] = Counter()
         self.is_leader: set[str] = set()
@@ -267,6 +269,7 @@ class _Matcher:
             if c.team_village is not None:
                 self.team_of[c.cadre_id] = c.team_village
                 continue
+            self.agency_capacity[c.agency] += self.capacity[c.cadre_id]
             if c.caseload > 0:
                 # already helps households this cycle (an earlier chunk or run): posting him
                 # to a team would make him a resident elsewhere with households here
@@ -310,20 +313,23 @@ class _Matcher:
         need = team_size(v.large, self.policy)
         order = self.leaders.ordered(v.skill_weights)
 
+        households = len(v.households)
+
+        def agency_can_fill_and_help(cid: str) -> bool:
+            a = self.info[cid].agency
+            return self.agency_left[a] >= need and self.agency_capacity[a] >= households
+
         def agency_can_fill(cid: str) -> bool:
             return self.agency_left[self.info[cid].agency] >= need
 
-        for _, sig in order:  # preferably a leader whose own agency can fill the team
-            cid = _scan(
-                self.leaders.by_sig[sig],
-                self.used,
-                forbidden,
-                set(),
-                agency_can_fill,
-                _AGENCY_SCAN_LIMIT,
-            )
-            if cid:
-                return cid
+        # preferably a leader whose own agency can fill the team and help every household
+        for ok in (agency_can_fill_and_help, agency_can_fill):
+            for _, sig in order:
+                cid = _scan(
+                    self.leaders.by_sig[sig], self.used, forbidden, set(), ok, _AGENCY_SCAN_LIMIT
+                )
+                if cid:
+                    return cid
         for _, sig in order:
             cid = _scan(self.leaders.by_sig[sig], self.used, forbidden, set())
             if cid:
@@ -389,6 +395,7 @@ class _Matcher:
             )
             return None  # no partial team: the cadres stay free for the next village
         self._commit_team(v, team)
+        self.agency_capacity[agency] -= len(v.households)  # its households are its to help
         plan.teams.append(
             TeamPlan(v.village_code, leader, tuple(team), agency, *team_term(self.cycle_year, p))
         )
