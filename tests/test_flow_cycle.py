@@ -108,9 +108,23 @@ def test_stages_run_obey_the_rules_and_a_second_run_changes_nothing(
         "strategies-130624-2026-progress",
     ):
         assert artifacts(key), key
+    assert "county:130624" in flow_run_tags("causes-130624-2026")
+    assert "county:130624" in flow_run_tags("strategies-130624-2026")
     table = artifacts("causes-130624-2026")[0]
     assert "illness" in str(table.data)
     assert not any(n in str(table.data) for n in county.id_numbers.values())
+
+
+def flow_run_tags(name: str) -> set[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+        )
+    assert runs, name
+    return set(runs[0].tags)
 
 
 def test_cli_style_int_county_is_accepted_and_bad_codes_refused(county: SeedInfo) -> None:
