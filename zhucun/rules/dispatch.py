@@ -45,9 +45,11 @@ RELATIVE_OF_OFFICIAL = "relative of village official"
 RELATIVE_OF_POOR_HEAD = "relative of poor household head"
 SPOUSE_IN_TEAM = "spouse of a team member"
 
-# How far a leader search looks for one whose own agency can still fill the team before it
-# accepts a leader from any agency (keeps the search O(1) per village when agencies run dry).
-_AGENCY_SCAN_LIMIT = 64
+# How far a leader search looks (candidates per signature, best signatures) for one whose own
+# agency can still fill the team before it accepts a leader from any agency: keeps the search
+# O(1) per village when agencies run dry.
+_AGENCY_SCAN_LIMIT = 16
+_PREFERRED_SIGNATURES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +204,27 @@ class _Buckets:
         self.by_sig[sig].append(cadre_id)
 
     def ordered(self, weights: Mapping[str, float]) -> list[tuple[float, Sig]]:
-        scored = [
-            (sum(weights.get(s, 0.0) for s in sig), sig) for sig, ids in self.by_sig.items() if ids
-        ]
+        """Signatures with cadres left, best skill match first (a memo of the signature
+        scores may be passed as `weights[sig]` through `_SigScores`)."""
+        score = weights.score if isinstance(weights, _SigScores) else _SigScores(weights).score
+        scored = [(score(sig), sig) for sig, ids in self.by_sig.items() if ids]
         scored.sort(key=lambda t: (-t[0], t[1]))
         return scored
+
+
+class _SigScores(dict):
+    """A village's skill weights with a memo of signature scores (each signature is scored
+    once per village, however many bucket sets are ordered)."""
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        super().__init__(weights)
+        self.memo: dict[Sig, float] = {}
+
+    def score(self, sig: Sig) -> float:
+        v = self.memo.get(sig)
+        if v is None:
+            v = self.memo[sig] = sum(self.get(s, 0.0) for s in sig)
+        return v
 
 
 def _scan(
@@ -257,6 +275,8 @@ class _Matcher:
         self.helper_ptr: Counter[str] = Counter()
         self.is_leader: set[str] = set()
         self.used: set[str] = set()
+        self._scores_for: str | None = None
+        self._score_memo = _SigScores({})
         self.qualified_total = 0
         self.posted_leaders = 0  # qualified first secretaries already in a team of this run
         self.free = 0  # team-eligible cadres not yet in a team
@@ -300,6 +320,11 @@ class _Matcher:
 
     # -- teams --
 
+    def _scores(self, v: VillageNeed) -> _SigScores:
+        if self._scores_for != v.village_code:
+            self._scores_for, self._score_memo = v.village_code, _SigScores(v.skill_weights)
+        return self._score_memo
+
     def _spouse_ok(self, team: set[str]) -> object:
         spouses = self.conflicts.spouses
 
@@ -311,7 +336,7 @@ class _Matcher:
 
     def _leader(self, v: VillageNeed, forbidden: Mapping[str, str]) -> str | None:
         need = team_size(v.large, self.policy)
-        order = self.leaders.ordered(v.skill_weights)
+        order = self.leaders.ordered(self._scores(v))
 
         households = len(v.households)
 
@@ -322,9 +347,10 @@ class _Matcher:
         def agency_can_fill(cid: str) -> bool:
             return self.agency_left[self.info[cid].agency] >= need
 
-        # preferably a leader whose own agency can fill the team and help every household
+        # preferably a leader of the best-matching skills whose own agency can fill the team
+        # and help every household (a bounded look: the preference never costs a full scan)
         for ok in (agency_can_fill_and_help, agency_can_fill):
-            for _, sig in order:
+            for _, sig in order[:_PREFERRED_SIGNATURES]:
                 cid = _scan(
                     self.leaders.by_sig[sig], self.used, forbidden, set(), ok, _AGENCY_SCAN_LIMIT
                 )
@@ -346,7 +372,7 @@ class _Matcher:
         for buckets in sources:
             if buckets is None:
                 continue
-            order = buckets.ordered(v.skill_weights)
+            order = buckets.ordered(self._scores(v))
             for _, sig in order:
                 while len(team) < size:
                     cid = _scan(
