@@ -1,0 +1,79 @@
+"""The lifecycle tasks on PostgreSQL: dialect upserts, the sponsor row lock, JSON columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session, SQLModel
+
+from models import AuditEvent, Evaluation, SponsorResource
+from tasks.analysis import analyse_villages_task
+from tasks.causes import assess_causes_task
+from tasks.common import Scope
+from tasks.evaluation import evaluate_progress_task
+from tasks.plans import draft_plans_task, sponsor_groups
+from tasks.strategies import draft_strategies_task
+from tests.support.county import COUNTY, add_surveys, seed_county
+from tests.support.invariants_lifecycle import check_lifecycle_invariants
+from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey
+from zhucun.db import get_engine
+from zhucun.policy import seed_policy
+from zhucun.settings import reset_settings
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    monkeypatch.setenv("ZHUCUN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
+    reset_settings()
+    engine = get_engine()
+    SQLModel.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        seed_policy(s)
+        s.commit()
+        yield s
+    reset_settings()
+
+
+def run_cycle(villages: list[str]) -> list[int]:
+    written = [
+        assess_causes_task.fn(COUNTY, 2026, villages)["written"],
+        analyse_villages_task.fn(COUNTY, 2026, villages)["written"],
+    ]
+    with Session(get_engine()) as s:
+        groups = sponsor_groups(s, Scope(county=COUNTY), 2026)
+    written.append(
+        sum(
+            draft_plans_task.fn(COUNTY, 2026, g["agency"], g["villages"])["written"] for g in groups
+        )
+    )
+    written.append(draft_strategies_task.fn(COUNTY, 2026, villages)["written"])
+    return written
+
+
+def test_stages_on_postgresql_obey_the_rules_and_rerun_to_no_change(pg: Session) -> None:
+    info = seed_county(pg)
+    cadres = agency_cadres(pg, "县卫生健康局", 12, skip=4)
+    for i, v in enumerate(info.poor_villages):
+        make_team(pg, v, cadres[i * 3 : i * 3 + 3])
+    pg.add(SponsorResource(agency="县卫生健康局", cycle_year=2026, budget_yuan=2_500_000))
+    pg.commit()
+    assert all(n > 0 for n in run_cycle(info.villages))
+    assert check_lifecycle_invariants(pg, COUNTY, 2026) == []
+    audits = pg.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert run_cycle(info.villages) == [0, 0, 0, 0]
+    assert pg.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audits
+    add_surveys(pg, [survey(h, date(2026, 6, 1), 9000.0) for h in info.poor_households[:10]])
+    pg.commit()
+    result = evaluate_progress_task.fn(COUNTY, "2026-06", info.villages)
+    assert result["outcomes"]["exit"] == 10
+    assert evaluate_progress_task.fn(COUNTY, "2026-06", info.villages)["evaluated"] == 0
+    assert pg.execute(select(func.count()).select_from(Evaluation)).scalar_one() == len(
+        info.poor_households
+    )
