@@ -111,7 +111,7 @@ def print_cycle(summary: dict[str, Any]) -> None:
         shown = {
             k: v
             for k, v in (data or {}).items()
-            if isinstance(v, int | float | str) and k != "stage"
+            if isinstance(v, int | float | str) and k not in ("stage", "county", "cycle_year")
         }
         table.add_row(name, ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items()))
     console.print(table)
