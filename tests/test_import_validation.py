@@ -536,6 +536,7 @@ def test_unknown_columns_pass_when_ignored(engine: Engine, tmp_path: Path) -> No
     _add_column(rows, "households.csv", "colour")
     result = _import(write_folder(tmp_path / "in", rows), ignore_unknown_columns=True)
     assert result.ok, result.errors
+    assert result.notes == ["households.csv: unknown column 'colour' ignored"]
     assert _households(engine) == 4
 
 

@@ -264,6 +264,7 @@ def import_folder(
         db, issues, ignore_unknown=ignore_unknown_columns, batch_size=batch_size, progress=progress
     )
     state = validator.run(folder, specs)
+    notes.extend(issues.notes)
     result = ImportResult(
         ok=issues.error_count == 0,
         errors=issues.errors,

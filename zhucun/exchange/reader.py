@@ -28,6 +28,7 @@ class Issues:
     error_count: int = 0
     warning_count: int = 0
     warnings_by_file: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def error(self, file: str, line: int, column: str, rule: str) -> None:
         self.error_count += 1
@@ -128,7 +129,9 @@ def layout_for(
     for index, label in enumerate(header):
         col = known.get(label)
         if col is None:
-            if not ignore_unknown:
+            if ignore_unknown:
+                issues.notes.append(f"{spec.name}: unknown column {label!r} ignored")
+            else:
                 issues.error(
                     spec.name,
                     1,

@@ -225,6 +225,8 @@ class Validator:
         }
         self.spouses: list[tuple[str, int, str]] = []
         self.pairs: dict[tuple[str, str], int] = {}
+        self._survey_refs: Deferred | None = None
+        self._relation_refs: Deferred | None = None
 
     # -- driving -----------------------------------------------------------------------
 
@@ -297,7 +299,7 @@ class Validator:
             )
 
     def _end(self, spec: FileSpec, path: Path, layout: Layout | None) -> None:
-        checks = []
+        checks: list[tuple[set[int], tuple[str, ...], str]] = []
         for index, columns, reported in self.unique.get(spec.table, []):
             repeated = index.seal()
             if repeated and layout is not None:
@@ -306,10 +308,9 @@ class Validator:
             self._confirm_duplicates(path, layout, checks)
         if spec.table == "official":
             self.official_ids.seal()  # looked up by relations.csv
-        if spec.table == "survey" and hasattr(self, "_survey_refs"):
-            self._survey_refs.flush()
-        if spec.table == "relation" and hasattr(self, "_relation_refs"):
-            self._relation_refs.flush()
+        for deferred in (self._survey_refs, self._relation_refs):
+            if deferred is not None:
+                deferred.flush()
         if spec.table == "cadre":
             for spouse, line, label in self.spouses:
                 if spouse not in self.cadres and spouse not in self.db.cadres:
@@ -574,6 +575,7 @@ class Validator:
                 and value not in self.cadre_ids
                 and value not in self.official_ids
             ):
+                assert self._relation_refs is not None  # set by _begin
                 self._relation_refs.add(value, line, layout.label(key))
 
     def _survey(self, line: int, v: dict[str, Any], layout: Layout) -> None:
@@ -581,6 +583,7 @@ class Validator:
         if hid is None:
             return
         if hid not in self.households and "households.csv" not in self.broken:
+            assert self._survey_refs is not None  # set by _begin
             self._survey_refs.add(hid, line, layout.label("household_id"))
         if when is not None:
             self.survey_keys.add((hid, when))
