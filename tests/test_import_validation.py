@@ -147,7 +147,7 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "households.csv",
         2,
         {"head_id_number": _bad_date()},
-        "4:head_id_number: invalid ID number: birth date 19801315 is not a date",
+        "4:head_id_number: invalid ID number: birth date is not a date",
     ),
     (
         "households.csv",
@@ -159,7 +159,7 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "households.csv",
         2,
         {"head_id_number": make_id_number(COUNTY, date(1890, 1, 1), 31)},
-        "4:head_id_number: invalid ID number: birth date 1890-01-01 is out of range",
+        "4:head_id_number: invalid ID number: birth date is out of range",
     ),
     (
         "households.csv",
@@ -659,3 +659,19 @@ def test_duplicates_are_confirmed_on_the_real_keys(engine: Engine, tmp_path: Pat
         f"surveys.csv:5:{rule} 3",
         f"surveys.csv:6:{rule} 2",
     ]
+
+
+def test_messages_never_quote_an_id_number(engine: Engine, tmp_path: Path) -> None:
+    rows = registry_rows()
+    bad = [_bad_check(N["h3"]), _bad_date(), make_id_number(COUNTY, date(1890, 1, 1), 31)]
+    rows["households.csv"][2]["head_id_number"] = bad[0]
+    rows["households.csv"][3]["head_id_number"] = bad[1]
+    rows["cadres.csv"][2]["id_number"] = bad[2]
+    rows["relations.csv"][1]["id_number_b"] = N["outsider"]  # a warning
+    rows["relations.csv"].append(dict(rows["relations.csv"][0]))  # a duplicate pair
+    result = _import(write_folder(tmp_path / "in", rows))
+    assert result.error_count == 4 and result.warning_count == 1
+    text = "\n".join(result.errors + result.warnings)
+    for idn in [*N.values(), *bad]:
+        assert idn not in text
+        assert idn[6:14] not in text  # nor its birth date

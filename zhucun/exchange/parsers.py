@@ -91,9 +91,17 @@ def digits(n: int) -> Parser:
 
 
 def parse_id_number(value: str) -> str:
-    """A PRC resident ID; a lower-case x is stored upper-case so a person has one key."""
+    """A PRC resident ID; a lower-case x is stored upper-case so a person has one key. The
+    rule reported never quotes the number or its birth date (personal data stays out of
+    logs)."""
     problem = id_number_problem(value)
     if problem is not None:
+        if problem.startswith("birth date"):  # the message must not repeat the birth date
+            problem = (
+                "birth date is out of range"
+                if "out of range" in problem
+                else "birth date is not a date"
+            )
         raise CellError(f"invalid ID number: {problem}")
     return value.upper()
 
