@@ -9,7 +9,8 @@ decisions files (`tasks.review.decide`), refusals are recorded and shown on the 
 - From a deployment (a top-level run), it *suspends*: the process ends, the run re-runs from
   the top when resumed. Everything before the suspension is idempotent and the pause key is
   derived from the database (village, stage, ledger size), so the re-run reaches the same
-  key and receives the input. Elsewhere (a subflow, a plain call) it *pauses* in-process.
+  key and receives the input. No persisted results are needed: the tasks re-run and read
+  the database (they are never cached). Elsewhere (a subflow, a plain call) it *pauses* in-process.
 - With a `decisions_file` the file is applied all-or-nothing and the run does not pause:
   items still pending are left waiting for a later run, the CLI or another file. An invalid
   file fails the run after listing its errors (nothing applied).
@@ -27,7 +28,8 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import CountyCode, Progress, fan_out, tag_run
+from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.parameters import CountyCode
 from tasks.common import Scope
 from tasks.lifecycle_db import scope_chunks
 from tasks.review import (
@@ -70,10 +72,10 @@ class ReviewForm(RunInput):
 
 def _wait(form: dict[str, Any], timeout: int, poll: int) -> ReviewForm:
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
-    from prefect.runtime import flow_run
+    from prefect.runtime import deployment, flow_run
 
     model = ReviewForm.with_initial_data(description=form["markdown"])
-    if flow_run.get_deployment_id() and not flow_run.get_parent_flow_run_id():
+    if deployment.id and not flow_run.parent_flow_run_id:
         return suspend_flow_run(wait_for_input=model, timeout=timeout, key=form["key"])
     return pause_flow_run(
         wait_for_input=model, timeout=timeout, poll_interval=poll, key=form["key"]
@@ -88,7 +90,6 @@ def _empty(answer: ReviewForm) -> bool:
     name="review-cycle",
     flow_run_name="review-{county}-{cycle_year}",
     task_runner=task_runner(),
-    persist_result=True,
 )
 def review_cycle(
     county: CountyCode,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlmodel import Session
 
@@ -1236,7 +1237,11 @@ def villages_of(session: Session, county: str, villages: Sequence[str] | None) -
 # --- Prefect tasks: one session, one commit, a small summary -----------------------------
 
 
-@task(name="review-sync", task_run_name="review-sync-{county}-{cycle_year}-{chunk_no}")
+@task(
+    cache_policy=NO_CACHE,
+    name="review-sync",
+    task_run_name="review-sync-{county}-{cycle_year}-{chunk_no}",
+)
 def sync_task(
     county: str, cycle_year: int, villages: list[str], chunk_no: int = 0
 ) -> dict[str, int]:
@@ -1246,13 +1251,13 @@ def sync_task(
         )
 
 
-@task(name="review-close-publicity")
+@task(cache_policy=NO_CACHE, name="review-close-publicity")
 def close_publicity_task(county: str | None, today: date | None = None) -> dict[str, int]:
     with session_scope() as session:
         return close_publicity(session, today=today or now().date(), county=county)
 
 
-@task(name="review-apply-file")
+@task(cache_policy=NO_CACHE, name="review-apply-file")
 def apply_file_task(county: str, cycle_year: int, path: str) -> dict[str, Any]:
     with session_scope() as session:
         res = apply_decisions_file(session, Path(path), cycle_year=cycle_year, county=county)
@@ -1260,7 +1265,7 @@ def apply_file_task(county: str, cycle_year: int, path: str) -> dict[str, Any]:
         return {"ok": res.ok, "errors": res.errors[:200], "error_count": len(res.errors), **counts}
 
 
-@task(name="review-pending")
+@task(cache_policy=NO_CACHE, name="review-pending")
 def pending_task(county: str, cycle_year: int, villages: list[str] | None) -> list[dict[str, Any]]:
     with session_scope() as session:
         codes = villages_of(session, county, villages)
@@ -1269,7 +1274,7 @@ def pending_task(county: str, cycle_year: int, villages: list[str] | None) -> li
         )
 
 
-@task(name="review-form", task_run_name="review-form-{village}-{stage}")
+@task(cache_policy=NO_CACHE, name="review-form", task_run_name="review-form-{village}-{stage}")
 def form_task(county: str, cycle_year: int, village: str, stage: str) -> dict[str, Any]:
     """What the form of one village and stage shows, and the key of its pause."""
     with session_scope() as session:
@@ -1309,7 +1314,7 @@ def form_task(county: str, cycle_year: int, village: str, stage: str) -> dict[st
         }
 
 
-@task(name="review-submit", task_run_name="review-submit-{village}-{stage}")
+@task(cache_policy=NO_CACHE, name="review-submit", task_run_name="review-submit-{village}-{stage}")
 def submit_task(
     county: str,
     cycle_year: int,
@@ -1338,7 +1343,7 @@ def submit_task(
         return res.counts()
 
 
-@task(name="review-overdue")
+@task(cache_policy=NO_CACHE, name="review-overdue")
 def overdue_task(county: str | None, at: datetime | None = None) -> list[dict[str, Any]]:
     with session_scope() as session:
         at = at or now()

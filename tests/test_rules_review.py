@@ -27,24 +27,43 @@ CTX = r.VillageContext(
         "X0": frozenset({"approver"}),
         "X1": frozenset({"approver"}),
     },
-    id_numbers={"C010": "c010", "C011": "c011", "PS": "ps", "PD": "pd", "T0": "t0",
-                "T1": "t1", "X0": "x0", "X1": "x1"},
-    relations={r.pair("c011", HEAD): "child", r.pair("t0", "head-t0"): "in_law",
-               r.pair("ps", "head-ps"): "sibling", r.pair("x0", "pd"): "spouse"},
+    id_numbers={
+        "C010": "c010",
+        "C011": "c011",
+        "PS": "ps",
+        "PD": "pd",
+        "T0": "t0",
+        "T1": "t1",
+        "X0": "x0",
+        "X1": "x1",
+    },
+    relations={
+        r.pair("c011", HEAD): "child",
+        r.pair("t0", "head-t0"): "in_law",
+        r.pair("ps", "head-ps"): "sibling",
+        r.pair("x0", "pd"): "spouse",
+    },
     officials={"PS": "ps", "PD": "pd"},
 )
 
 
-def item(status: str = "draft", head: str = "other", version: int = 1, subject: str = "strategy"
-         ) -> r.Item:
+def item(
+    status: str = "draft", head: str = "other", version: int = 1, subject: str = "strategy"
+) -> r.Item:
     sid = "H1" if subject == "strategy" else V
     return r.Item(subject, sid, 2026, V, status, version, head if subject == "strategy" else None)
 
 
-def req(stage: str, reviewer: str, decision: str = "approve", reason: str | None = None,
-        subject: str = "strategy") -> r.Request:
-    return r.Request(subject, "H1" if subject == "strategy" else V, stage, reviewer, decision,
-                     reason, D)
+def req(
+    stage: str,
+    reviewer: str,
+    decision: str = "approve",
+    reason: str | None = None,
+    subject: str = "strategy",
+) -> r.Request:
+    return r.Request(
+        subject, "H1" if subject == "strategy" else V, stage, reviewer, decision, reason, D
+    )
 
 
 def test_status_chain_follows_the_state_machines() -> None:
@@ -95,10 +114,21 @@ def test_return_and_reject_need_a_reason(decision: str) -> None:
 
 
 def test_return_sends_it_back_and_reject_ends_it() -> None:
-    assert r.validate(req("committee", "PS", "return", "措施与致贫原因不符"), item("team_signed"),
-                      CTX, policy=POLICY).new_status == "returned"
-    assert r.validate(req("committee", "PS", "reject", "不符合条件"), item("team_signed"),
-                      CTX, policy=POLICY).new_status == "rejected"
+    assert (
+        r.validate(
+            req("committee", "PS", "return", "措施与致贫原因不符"),
+            item("team_signed"),
+            CTX,
+            policy=POLICY,
+        ).new_status
+        == "returned"
+    )
+    assert (
+        r.validate(
+            req("committee", "PS", "reject", "不符合条件"), item("team_signed"), CTX, policy=POLICY
+        ).new_status
+        == "rejected"
+    )
 
 
 def test_unknown_decision_and_future_date_are_refused() -> None:
@@ -118,8 +148,9 @@ def test_nobody_decides_two_stages_of_one_item_even_after_a_redraft() -> None:
     T1 may not approve the township stage of version 2 (separation of duties holds across
     versions)."""
     past = [r.Past("T1", "committee", 1, "approve")]
-    v = r.validate(req("township", "T1"), item("committee_signed", version=2), CTX,
-                   policy=POLICY, history=past)
+    v = r.validate(
+        req("township", "T1"), item("committee_signed", version=2), CTX, policy=POLICY, history=past
+    )
     assert not v.accepted and "two stages" in v.refusal
 
 
@@ -140,18 +171,29 @@ def test_reviewer_related_to_the_head_is_refused_and_the_stage_escalates() -> No
 
 
 def test_township_reviewer_related_escalates_to_the_county() -> None:
-    v = r.validate(req("township", "T0"), item("committee_signed", head="head-t0"), CTX,
-                   policy=POLICY)
+    v = r.validate(
+        req("township", "T0"), item("committee_signed", head="head-t0"), CTX, policy=POLICY
+    )
     assert not v.accepted and v.escalate is not None and v.escalate[1] == "county"
     # after the escalation a county approver decides the township stage
-    ok = r.validate(req("township", "X1"), item("committee_signed", head="head-t0"), CTX,
-                    policy=POLICY, escalations={"township": "county"})
+    ok = r.validate(
+        req("township", "X1"),
+        item("committee_signed", head="head-t0"),
+        CTX,
+        policy=POLICY,
+        escalations={"township": "county"},
+    )
     assert ok.accepted and ok.new_status == "approved" and ok.final_approval
 
 
 def test_escalated_stage_refuses_the_original_level() -> None:
-    v = r.validate(req("committee", "PD"), item("team_signed"), CTX, policy=POLICY,
-                   escalations={"committee": "township"})
+    v = r.validate(
+        req("committee", "PD"),
+        item("team_signed"),
+        CTX,
+        policy=POLICY,
+        escalations={"committee": "township"},
+    )
     assert not v.accepted and "escalated to township" in v.refusal
 
 
@@ -171,22 +213,39 @@ def test_village_official_relative_is_always_escalated_to_the_township() -> None
 def test_plan_reviewer_related_to_a_village_official_cannot_decide_it() -> None:
     """County approver X0 is the spouse of the committee director, who benefits from the
     village plan."""
-    v = r.validate(req("county", "X0", subject="plan"), item("township_approved", subject="plan"),
-                   CTX, policy=POLICY)
+    v = r.validate(
+        req("county", "X0", subject="plan"),
+        item("township_approved", subject="plan"),
+        CTX,
+        policy=POLICY,
+    )
     assert not v.accepted and "spouse" in v.refusal and v.escalate is None  # county is the top
-    assert r.validate(req("county", "X1", subject="plan"),
-                      item("township_approved", subject="plan"), CTX, policy=POLICY).accepted
+    assert r.validate(
+        req("county", "X1", subject="plan"),
+        item("township_approved", subject="plan"),
+        CTX,
+        policy=POLICY,
+    ).accepted
 
 
 def test_stage_with_two_approvers_moves_on_the_second_approval() -> None:
-    policy = POLICY.model_copy(update={"review_stages_strategy": [
-        ReviewStageRule(stage="team", roles=["first_secretary", "member"], approvers=2),
-        *POLICY.review_stages_strategy[1:],
-    ]})
+    policy = POLICY.model_copy(
+        update={
+            "review_stages_strategy": [
+                ReviewStageRule(stage="team", roles=["first_secretary", "member"], approvers=2),
+                *POLICY.review_stages_strategy[1:],
+            ]
+        }
+    )
     first = r.validate(req("team", "C010"), item(), CTX, policy=policy)
     assert first.accepted and first.new_status is None
-    second = r.validate(req("team", "C011"), item(), CTX, policy=policy,
-                        history=[r.Past("C010", "team", 1, "approve")])
+    second = r.validate(
+        req("team", "C011"),
+        item(),
+        CTX,
+        policy=policy,
+        history=[r.Past("C010", "team", 1, "approve")],
+    )
     assert second.accepted and second.new_status == "team_signed"
 
 
@@ -194,7 +253,10 @@ def test_publicity_window_is_seven_days_and_objections_only_inside_it() -> None:
     """公示 usually 7 days (domain-rules §1.2)."""
     opens, closes = r.publicity_window(D, POLICY)
     assert (closes - opens).days == POLICY.publicity_days == 7
-    assert r.objection_refusal("open", opens, closes, D + timedelta(days=6), "收入不实", "村民") is None
+    assert (
+        r.objection_refusal("open", opens, closes, D + timedelta(days=6), "收入不实", "村民")
+        is None
+    )
     assert "window runs" in r.objection_refusal("open", opens, closes, closes, "收入不实", "村民")
     assert "closed" in r.objection_refusal("closed", opens, closes, D, "x", "村民")
     assert "reason" in r.objection_refusal("open", opens, closes, D, " ", "村民")
@@ -205,15 +267,19 @@ def test_overdue_after_the_policy_deadline_with_counts_only() -> None:
     now = datetime(2026, 4, 1, tzinfo=UTC)
     assert r.is_overdue(now - timedelta(days=16), now, POLICY)
     assert not r.is_overdue(now - timedelta(days=14), now, POLICY)
-    groups = r.overdue_groups([(V, "team", "strategy"), (V, "team", "plan"),
-                               (V, "team", "strategy")])
+    groups = r.overdue_groups(
+        [(V, "team", "strategy"), (V, "team", "plan"), (V, "team", "strategy")]
+    )
     assert groups == [{"village": V, "stage": "team", "strategies": 2, "plans": 1}]
 
 
 def test_notice_shows_names_and_measures_but_no_health_or_ids() -> None:
     """Public notices never show ID numbers, phones or health conditions (§6, §7)."""
-    rows = [r.NoticeRow("张三", ["health", "industry", "disability_support"], 9000.0, D,
-                        D + timedelta(days=7))]
+    rows = [
+        r.NoticeRow(
+            "张三", ["health", "industry", "disability_support"], 9000.0, D, D + timedelta(days=7)
+        )
+    ]
     md = r.notice_markdown("第2村", V, 2026, rows)
     assert "张三" in md and "产业扶贫" in md and "健康扶贫" not in md and "残疾" not in md
     assert "2026-03-02 至 2026-03-08" in md

@@ -39,19 +39,46 @@ def policy(session: Session):  # noqa: ANN201
     return T.policy_for(session, "130624", YEAR)
 
 
-def approve_all(session: Session, village: str, stage: str, reviewer: str, on: date = D
-                ) -> T.DecideResult:
-    reqs = T.form_requests(session, cycle_year=YEAR, village=village, stage=stage,
-                           reviewer_id=reviewer, approve_all=True, decisions=[], decided_on=on,
-                           policy=policy(session))
-    return T.decide(session, reqs, cycle_year=YEAR, channel="cli", county="130624",
-                    today=on + timedelta(days=30))
+def approve_all(
+    session: Session, village: str, stage: str, reviewer: str, on: date = D
+) -> T.DecideResult:
+    reqs = T.form_requests(
+        session,
+        cycle_year=YEAR,
+        village=village,
+        stage=stage,
+        reviewer_id=reviewer,
+        approve_all=True,
+        decisions=[],
+        decided_on=on,
+        policy=policy(session),
+    )
+    return T.decide(
+        session,
+        reqs,
+        cycle_year=YEAR,
+        channel="cli",
+        county="130624",
+        today=on + timedelta(days=30),
+    )
 
 
-def one(session: Session, hid: str, stage: str, reviewer: str, decision: str = "approve",
-        reason: str | None = None, subject: str = "strategy") -> T.Outcome:
-    res = T.decide(session, [Request(subject, hid, stage, reviewer, decision, reason, D)],
-                   cycle_year=YEAR, channel="cli", today=D)
+def one(
+    session: Session,
+    hid: str,
+    stage: str,
+    reviewer: str,
+    decision: str = "approve",
+    reason: str | None = None,
+    subject: str = "strategy",
+) -> T.Outcome:
+    res = T.decide(
+        session,
+        [Request(subject, hid, stage, reviewer, decision, reason, D)],
+        cycle_year=YEAR,
+        channel="cli",
+        today=D,
+    )
     return res.outcomes[0]
 
 
@@ -75,11 +102,20 @@ def test_official_relative_is_escalated_to_township_even_when_everyone_approves(
     v1, team = seed.v1, seed.teams[seed.v1]
     _, related = seed.info.official_relative_household
     T.sync_states(session, YEAR, [v1], policy=policy(session))
-    esc = session.scalars(select(ReviewEscalation).where(
-        ReviewEscalation.subject_id == related)).one()
+    esc = session.scalars(
+        select(ReviewEscalation).where(ReviewEscalation.subject_id == related)
+    ).one()
     assert (esc.stage, esc.level) == ("committee", "township") and "优亲厚友" in esc.reason
-    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "review.escalated", AuditEvent.entity_id == f"{related}/{YEAR}")) == 1
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "review.escalated", AuditEvent.entity_id == f"{related}/{YEAR}"
+            )
+        )
+        == 1
+    )
 
     assert approve_all(session, v1, "team", team[1]).refused == 0
     res = approve_all(session, v1, "committee", seed.officials(v1)["committee_director"])
@@ -101,8 +137,9 @@ def test_official_relative_is_escalated_to_township_even_when_everyone_approves(
     assert one(session, related, "township", "T0").verdict.new_status == "approved"
 
 
-def test_reviewer_relative_is_refused_recorded_and_escalated(session: Session,
-                                                             seed: ReviewSeed) -> None:
+def test_reviewer_relative_is_refused_recorded_and_escalated(
+    session: Session, seed: ReviewSeed
+) -> None:
     """Township reviewer T0 is an in-law of a household head: T0's approval of it is
     refused with the reason, the township stage escalates to the county, X0 approves."""
     v1, team = seed.v1, seed.teams[seed.v1]
@@ -116,14 +153,17 @@ def test_reviewer_relative_is_refused_recorded_and_escalated(session: Session,
     row = ledger(session, subject_id=hid, stage="township")[-1]
     assert (row.outcome, row.reviewer_id, row.channel) == ("refused", "T0", "cli")
     assert "escalates to county" in row.refusal_reason
-    assert session.scalars(select(ReviewEscalation.level).where(
-        ReviewEscalation.subject_id == hid)).one() == "county"
+    assert (
+        session.scalars(
+            select(ReviewEscalation.level).where(ReviewEscalation.subject_id == hid)
+        ).one()
+        == "county"
+    )
     assert not one(session, hid, "township", "T1").verdict.accepted  # now the county's
     assert one(session, hid, "township", "X0").verdict.new_status == "approved"
 
 
-def test_every_invalid_decision_leaves_a_refusal_record(session: Session,
-                                                        seed: ReviewSeed) -> None:
+def test_every_invalid_decision_leaves_a_refusal_record(session: Session, seed: ReviewSeed) -> None:
     v0 = seed.info.poor_villages[0]
     hid = seed.strategies[v0][0]
     leader = seed.teams[v0][0]
@@ -148,18 +188,23 @@ def test_every_invalid_decision_leaves_a_refusal_record(session: Session,
     assert rows[-1].received_at is not None and rows[-1].version == 1
 
 
-def test_status_changes_write_audit_rows_and_stage_clock(session: Session,
-                                                         seed: ReviewSeed) -> None:
+def test_status_changes_write_audit_rows_and_stage_clock(
+    session: Session, seed: ReviewSeed
+) -> None:
     v0 = seed.info.poor_villages[0]
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    reqs = [Request("strategy", h, "team", seed.teams[v0][0], "approve", None, D)
-            for h in seed.strategies[v0]]
+    reqs = [
+        Request("strategy", h, "team", seed.teams[v0][0], "approve", None, D)
+        for h in seed.strategies[v0]
+    ]
     T.decide(session, reqs, cycle_year=YEAR, channel="cli", received_at=at, today=D)
-    n = session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "review.approve"))
+    n = session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "review.approve")
+    )
     assert n == len(reqs)
-    st = session.scalars(select(ReviewState).where(
-        ReviewState.subject_id == seed.strategies[v0][0])).one()
+    st = session.scalars(
+        select(ReviewState).where(ReviewState.subject_id == seed.strategies[v0][0])
+    ).one()
     assert st.stage == "committee" and st.entered_at.replace(tzinfo=UTC) == at
 
 
@@ -175,10 +220,13 @@ def test_returned_item_redrafted_and_approved_then_final_after_publicity(
     one(session, hid, "team", leader)
     o = one(session, hid, "committee", sec, "return", "住房措施缺失")
     assert o.verdict.new_status == "returned"
-    assert session.scalar(select(Strategy.return_reason).where(
-        Strategy.household_id == hid)) == "住房措施缺失"
-    session.execute(update(Strategy).where(Strategy.household_id == hid)
-                    .values(status="draft", version=2))  # the redraft
+    assert (
+        session.scalar(select(Strategy.return_reason).where(Strategy.household_id == hid))
+        == "住房措施缺失"
+    )
+    session.execute(
+        update(Strategy).where(Strategy.household_id == hid).values(status="draft", version=2)
+    )  # the redraft
     assert one(session, hid, "team", leader).verdict.accepted
     assert one(session, hid, "committee", sec).verdict.accepted
     assert one(session, hid, "township", "T1").verdict.new_status == "approved"
@@ -198,50 +246,78 @@ def test_objection_in_the_window_returns_the_item(session: Session, seed: Review
     one(session, hid, "committee", seed.officials(v0)["committee_director"])
     one(session, hid, "township", "T1")
     with pytest.raises(T.ReviewError, match="window runs"):
-        T.file_objection(session, subject="strategy", subject_id=hid, cycle_year=YEAR,
-                         filed_by="村民王五", reason="家有轿车", filed_on=D + timedelta(days=7))
-    T.file_objection(session, subject="strategy", subject_id=hid, cycle_year=YEAR,
-                     filed_by="村民王五", reason="家有轿车", filed_on=D + timedelta(days=3))
+        T.file_objection(
+            session,
+            subject="strategy",
+            subject_id=hid,
+            cycle_year=YEAR,
+            filed_by="村民王五",
+            reason="家有轿车",
+            filed_on=D + timedelta(days=7),
+        )
+    T.file_objection(
+        session,
+        subject="strategy",
+        subject_id=hid,
+        cycle_year=YEAR,
+        filed_by="村民王五",
+        reason="家有轿车",
+        filed_on=D + timedelta(days=3),
+    )
     assert status(session, hid) == "returned"
-    assert "家有轿车" in session.scalar(select(Strategy.return_reason).where(
-        Strategy.household_id == hid))
+    assert "家有轿车" in session.scalar(
+        select(Strategy.return_reason).where(Strategy.household_id == hid)
+    )
     assert session.scalar(select(Publicity.status).where(Publicity.subject_id == hid)) == "objected"
     assert session.scalar(select(func.count()).select_from(Objection)) == 1
     with pytest.raises(T.ReviewError, match="objected"):
-        T.file_objection(session, subject="strategy", subject_id=hid, cycle_year=YEAR,
-                         filed_by="村民", reason="again", filed_on=D + timedelta(days=4))
+        T.file_objection(
+            session,
+            subject="strategy",
+            subject_id=hid,
+            cycle_year=YEAR,
+            filed_by="村民",
+            reason="again",
+            filed_on=D + timedelta(days=4),
+        )
 
 
 def test_plan_goes_up_to_the_county(session: Session, seed: ReviewSeed) -> None:
     v0 = seed.info.poor_villages[0]
-    for stage, who in (("team", seed.teams[v0][0]), ("committee",
-                       seed.officials(v0)["party_secretary"]), ("township", "T0")):
+    for stage, who in (
+        ("team", seed.teams[v0][0]),
+        ("committee", seed.officials(v0)["party_secretary"]),
+        ("township", "T0"),
+    ):
         assert one(session, v0, stage, who, subject="plan").verdict.accepted
-    assert session.scalar(select(Plan.status).where(Plan.village_code == v0)) == \
-        "township_approved"
+    assert session.scalar(select(Plan.status).where(Plan.village_code == v0)) == "township_approved"
     assert one(session, v0, "county", "X0", subject="plan").verdict.new_status == "approved"
 
 
-def test_team_member_related_to_a_head_escalates_the_team_stage(session: Session,
-                                                                seed: ReviewSeed) -> None:
+def test_team_member_related_to_a_head_escalates_the_team_stage(
+    session: Session, seed: ReviewSeed
+) -> None:
     """C005 is a child of a poor household head in village 1 (planted); put C005 on a team
     there and the team stage of that household goes to the committee."""
     v1 = seed.v1
     cadre, hid = seed.info.cadre_related_to_head
     from models import TeamMember
 
-    team_id = session.scalar(select(TeamMember.team_id).where(
-        TeamMember.cadre_id == seed.teams[v1][0]))
+    team_id = session.scalar(
+        select(TeamMember.team_id).where(TeamMember.cadre_id == seed.teams[v1][0])
+    )
     from sqlalchemy import insert
 
-    session.execute(insert(TeamMember), [dict(team_id=team_id, cadre_id=cadre, role="member",
-                                              active=True)])
+    session.execute(
+        insert(TeamMember), [dict(team_id=team_id, cadre_id=cadre, role="member", active=True)]
+    )
     o = one(session, hid, "team", cadre)
     assert not o.verdict.accepted and o.verdict.escalate[1] == "committee"
     assert one(session, hid, "team", seed.officials(v1)["committee_director"]).verdict.accepted
     # the director signed the (escalated) team stage: the committee stage needs the secretary
-    assert not one(session, hid, "committee",
-                   seed.officials(v1)["committee_director"]).verdict.accepted
+    assert not one(
+        session, hid, "committee", seed.officials(v1)["committee_director"]
+    ).verdict.accepted
     assert add_team  # fixture helper stays importable for other tests
 
 
@@ -251,41 +327,53 @@ def test_overdue_stage_is_found_from_when_it_entered(session: Session, seed: Rev
     T.sync_states(session, YEAR, [v0], policy=policy(session), at=long_ago)
     T.sync_states(session, YEAR, [v1], policy=policy(session))
     groups = T.overdue(session, county="130624", at=datetime.now(UTC))
-    assert groups == [{"village": v0, "stage": "team",
-                       "strategies": len(seed.strategies[v0]), "plans": 1}]
+    assert groups == [
+        {"village": v0, "stage": "team", "strategies": len(seed.strategies[v0]), "plans": 1}
+    ]
     # deciding restarts the clock of the next stage
     approve_all(session, v0, "team", seed.teams[v0][0], on=date.today())
     assert T.overdue(session, county="130624", at=datetime.now(UTC)) == []
 
 
 def _write(path: Path, rows: list[str]) -> Path:
-    path.write_text("\ufeffstage,subject,subject_id,reviewer_id,decision,reason,decided_on\n"
-                    + "\n".join(rows) + "\n", encoding="utf-8")
+    path.write_text(
+        "\ufeffstage,subject,subject_id,reviewer_id,decision,reason,decided_on\n"
+        + "\n".join(rows)
+        + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
-def test_decisions_file_is_all_or_nothing_and_idempotent(session: Session, seed: ReviewSeed,
-                                                         tmp_path: Path) -> None:
+def test_decisions_file_is_all_or_nothing_and_idempotent(
+    session: Session, seed: ReviewSeed, tmp_path: Path
+) -> None:
     v0 = seed.info.poor_villages[0]
     h0, h1 = seed.strategies[v0][:2]
     leader, sec = seed.teams[v0][0], seed.officials(v0)["party_secretary"]
-    bad = _write(tmp_path / "decisions.csv", [
-        f"committee,strategy,{h0},{sec},approve,,2026-03-05",  # before the team: sorted by date
-        f"team,strategy,{h0},{leader},approve,,2026-03-02",
-        f"team,strategy,{h1},T1,approve,,2026-03-02",
-        f"team,strategy,{h1},{leader},return,,2026-03-02",
-    ])
+    bad = _write(
+        tmp_path / "decisions.csv",
+        [
+            f"committee,strategy,{h0},{sec},approve,,2026-03-05",  # before the team: sorted by date
+            f"team,strategy,{h0},{leader},approve,,2026-03-02",
+            f"team,strategy,{h1},T1,approve,,2026-03-02",
+            f"team,strategy,{h1},{leader},return,,2026-03-02",
+        ],
+    )
     res = T.apply_decisions_file(session, bad, cycle_year=YEAR, today=D + timedelta(days=10))
     assert not res.ok and res.result is not None and not res.result.applied
     assert res.errors[0].startswith("decisions.csv:4:reviewer_id: ")
     assert res.errors[1] == "decisions.csv:5:reason: a reason is required to return"
     assert ledger(session) == [] and status(session, h0) == "draft"
 
-    good = _write(tmp_path / "decisions.csv", [
-        f"committee,strategy,{h0},{sec},approve,,2026-03-05",
-        f"team,strategy,{h0},{leader},approve,,2026-03-02",
-        f"team,strategy,{h1},{leader},return,措施不全,2026-03-02",
-    ])
+    good = _write(
+        tmp_path / "decisions.csv",
+        [
+            f"committee,strategy,{h0},{sec},approve,,2026-03-05",
+            f"team,strategy,{h0},{leader},approve,,2026-03-02",
+            f"team,strategy,{h1},{leader},return,措施不全,2026-03-02",
+        ],
+    )
     res = T.apply_decisions_file(session, good, cycle_year=YEAR, today=D + timedelta(days=10))
     assert res.ok and res.result.accepted == 3
     assert (status(session, h0), status(session, h1)) == ("committee_signed", "returned")
@@ -296,8 +384,9 @@ def test_decisions_file_is_all_or_nothing_and_idempotent(session: Session, seed:
 
 def test_decisions_file_format_errors(session: Session, seed: ReviewSeed, tmp_path: Path) -> None:
     p = tmp_path / "d.csv"
-    p.write_text("stage,subject,subject_id,reviewer,decision,reason,decided_on,extra\n",
-                 encoding="utf-8")
+    p.write_text(
+        "stage,subject,subject_id,reviewer,decision,reason,decided_on,extra\n", encoding="utf-8"
+    )
     res = T.apply_decisions_file(session, p, cycle_year=YEAR)
     assert "d.csv:1:reviewer_id: missing column" in res.errors
     assert "d.csv:1:extra: unknown column" in res.errors
@@ -306,11 +395,20 @@ def test_decisions_file_format_errors(session: Session, seed: ReviewSeed, tmp_pa
     assert res.errors == ["d2.csv:2:decided_on: not a date YYYY-MM-DD"]
 
 
-def test_empty_form_is_refused_for_every_item_not_dropped(session: Session,
-                                                          seed: ReviewSeed) -> None:
+def test_empty_form_is_refused_for_every_item_not_dropped(
+    session: Session, seed: ReviewSeed
+) -> None:
     v0 = seed.info.poor_villages[0]
-    reqs = T.form_requests(session, cycle_year=YEAR, village=v0, stage="team",
-                           reviewer_id=seed.teams[v0][0], approve_all=False, decisions=[],
-                           decided_on=D, policy=policy(session))
+    reqs = T.form_requests(
+        session,
+        cycle_year=YEAR,
+        village=v0,
+        stage="team",
+        reviewer_id=seed.teams[v0][0],
+        approve_all=False,
+        decisions=[],
+        decided_on=D,
+        policy=policy(session),
+    )
     res = T.decide(session, reqs, cycle_year=YEAR, channel="ui", today=D)
     assert res.accepted == 0 and res.refused == len(seed.strategies[v0]) + 1
