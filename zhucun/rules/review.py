@@ -530,14 +530,13 @@ def form_markdown(
         lines += ["**Last submission refused:**", ""]
         lines += [f"- {r}" for r in refusals]
         lines.append("")
-    lines += [
-        "| subject | id | name | v | measures | cost (yuan) | decided by | note |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    lines += ["| item | name | measures | yuan | decided by |", "|---|---|---|---|---|"]
     for r in rows:
+        ident = r.subject_id if r.subject == "strategy" else f"plan {r.subject_id}"
+        ident += f" (v{r.version})" if r.version > 1 else ""
+        decider = r.decider + (f" — {r.note}" if r.note else "")
         lines.append(
-            f"| {r.subject} | {r.subject_id} | {r.label} | {r.version} | "
-            f"{'、'.join(public_measures(r.measures))} | {r.cost_yuan:,.0f} | {r.decider} | "
-            f"{r.note} |"
+            f"| {ident} | {r.label} | {'、'.join(public_measures(r.measures))} | "
+            f"{r.cost_yuan:,.0f} | {decider} |"
         )
     return assert_public("\n".join(lines) + "\n")
