@@ -18,8 +18,13 @@ def check_period(period: str) -> str:
 
 
 def previous_month(today: date | None = None) -> str:
-    """The default period of a scheduled evaluation: the month that just ended."""
-    today = today or date.today()
+    """The default period of a scheduled evaluation: the month that just ended, in China's
+    time zone (a 02:00 run on the 1st in Shanghai is still the previous day in UTC)."""
+    if today is None:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     return f"{y:04d}-{m:02d}"
 

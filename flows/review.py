@@ -199,7 +199,7 @@ def _file_errors_artifact(scope: Scope, cycle_year: int, path: str, errors: list
 
 
 @flow(name="check-overdue-reviews", flow_run_name="overdue-reviews-{county}")
-def check_overdue_reviews(county: str | None = None) -> dict[str, Any]:
+def check_overdue_reviews(county: CountyCode | None = None) -> dict[str, Any]:
     """Close due publicity windows and report stages undecided past the policy's deadline:
     one `zhucun.review.overdue` event per village and stage (counts only)."""
     code = Scope(county=county).county if county else None
