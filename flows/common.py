@@ -25,8 +25,12 @@ def artifact_key(*parts: object) -> str:
 _FORBIDDEN_PAYLOAD = re.compile(r"\d{17}[\dXx]")
 
 
-def emit(event: str, resource_id: str, payload: dict[str, Any] | None = None,
-         related: list[dict[str, str]] | None = None) -> None:
+def emit(
+    event: str,
+    resource_id: str,
+    payload: dict[str, Any] | None = None,
+    related: list[dict[str, str]] | None = None,
+) -> None:
     """Emit a Prefect event with a non-personal payload (an ID number in it is a bug)."""
     from prefect.events import emit_event
 

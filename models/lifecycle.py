@@ -71,9 +71,7 @@ class HelperAssignment(SQLModel, table=True):
 class Shortage(SQLModel, table=True):
     """A seat the rules could not fill, reported instead of papered over."""
 
-    __table_args__ = (
-        UniqueConstraint("village_code", "cycle_year", "kind", name="uq_shortage"),
-    )
+    __table_args__ = (UniqueConstraint("village_code", "cycle_year", "kind", name="uq_shortage"),)
 
     id: int | None = Field(default=None, primary_key=True)
     village_code: str = Field(foreign_key="village.village_code", max_length=12)
@@ -84,9 +82,7 @@ class Shortage(SQLModel, table=True):
 
 
 class VillageAssessment(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("village_code", "cycle_year", name="uq_village_assessment"),
-    )
+    __table_args__ = (UniqueConstraint("village_code", "cycle_year", name="uq_village_assessment"),)
 
     id: int | None = Field(default=None, primary_key=True)
     village_code: str = Field(foreign_key="village.village_code", max_length=12)
@@ -195,9 +191,7 @@ class Strategy(SQLModel, table=True):
 
 
 class StrategyMeasure(SQLModel, table=True):
-    __table_args__ = (
-        UniqueConstraint("strategy_id", "measure", name="uq_strategy_measure"),
-    )
+    __table_args__ = (UniqueConstraint("strategy_id", "measure", name="uq_strategy_measure"),)
 
     id: int | None = Field(default=None, primary_key=True)
     strategy_id: int = Field(foreign_key="strategy.id", index=True)

@@ -76,9 +76,7 @@ class HouseholdBase(SQLModel):
 
 
 class Household(HouseholdBase, table=True):
-    __table_args__ = (
-        Index("ix_household_village_poor", "village_code", "registered_poor"),
-    )
+    __table_args__ = (Index("ix_household_village_poor", "village_code", "registered_poor"),)
 
     household_id: str = Field(primary_key=True, max_length=32)
     # Lifecycle status (未脱贫/已脱贫/返贫); set by import from registered_poor, then by evaluation.

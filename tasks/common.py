@@ -96,8 +96,19 @@ def audit(
     after: dict | None = None,
 ) -> None:
     """Append one audit row. Never put ID numbers, phones or health details in before/after."""
-    audit_many(session, [dict(actor=actor, action=action, entity=entity, entity_id=entity_id,
-                              before=before, after=after)])
+    audit_many(
+        session,
+        [
+            dict(
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+            )
+        ],
+    )
 
 
 def audit_many(session: Session, rows: Iterable[dict[str, Any]]) -> int:

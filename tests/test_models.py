@@ -38,17 +38,35 @@ def _geo(session: Session) -> None:
     session.add(County(county_code="130624", name="阜平县", province="河北省", region="east"))
     session.add(Township(township_code="130624100", name="阜平镇", county_code="130624"))
     for code in ("130624100200", "130624100201"):
-        session.add(Village(village_code=code, name=code, township_code="130624100",
-                            county_code="130624", registered_poor=True))
-    session.add(Cadre(cadre_id="C1", name="甲", id_number="x" * 18, gender="M", agency="A",
-                      agency_level="county", home_county_code="130600", work_start_year=2000))
+        session.add(
+            Village(
+                village_code=code,
+                name=code,
+                township_code="130624100",
+                county_code="130624",
+                registered_poor=True,
+            )
+        )
+    session.add(
+        Cadre(
+            cadre_id="C1",
+            name="甲",
+            id_number="x" * 18,
+            gender="M",
+            agency="A",
+            agency_level="county",
+            home_county_code="130600",
+            work_start_year=2000,
+        )
+    )
     session.flush()
 
 
 def test_one_active_team_per_village(session: Session) -> None:
     _geo(session)
-    kw = dict(term_start=date(2026, 1, 1), term_end=date(2028, 1, 1), leader_cadre_id="C1",
-              agency="A")
+    kw = dict(
+        term_start=date(2026, 1, 1), term_end=date(2028, 1, 1), leader_cadre_id="C1", agency="A"
+    )
     session.add(Team(village_code="130624100200", cycle_year=2026, **kw))
     session.flush()
     session.add(Team(village_code="130624100200", cycle_year=2027, **kw))
@@ -58,8 +76,13 @@ def test_one_active_team_per_village(session: Session) -> None:
 
 def test_a_cadre_is_in_at_most_one_active_team(session: Session) -> None:
     _geo(session)
-    kw = dict(cycle_year=2026, term_start=date(2026, 1, 1), term_end=date(2028, 1, 1),
-              leader_cadre_id="C1", agency="A")
+    kw = dict(
+        cycle_year=2026,
+        term_start=date(2026, 1, 1),
+        term_end=date(2028, 1, 1),
+        leader_cadre_id="C1",
+        agency="A",
+    )
     t1 = Team(village_code="130624100200", **kw)
     t2 = Team(village_code="130624100201", **kw)
     session.add_all([t1, t2])

@@ -38,24 +38,43 @@ def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[st
     return env
 
 
-def start_server(home: Path, port: int, log_path: Path, host: str = "127.0.0.1"
-                 ) -> subprocess.Popen[bytes]:
+def start_server(
+    home: Path, port: int, log_path: Path, host: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
     """Start `prefect server start` in its own process group; returns at once."""
     home.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     api = f"http://{host}:{port}/api"
-    env = prefect_env(home, PREFECT_UI_API_URL=api, PREFECT_SERVER_API_HOST=host,
-                      PREFECT_SERVER_API_PORT=str(port))
+    env = prefect_env(
+        home,
+        PREFECT_UI_API_URL=api,
+        PREFECT_SERVER_API_HOST=host,
+        PREFECT_SERVER_API_PORT=str(port),
+    )
     prefect_bin = Path(sys.executable).with_name("prefect")
-    cmd = [str(prefect_bin) if prefect_bin.exists() else "prefect", "server", "start",
-           "--host", host, "--port", str(port)]
+    cmd = [
+        str(prefect_bin) if prefect_bin.exists() else "prefect",
+        "server",
+        "start",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
-def wait_healthy(api_url: str, timeout: float = 120.0,
-                 proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_healthy(
+    api_url: str, timeout: float = 120.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

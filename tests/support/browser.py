@@ -45,8 +45,10 @@ def ensure_browser() -> str:
         _run(["apt-get", "update", "-q"], 600)
         _run(["apt-get", "install", "-y", "-q", "chromium", "fonts-noto-cjk"], 900)
     if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium: /usr/bin/chromium missing and `apt-get install chromium` "
-                    "failed (needs root and Debian's package registry)")
+        pytest.skip(
+            "no Chromium: /usr/bin/chromium missing and `apt-get install chromium` "
+            "failed (needs root and Debian's package registry)"
+        )
     return CHROMIUM
 
 

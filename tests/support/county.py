@@ -69,14 +69,27 @@ def seed_county(
     vrows = []
     for i, vc in enumerate(vcodes):
         poor = i < poor_villages
-        vrows.append(dict(
-            village_code=vc, name=f"第{i + 1}村", township_code=TOWNSHIP, county_code=COUNTY,
-            registered_poor=poor, population=households_per_village * 4 * (5 if poor else 20),
-            collective_income_yuan=0.0 if poor else 50000.0, road_paved=not poor or i % 2 == 0,
-            safe_water=not poor, electricity=True, broadband=not poor, clinic=i % 3 != 0,
-            school=True, cultural_center=not poor, terrain="mountain",
-            distance_to_county_km=10.0 + i, main_industries=[] if poor else ["核桃"],
-        ))
+        vrows.append(
+            dict(
+                village_code=vc,
+                name=f"第{i + 1}村",
+                township_code=TOWNSHIP,
+                county_code=COUNTY,
+                registered_poor=poor,
+                population=households_per_village * 4 * (5 if poor else 20),
+                collective_income_yuan=0.0 if poor else 50000.0,
+                road_paved=not poor or i % 2 == 0,
+                safe_water=not poor,
+                electricity=True,
+                broadband=not poor,
+                clinic=i % 3 != 0,
+                school=True,
+                cultural_center=not poor,
+                terrain="mountain",
+                distance_to_county_km=10.0 + i,
+                main_industries=[] if poor else ["核桃"],
+            )
+        )
     session.execute(insert(Village), vrows)
 
     hrows = []
@@ -89,24 +102,40 @@ def seed_county(
             labour = rng.randint(0, size)
             head_id = _id(rng, rng.randint(1950, 1995), next(seq))
             info.id_numbers[hid] = head_id
-            hrows.append(dict(
-                household_id=hid, village_code=vc, head_name=f"户主{hid}",
-                head_id_number=head_id, size=size, labour_count=labour,
-                skilled_labour=rng.randint(0, labour), status="poor" if poor else "non_poor",
-                per_capita_income_yuan=round(rng.uniform(0.5, 0.98) * line if poor
-                                             else rng.uniform(1.2, 3) * line, 2),
-                registered_poor=poor, attribute="dibao" if labour == 0 else "general",
-                housing_grade=rng.choice("ABBCD"), food_clothing_secure=True,
-                compulsory_education_ok=rng.random() > 0.1, basic_medical_ok=True,
-                safe_water_ok=rng.random() > 0.2, chronic_illness_members=rng.randint(0, 1),
-                serious_illness_members=1 if rng.random() < 0.4 else 0,
-                disabled_members=1 if rng.random() < 0.15 else 0,
-                students=rng.randint(0, 2), medical_spending_yuan=rng.choice([0, 3000, 9000]),
-                education_spending_yuan=rng.choice([0, 2000, 6000]),
-                land_mu=rng.choice([0.5, 2.0, 5.0]), disaster_loss_yuan=rng.choice([0, 0, 5000]),
-                road_access=rng.random() > 0.1, has_credit_access=rng.random() > 0.5,
-                low_motivation=rng.random() < 0.1, head_birth_year=int(head_id[6:10]),
-            ))
+            hrows.append(
+                dict(
+                    household_id=hid,
+                    village_code=vc,
+                    head_name=f"户主{hid}",
+                    head_id_number=head_id,
+                    size=size,
+                    labour_count=labour,
+                    skilled_labour=rng.randint(0, labour),
+                    status="poor" if poor else "non_poor",
+                    per_capita_income_yuan=round(
+                        rng.uniform(0.5, 0.98) * line if poor else rng.uniform(1.2, 3) * line, 2
+                    ),
+                    registered_poor=poor,
+                    attribute="dibao" if labour == 0 else "general",
+                    housing_grade=rng.choice("ABBCD"),
+                    food_clothing_secure=True,
+                    compulsory_education_ok=rng.random() > 0.1,
+                    basic_medical_ok=True,
+                    safe_water_ok=rng.random() > 0.2,
+                    chronic_illness_members=rng.randint(0, 1),
+                    serious_illness_members=1 if rng.random() < 0.4 else 0,
+                    disabled_members=1 if rng.random() < 0.15 else 0,
+                    students=rng.randint(0, 2),
+                    medical_spending_yuan=rng.choice([0, 3000, 9000]),
+                    education_spending_yuan=rng.choice([0, 2000, 6000]),
+                    land_mu=rng.choice([0.5, 2.0, 5.0]),
+                    disaster_loss_yuan=rng.choice([0, 0, 5000]),
+                    road_access=rng.random() > 0.1,
+                    has_credit_access=rng.random() > 0.5,
+                    low_motivation=rng.random() < 0.1,
+                    head_birth_year=int(head_id[6:10]),
+                )
+            )
             info.households.append(hid)
             if poor:
                 info.poor_households.append(hid)
@@ -116,20 +145,47 @@ def seed_county(
     orows = []
     for vc in vcodes:
         info.officials[vc] = {}
-        for role, abbr in (("party_secretary", "S"), ("committee_director", "D"),
-                           ("committee_member", "M")):
+        for role, abbr in (
+            ("party_secretary", "S"),
+            ("committee_director", "D"),
+            ("committee_member", "M"),
+        ):
             pid = f"P{vc[-3:]}{abbr}"
-            orows.append(dict(person_id=pid, name=f"干部{pid}", id_number=_id(rng, 1970, next(seq)),
-                              level="village", area_code=vc, role=role))
+            orows.append(
+                dict(
+                    person_id=pid,
+                    name=f"干部{pid}",
+                    id_number=_id(rng, 1970, next(seq)),
+                    level="village",
+                    area_code=vc,
+                    role=role,
+                )
+            )
             info.officials[vc][role] = pid
     for k in range(2):
         pid = f"T{k}"
-        orows.append(dict(person_id=pid, name=f"审核{k}", id_number=_id(rng, 1975, next(seq)),
-                          level="township", area_code=TOWNSHIP, role="reviewer"))
+        orows.append(
+            dict(
+                person_id=pid,
+                name=f"审核{k}",
+                id_number=_id(rng, 1975, next(seq)),
+                level="township",
+                area_code=TOWNSHIP,
+                role="reviewer",
+            )
+        )
         info.township_reviewers.append(pid)
         pid = f"X{k}"
-        orows.append(dict(person_id=pid, name=f"审批{k}", id_number=_id(rng, 1972, next(seq)),
-                          level="county", area_code=COUNTY, role="approver"))
+        orows.append(
+            dict(
+                person_id=pid,
+                name=f"审批{k}",
+                id_number=_id(rng, 1972, next(seq)),
+                level="county",
+                area_code=COUNTY,
+                role="approver",
+            )
+        )
         info.county_approvers.append(pid)
     for o in orows:
         info.id_numbers[o["person_id"]] = o["id_number"]
@@ -137,18 +193,38 @@ def seed_county(
 
     crows = []
     agencies = [("省农业农村厅", "provincial"), ("县卫生健康局", "county")]
-    skills_pool = ["agriculture", "health", "education", "finance", "infrastructure",
-                   "governance", "social_work", "ecommerce", "tourism"]
+    skills_pool = [
+        "agriculture",
+        "health",
+        "education",
+        "finance",
+        "infrastructure",
+        "governance",
+        "social_work",
+        "ecommerce",
+        "tourism",
+    ]
     for k in range(cadres):
         cid = f"C{k:03d}"
         agency, level = agencies[k % 2]
-        crows.append(dict(
-            cadre_id=cid, name=f"干部{cid}", id_number=_id(rng, rng.randint(1970, 1996), next(seq)),
-            gender="M" if k % 3 else "F", agency=agency, agency_level=level,
-            home_village_code=None, home_county_code="130100", party_member=k % 4 != 3,
-            party_join_year=2005 if k % 4 != 3 else None, work_start_year=2000 + k % 20,
-            skills=rng.sample(skills_pool, 2), available=True, spouse_cadre_id=None,
-        ))
+        crows.append(
+            dict(
+                cadre_id=cid,
+                name=f"干部{cid}",
+                id_number=_id(rng, rng.randint(1970, 1996), next(seq)),
+                gender="M" if k % 3 else "F",
+                agency=agency,
+                agency_level=level,
+                home_village_code=None,
+                home_county_code="130100",
+                party_member=k % 4 != 3,
+                party_join_year=2005 if k % 4 != 3 else None,
+                work_start_year=2000 + k % 20,
+                skills=rng.sample(skills_pool, 2),
+                available=True,
+                spouse_cadre_id=None,
+            )
+        )
         info.cadres.append(cid)
     # planted: a cadre from poor village 0; a junior party member; a married couple
     crows[0]["home_village_code"] = vcodes[0]

@@ -57,8 +57,13 @@ def _register() -> None:
     from zhucun.cli import commands_db
 
     commands_db.register(app)
-    for name in ("commands_registry", "commands_generate", "commands_cycle",
-                 "commands_review", "commands_stack"):
+    for name in (
+        "commands_registry",
+        "commands_generate",
+        "commands_cycle",
+        "commands_review",
+        "commands_stack",
+    ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:  # a command group not built yet

@@ -8,10 +8,12 @@ import typer
 
 from zhucun.cli.output import console, emit_json
 
-db_app = typer.Typer(help="Create or upgrade zhucun's database schema (Alembic).",
-                     no_args_is_help=True)
-policy_app = typer.Typer(help="Show the policy values in force (poverty line, team size, ...).",
-                         no_args_is_help=True)
+db_app = typer.Typer(
+    help="Create or upgrade zhucun's database schema (Alembic).", no_args_is_help=True
+)
+policy_app = typer.Typer(
+    help="Show the policy values in force (poverty line, team size, ...).", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")

@@ -106,8 +106,11 @@ def resolve(
         )
     values.setdefault("monitoring_income_multiple", 1.5)
     version_year = max((v[1] for v in best.values()), default=year)
-    missing = [f for f, info in Policy.model_fields.items()
-               if f not in values and f not in _META and info.is_required()]
+    missing = [
+        f
+        for f, info in Policy.model_fields.items()
+        if f not in values and f not in _META and info.is_required()
+    ]
     if missing:
         raise LookupError(f"no policy value for {', '.join(missing)} in {year} ({region})")
     return Policy(
@@ -122,8 +125,9 @@ def resolve(
 _META = {"year", "region", "province_code", "version"}
 
 
-def default_policy(year: int = 2026, region: str = "central", province_code: str | None = None
-                   ) -> Policy:
+def default_policy(
+    year: int = 2026, region: str = "central", province_code: str | None = None
+) -> Policy:
     rows = ((r["key"], r["year_from"], r["scope"], r["value"]) for r in default_rows())
     return resolve(rows, year, region, province_code)
 
@@ -132,7 +136,8 @@ def seed_policy(session: Session) -> int:
     """Insert the shipped default rows that the database lacks; never overwrite a county's
     own changes. Returns the number of rows added. The caller commits."""
     have = {
-        (k, y, s) for k, y, s in session.exec(
+        (k, y, s)
+        for k, y, s in session.exec(
             select(PolicyValue.key, PolicyValue.year_from, PolicyValue.scope)
         )
     }
@@ -142,7 +147,10 @@ def seed_policy(session: Session) -> int:
             continue
         session.add(
             PolicyValue(
-                key=r["key"], year_from=r["year_from"], scope=r["scope"], value=r["value"],
+                key=r["key"],
+                year_from=r["year_from"],
+                scope=r["scope"],
+                value=r["value"],
                 source=r["source"],
             )
         )

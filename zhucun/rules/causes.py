@@ -52,27 +52,56 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
     serious, chronic = int(h["serious_illness_members"]), int(h["chronic_illness_members"])
     med_share = float(h["medical_spending_yuan"]) / income
     if serious > 0:
-        out.append(Finding(Cause.illness, min(1.0, 0.8 + 0.1 * serious),
-                           "serious_illness_members", f"{serious} member(s) with serious illness"))
+        out.append(
+            Finding(
+                Cause.illness,
+                min(1.0, 0.8 + 0.1 * serious),
+                "serious_illness_members",
+                f"{serious} member(s) with serious illness",
+            )
+        )
     elif chronic > 0 and med_share >= thresholds["medical_spending_share"]:
-        out.append(Finding(Cause.illness, min(1.0, 0.5 + med_share / 2), "medical_spending_yuan",
-                           f"chronic illness; medical spending {med_share:.0%} of income"))
+        out.append(
+            Finding(
+                Cause.illness,
+                min(1.0, 0.5 + med_share / 2),
+                "medical_spending_yuan",
+                f"chronic illness; medical spending {med_share:.0%} of income",
+            )
+        )
 
     disabled = int(h["disabled_members"])
     if disabled > 0:
-        out.append(Finding(Cause.disability, min(1.0, 0.6 + 0.15 * disabled), "disabled_members",
-                           f"{disabled} disabled member(s)"))
+        out.append(
+            Finding(
+                Cause.disability,
+                min(1.0, 0.6 + 0.15 * disabled),
+                "disabled_members",
+                f"{disabled} disabled member(s)",
+            )
+        )
 
     edu_share = float(h["education_spending_yuan"]) / income
     if int(h["students"]) > 0 and edu_share >= thresholds["education_spending_share"]:
-        out.append(Finding(Cause.schooling, min(1.0, 0.4 + edu_share / 2),
-                           "education_spending_yuan",
-                           f"{h['students']} student(s); schooling {edu_share:.0%} of income"))
+        out.append(
+            Finding(
+                Cause.schooling,
+                min(1.0, 0.4 + edu_share / 2),
+                "education_spending_yuan",
+                f"{h['students']} student(s); schooling {edu_share:.0%} of income",
+            )
+        )
 
     loss_share = float(h["disaster_loss_yuan"]) / income
     if loss_share >= thresholds["disaster_loss_share"]:
-        out.append(Finding(Cause.disaster, min(1.0, 0.4 + loss_share / 2), "disaster_loss_yuan",
-                           f"disaster loss {loss_share:.0%} of income"))
+        out.append(
+            Finding(
+                Cause.disaster,
+                min(1.0, 0.4 + loss_share / 2),
+                "disaster_loss_yuan",
+                f"disaster loss {loss_share:.0%} of income",
+            )
+        )
 
     land_pp = float(h["land_mu"]) / size
     if land_pp < thresholds["land_mu_per_person"]:
@@ -83,8 +112,14 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
 
     labour, skilled = int(h["labour_count"]), int(h["skilled_labour"])
     if labour / size < thresholds["labour_ratio"]:
-        out.append(Finding(Cause.labour, 0.85 if labour == 0 else 0.55, "labour_count",
-                           f"{labour} labourer(s) in a household of {size}"))
+        out.append(
+            Finding(
+                Cause.labour,
+                0.85 if labour == 0 else 0.55,
+                "labour_count",
+                f"{labour} labourer(s) in a household of {size}",
+            )
+        )
     if labour > 0 and skilled == 0:
         out.append(Finding(Cause.skills, 0.5, "skilled_labour", "no skilled labourer"))
 
@@ -95,8 +130,14 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
         out.append(Finding(Cause.transport, 0.45, "road_access", "no road access"))
 
     if _truthy(h["low_motivation"]):
-        out.append(Finding(Cause.motivation, 0.35, "low_motivation",
-                           "assessed by the village as lacking own drive"))
+        out.append(
+            Finding(
+                Cause.motivation,
+                0.35,
+                "low_motivation",
+                "assessed by the village as lacking own drive",
+            )
+        )
     return out
 
 
@@ -119,8 +160,14 @@ def assess(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> CauseAssess
     return CauseAssessment(
         main_cause=chosen[0].cause,
         other_causes=tuple(f.cause for f in chosen[1:]),
-        evidence={f.cause.value: {"indicator": f.indicator, "evidence": f.evidence,
-                                  "severity": round(f.severity, 3)} for f in chosen},
+        evidence={
+            f.cause.value: {
+                "indicator": f.indicator,
+                "evidence": f.evidence,
+                "severity": round(f.severity, 3),
+            }
+            for f in chosen
+        },
     )
 
 
