@@ -7,9 +7,14 @@ Order: causes → analysis → dispatch → plans → strategies.
   ranks villages by the analysis' need score and matches cadres' skills to its causes —
   the same numbers the analysis artifact shows.
 - Dispatch comes before plans: a plan is funded by the sponsor unit of the village's team.
-- The drafts are what the team reviews on arrival (review stage, `flows/review.py`); the
-  lead wires `review_cycle` in after strategies. Until then the cycle stops at drafted
-  strategies and `decisions_file` is accepted but not used.
+- Review (`flows/review.py`) follows the drafts:
+  - with a `decisions_file` (meeting minutes) it is applied all-or-nothing and the cycle
+    runs unattended;
+  - with `wait_for_review` the review subflow pauses in this process for a form per village
+    and stage (an interactive, single-machine session);
+  - otherwise the cycle opens the review (stage clocks start, items wait) and, when it runs
+    from a deployment, hands over to a separate `review-cycle` deployment run, which
+    *suspends* between decisions and so holds no worker while approvers take their time.
 Every stage is idempotent, so a re-run of the cycle completes what a failed run left.
 """
 
@@ -27,6 +32,7 @@ from flows.dispatch import dispatch_cycle
 from flows.lifecycle_common import tag_run
 from flows.parameters import CountyCode, CycleYear
 from flows.plans import draft_plans
+from flows.review import review_cycle
 from flows.strategies import draft_strategies
 from tasks.common import Scope
 
@@ -37,9 +43,10 @@ def assistance_cycle(
     cycle_year: CycleYear,
     villages: list[str] | None = None,
     decisions_file: str | None = None,
+    wait_for_review: bool = False,
 ) -> dict[str, Any]:
-    """Run the cycle's stages in order and leave a markdown summary. `decisions_file` is
-    reserved for the review stage (accepted, not used yet)."""
+    """Run the cycle's stages in order, then review (see the module docstring for the three
+    ways it goes), and leave a markdown summary."""
     scope = Scope(county=county, villages=villages)
     tag_run(scope.county)
     summary: dict[str, Any] = {
@@ -55,15 +62,51 @@ def assistance_cycle(
         stages["dispatch"] = dispatch_cycle(scope.county, cycle_year, scope.villages)
         stages["plans"] = draft_plans(scope.county, cycle_year, scope.villages)
         stages["strategies"] = draft_strategies(scope.county, cycle_year, scope.villages)
-    summary["review"] = "not wired yet: strategies and plans wait as drafts" + (
-        f"; decisions file {decisions_file} not applied" if decisions_file else ""
+        stages["review"] = review_cycle(
+            scope.county,
+            cycle_year,
+            scope.villages,
+            decisions_file=decisions_file,
+            wait=wait_for_review,
+        )
+    waiting = len(stages["review"].get("left_waiting") or [])
+    summary["review"] = (
+        f"{waiting} village stage(s) still waiting for decisions" if waiting else "all decided"
     )
+    if waiting and not decisions_file and not wait_for_review:
+        run_id = hand_over_review(scope, cycle_year)
+        summary["review_run"] = run_id
+        summary["review"] += (
+            f"; review run {run_id} waits for them in the Prefect UI"
+            if run_id
+            else "; decide with `zhucun review decide` or `zhucun review import`"
+        )
     create_markdown_artifact(
         markdown=summary_markdown(summary),
         key=artifact_key("cycle", scope.label, cycle_year),
         description=f"Assistance cycle {scope.county} {cycle_year}: what each stage did.",
     )
     return summary
+
+
+def hand_over_review(scope: Scope, cycle_year: int) -> str | None:
+    """From a deployment, start the `review-cycle` deployment as its own top-level run (it
+    suspends between decisions, freeing the worker); one per county and cycle, whatever the
+    number of cycle re-runs. Outside a deployment there is nothing to hand over to."""
+    from prefect.deployments import run_deployment
+    from prefect.runtime import deployment
+
+    if not deployment.id:
+        return None
+    run = run_deployment(
+        "review-cycle/review-cycle",
+        parameters={"county": scope.county, "cycle_year": cycle_year, "villages": scope.villages},
+        timeout=0,
+        as_subflow=False,
+        idempotency_key=f"zhucun:review-cycle:{scope.label}:{cycle_year}",
+        tags=[f"county:{scope.county}", f"cycle:{cycle_year}"],
+    )
+    return str(run.id)
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

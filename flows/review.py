@@ -98,9 +98,12 @@ def review_cycle(
     decisions_file: str | None = None,
     wait_timeout_seconds: int | None = None,
     poll_seconds: int = 10,
+    wait: bool = True,
 ) -> dict[str, Any]:
     """Close due publicity windows, start the stage clocks, apply a decisions file if given,
-    then (without a file) wait for a decision on each village and stage in turn."""
+    then (without a file, and unless `wait` is false) wait for a decision on each village
+    and stage in turn. `wait=False` only opens the review: items are left waiting for the
+    CLI, a decisions file or a later review run."""
     scope = Scope(county=county, villages=villages)
     tag_run(scope.county)
     closed = close_publicity_task(scope.county)
@@ -131,7 +134,7 @@ def review_cycle(
                 f"nothing applied); first: {applied['errors'][0]}"
             )
     groups = pending_task(scope.county, cycle_year, scope.villages)
-    while groups and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
+    while groups and wait and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
         g = groups[0]
         form = form_task(scope.county, cycle_year, g["village"], g["stage"])
         if form["items"]:

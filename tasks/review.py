@@ -24,6 +24,7 @@ from sqlmodel import Session
 from models import (
     Cadre,
     Decision,
+    HelperAssignment,
     Household,
     Objection,
     Official,
@@ -75,10 +76,14 @@ def pending_statuses(subject: str) -> list[str]:
 
 
 def load_contexts(
-    session: Session, villages: Iterable[str], policy: Policy
+    session: Session, villages: Iterable[str], policy: Policy, cycle_year: int | None = None
 ) -> dict[str, rules.VillageContext]:
     """Who may act for each village: its active team, its officials, its township's
-    reviewers, its county's approvers, and the near relations among them and anyone."""
+    reviewers, its county's approvers, and the near relations among them and anyone.
+
+    About a third of poor households live outside registered poor villages, where no team
+    is posted: there the cycle's designated helpers (帮扶责任人) hold the `helper` role, which
+    the policy lets sign the team stage of a household strategy."""
     villages = sorted(set(villages))
     if not villages:
         return {}
@@ -96,6 +101,20 @@ def load_contexts(
     ):
         roles[r.village_code][r.cadre_id].add(r.role)
         ids[r.cadre_id], names[r.cadre_id] = r.id_number, r.name
+    if cycle_year is not None:
+        teamless = [v for v in villages if not roles[v]]
+        for part in range(0, len(teamless), 500):
+            for r in session.execute(
+                select(HelperAssignment.village_code, Cadre.cadre_id, Cadre.id_number, Cadre.name)
+                .distinct()
+                .join(Cadre, Cadre.cadre_id == HelperAssignment.cadre_id)
+                .where(
+                    HelperAssignment.cycle_year == cycle_year,
+                    HelperAssignment.village_code.in_(teamless[part : part + 500]),
+                )
+            ):
+                roles[r.village_code][r.cadre_id].add("helper")
+                ids[r.cadre_id], names[r.cadre_id] = r.id_number, r.name
     townships = {v[:9] for v in villages}
     counties = {v[:6] for v in villages}
     for o in session.execute(
@@ -328,7 +347,7 @@ def decide(
         items = {k: i for k, i in items.items() if i.village_code.startswith(county)}
     villages = sorted({i.village_code for i in items.values()})
     policy = _policy(session, county or (villages[0][:6] if villages else None), cycle_year)
-    contexts = load_contexts(session, villages, policy)
+    contexts = load_contexts(session, villages, policy, cycle_year)
     history = load_history(session, cycle_year, villages)
     escalations = load_escalations(session, cycle_year, villages)
     full = rules.ladder(policy)
@@ -619,7 +638,7 @@ def _record_standing(
     ]
     if not pending:
         return 0
-    contexts = load_contexts(session, villages, policy)
+    contexts = load_contexts(session, villages, policy, cycle_year)
     have = load_escalations(session, cycle_year, villages)
     full = rules.ladder(policy)
     rows = []
@@ -708,7 +727,7 @@ def group_items(
 ) -> list[dict[str, Any]]:
     """The items of one village waiting for `stage`, with who decides each (escalations)."""
     items = load_items(session, cycle_year, villages=[village])
-    ctx = load_contexts(session, [village], policy)[village]
+    ctx = load_contexts(session, [village], policy, cycle_year)[village]
     esc = load_escalations(session, cycle_year, [village])
     full = rules.ladder(policy)
     keys = [
@@ -827,7 +846,7 @@ def form_requests(
     left for it); if the reviewer decides none of them, all are requested, so each refusal
     is recorded. An empty form is refused for every item, never silently dropped."""
     items = group_items(session, cycle_year, village, stage, policy=policy)
-    ctx = load_contexts(session, [village], policy)[village]
+    ctx = load_contexts(session, [village], policy, cycle_year)[village]
     held = ctx.roles.get(reviewer_id.strip(), frozenset())
     explicit = {
         str(d.get("subject_id", "")).strip(): d

@@ -256,7 +256,15 @@ def test_assistance_cycle_chains_every_stage_and_reruns_to_no_change(
     info = seed_county(session)
     session.commit()
     first = assistance_cycle(COUNTY, YEAR)
-    assert list(first["stages"]) == ["causes", "analysis", "dispatch", "plans", "strategies"]
+    assert list(first["stages"]) == [
+        "causes",
+        "analysis",
+        "dispatch",
+        "plans",
+        "strategies",
+        "review",
+    ]
+    assert "waiting" in first["review"] and first["review_run"] is None  # not a deployment
     assert _n(session, Team) > 0
     assert first["stages"]["plans"]["sponsor_yuan"] > 0
     assert check_lifecycle_invariants(session, COUNTY, YEAR) == []
@@ -267,3 +275,44 @@ def test_assistance_cycle_chains_every_stage_and_reruns_to_no_change(
     summary = artifacts("cycle-130624-2026")
     assert summary and "strategies" in str(summary[0].data)
     assert not any(n in str(summary[0].data) for n in info.id_numbers.values())
+
+
+def test_cycle_runs_unattended_from_meeting_minutes_and_never_lets_a_relative_sign(
+    session: Session, data_dir: object, prefect_harness: None
+) -> None:
+    """`zhucun cycle run --decisions minutes.csv`: drafted minutes (every stage signed by
+    someone allowed to sign it) take every strategy and plan to approval; the township
+    reviewer related to a household head (T0) never signs it, and the household whose head
+    is the village party secretary's sibling is co-signed at township level (优亲厚友)."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from flows.cycle import assistance_cycle
+    from models import Decision, Plan, Strategy
+    from tasks.review_minutes import draft_minutes, write_minutes
+
+    info = seed_county(session)
+    session.commit()
+    assistance_cycle(COUNTY, YEAR)
+    rows = draft_minutes(session, county=COUNTY, cycle_year=YEAR, decided_on=date.today())
+    assert session.exec(select(Decision)).all() == [], "drafting the minutes wrote nothing"
+    minutes = write_minutes(rows, data_dir / "minutes.csv")  # type: ignore[operator]
+
+    done = assistance_cycle(COUNTY, YEAR, decisions_file=str(minutes))
+    assert done["review"] == "all decided"
+    session.expire_all()
+    assert {s.status for s in session.exec(select(Strategy))} == {"approved"}
+    assert {p.status for p in session.exec(select(Plan))} == {"approved"}
+    ledger = session.exec(select(Decision)).all()
+    assert len(ledger) == len(rows) and {d.outcome for d in ledger} == {"accepted"}
+
+    reviewer, household = info.reviewer_relative_household
+    assert not [d for d in ledger if d.subject_id == household and d.reviewer_id == reviewer]
+    _, favoured = info.official_relative_household
+    committee = [d for d in ledger if d.subject_id == favoured and d.stage == "committee"]
+    assert [d.reviewer_id in info.township_reviewers for d in committee] == [True]
+
+    again = assistance_cycle(COUNTY, YEAR, decisions_file=str(minutes))
+    assert again["stages"]["review"]["file_accepted"] == 0
+    assert len(session.exec(select(Decision)).all()) == len(ledger)

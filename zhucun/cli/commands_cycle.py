@@ -53,11 +53,20 @@ def cycle_run(
             "once per county and year",
         ),
     ] = False,
+    wait_for_review: Annotated[
+        bool,
+        typer.Option(
+            "--wait-for-review",
+            help="After drafting, pause for review forms in the Prefect UI (this process "
+            "waits); without it the review is opened and left waiting",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Causes → village analysis → dispatch → plans → household strategies, for one county
-    (or some of its villages) and one cycle year. Safe to re-run: it completes what is
-    missing and changes nothing else."""
+    """Causes → village analysis → dispatch → plans → household strategies → review, for one
+    county (or some of its villages) and one cycle year. With --decisions the review runs
+    unattended from meeting minutes. Safe to re-run: it completes what is missing and
+    changes nothing else."""
     scope = _scope(county, village)
     if decisions is not None and not decisions.is_file():
         fail(f"decisions file {decisions} not found", code=2)
@@ -71,6 +80,7 @@ def cycle_run(
         cycle_year=year,
         villages=scope.villages,
         decisions_file=str(decisions) if decisions else None,
+        wait_for_review=wait_for_review,
     )
     if as_json:
         emit_json(summary)
@@ -258,6 +268,7 @@ def demo_command(
 
     cycle = assistance_cycle(county=scope.county, cycle_year=year)
     steps["cycle"] = cycle
+    steps["review"] = demo_review(scope.county, year, out / "decisions.csv")
     period = latest_survey_period(scope.county)
     if period is not None:
         steps["evaluation"] = evaluate_progress(county=scope.county, period=period)
@@ -266,11 +277,46 @@ def demo_command(
         emit_json(steps)
         return
     print_cycle(cycle)
+    r = steps["review"]
+    console.print(
+        f"review: minutes {r['minutes']} ({r['decisions']} decisions) applied; "
+        f"strategies by status {r['strategies']}; plans by status {r['plans']}"
+    )
     if period is not None:
         print_evaluation(scope.county, steps["evaluation"])
     else:
         console.print("no surveys imported: evaluation skipped")
     console.print(f"done in {steps['seconds']} s; data directory {get_settings().data_dir}")
+
+
+def demo_review(county: str, year: int, minutes: Path) -> dict[str, Any]:
+    """The review meeting of the demo: draft minutes approving what waits (each stage signed
+    by someone allowed to sign it), then run the review stage with them, unattended."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from flows.review import review_cycle
+    from models import Plan, Strategy
+    from tasks.review_minutes import draft_minutes, write_minutes
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        rows = draft_minutes(session, county=county, cycle_year=year, decided_on=date.today())
+    write_minutes(rows, minutes)
+    review_cycle(county=county, cycle_year=year, decisions_file=str(minutes))
+    with session_scope() as session:
+        counts = {
+            name: dict(
+                session.execute(
+                    select(model.status, func.count())
+                    .where(model.cycle_year == year, model.village_code.like(f"{county}%"))
+                    .group_by(model.status)
+                ).all()
+            )
+            for name, model in (("strategies", Strategy), ("plans", Plan))
+        }
+    return {"minutes": str(minutes), "decisions": len(rows), **counts}
 
 
 def latest_survey_period(county: str) -> str | None:

@@ -336,6 +336,31 @@ def review_import(
         raise typer.Exit(1)
 
 
+@review_app.command("minutes")
+def review_minutes(
+    out: Annotated[Path, typer.Option("--out", help="Where to write decisions.csv")],
+    county: Annotated[str | None, typer.Option(help="County code (default: the only one)")] = None,
+    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Meeting date YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Draft the minutes of a review meeting: decisions.csv approving every waiting item,
+    each stage signed by someone who may sign it (never a near relative, never one person
+    for two stages). Edit it to what the meeting decided, then `zhucun review import`."""
+    from tasks.review_minutes import draft_minutes, write_minutes
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        cy = _year(session, year)
+        code = _county(session, county, None)
+        rows = draft_minutes(session, county=code, cycle_year=cy, decided_on=_date(on))
+    write_minutes(rows, out)
+    if as_json:
+        emit_json({"file": str(out), "rows": len(rows)})
+    else:
+        console.print(f"{out}: {len(rows)} decisions drafted for {code} {cy}")
+
+
 @review_app.command("notice")
 def review_notice(
     village: Annotated[str, typer.Option(help="Village code (12 digits)")],
