@@ -412,3 +412,28 @@ def test_empty_form_is_refused_for_every_item_not_dropped(
     )
     res = T.decide(session, reqs, cycle_year=YEAR, channel="ui", today=D)
     assert res.accepted == 0 and res.refused == len(seed.strategies[v0]) + 1
+
+
+def test_helper_signs_the_team_stage_where_no_team_is_posted(
+    session: Session, seed: ReviewSeed
+) -> None:
+    """About a third of poor households live outside registered poor villages, where no
+    resident team is posted: their 帮扶责任人 signs the team stage; another cadre may not."""
+    from sqlalchemy import insert
+
+    from models import HelperAssignment
+    from tests.support.review_fixtures import add_strategies
+
+    village = seed.info.villages[-1]  # not a registered poor village: no team
+    household = next(h for h in seed.info.poor_households if h.startswith(f"H{village[-3:]}"))
+    add_strategies(session, village, [household], YEAR)
+    session.execute(
+        insert(HelperAssignment),
+        [dict(household_id=household, cycle_year=YEAR, cadre_id="C040", village_code=village)],
+    )
+    session.commit()
+
+    stranger = one(session, household, "team", "C041")
+    assert not stranger.verdict.accepted
+    helper = one(session, household, "team", "C040")
+    assert helper.verdict.accepted and helper.verdict.new_status == "team_signed"
