@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="zhucun",
     help="驻村帮扶: dispatch resident work teams, assess poor households, draft and review "
     "village plans and household strategies, evaluate progress until exit.",

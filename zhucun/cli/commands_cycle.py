@@ -15,8 +15,14 @@ import typer
 
 from zhucun.cli.output import console, emit_json, fail
 
-cycle_app = typer.Typer(help="Run the assistance cycle of a county.", no_args_is_help=True)
-causes_app = typer.Typer(help="Household causes of poverty (致贫原因).", no_args_is_help=True)
+cycle_app = typer.Typer(
+    rich_markup_mode="markdown", help="Run the assistance cycle of a county.", no_args_is_help=True
+)
+causes_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Household causes of poverty (致贫原因).",
+    no_args_is_help=True,
+)
 
 CountyOpt = Annotated[str, typer.Option("--county", help="6-digit county code, e.g. 522626")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
@@ -225,8 +231,9 @@ def demo_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The whole job on a generated county: generate its registry into the data directory,
-    create the database, import, run the assistance cycle, evaluate the surveys' latest
-    month, and print what happened."""
+    create the database, import, run the assistance cycle (dispatch, analysis, causes,
+    plans, strategies), review it from drafted meeting minutes, evaluate the surveys'
+    latest month, and print what happened."""
     import time
 
     from zhucun.settings import get_settings

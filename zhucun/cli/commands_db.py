@@ -9,10 +9,14 @@ import typer
 from zhucun.cli.output import console, emit_json
 
 db_app = typer.Typer(
-    help="Create or upgrade zhucun's database schema (Alembic).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Create or upgrade zhucun's database schema (Alembic).",
+    no_args_is_help=True,
 )
 policy_app = typer.Typer(
-    help="Show the policy values in force (poverty line, team size, ...).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Show the policy values in force (poverty line, team size, ...).",
+    no_args_is_help=True,
 )
 
 

@@ -17,11 +17,14 @@ import typer
 from zhucun.cli.output import console, emit_json, err_console, fail
 
 review_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Review household strategies and village plans (team ▸ committee ▸ township ▸ "
     "county), publicity (公示) and objections.",
     no_args_is_help=True,
 )
-publicity_app = typer.Typer(help="Publicity windows (公示).", no_args_is_help=True)
+publicity_app = typer.Typer(
+    rich_markup_mode="markdown", help="Publicity windows (公示).", no_args_is_help=True
+)
 review_app.add_typer(publicity_app, name="publicity")
 
 Stage = Annotated[str, typer.Option("--stage", help="team / committee / township / county")]

@@ -228,7 +228,9 @@ def next_scheduled_runs(api_url: str, limit: int = 5) -> list[dict[str, Any]]:
 
 def register(app: typer.Typer) -> None:
     deploy_app = typer.Typer(
-        help="Deployment definitions (prefect.yaml for a cluster).", no_args_is_help=True
+        rich_markup_mode="markdown",
+        help="Deployment definitions (prefect.yaml for a cluster).",
+        no_args_is_help=True,
     )
 
     @app.command("up")
