@@ -9,11 +9,11 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.lifecycle_common import run_per_chunk
 from flows.parameters import CountyCode, CycleYear
 from tasks.analysis import analyse_villages_task
 from tasks.common import Scope
-from tasks.lifecycle_db import merge_counts, scope_chunks
+from tasks.lifecycle_db import merge_counts
 
 
 @flow(
@@ -27,16 +27,13 @@ def analyse_villages(
 ) -> dict[str, Any]:
     """One `VillageAssessment` per village and cycle; leaves a per-village table."""
     scope = Scope(county=county, villages=villages)
-    tag_run(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
-    progress = Progress(
-        "analysis", scope.label, cycle_year, total=len(chunks), what="villages analysed"
-    )
-    parts = fan_out(
+    parts = run_per_chunk(
         analyse_villages_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
+        scope,
+        "analysis",
+        cycle_year,
+        "villages analysed",
+        cycle_year=cycle_year,
     )
     rows = [r for p in parts for r in p["rows"]]
     create_table_artifact(
@@ -49,6 +46,6 @@ def analyse_villages(
         "stage": "analysis",
         "villages": sum(p["villages"] for p in parts),
         "written": sum(p["written"] for p in parts),
-        "chunks": len(chunks),
+        "chunks": len(parts),
         "cause_distribution": merge_counts(p["cause_distribution"] for p in parts),
     }

@@ -9,12 +9,12 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.lifecycle_common import run_per_chunk
 from flows.parameters import CountyCode, CycleYear
 from models.enums import CAUSE_ZH, Cause
 from tasks.causes import assess_causes_task
 from tasks.common import Scope
-from tasks.lifecycle_db import merge_counts, scope_chunks
+from tasks.lifecycle_db import merge_counts
 
 
 @flow(name="assess-causes", flow_run_name="causes-{county}-{cycle_year}", task_runner=task_runner())
@@ -23,16 +23,8 @@ def assess_causes(
 ) -> dict[str, Any]:
     """One `HouseholdAssessment` per household in care; leaves the cause distribution."""
     scope = Scope(county=county, villages=villages)
-    tag_run(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
-    progress = Progress(
-        "causes", scope.label, cycle_year, total=len(chunks), what="villages assessed"
-    )
-    parts = fan_out(
-        assess_causes_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
+    parts = run_per_chunk(
+        assess_causes_task, scope, "causes", cycle_year, "villages assessed", cycle_year=cycle_year
     )
     main = merge_counts(p["main"] for p in parts)
     other = merge_counts(p["other"] for p in parts)
@@ -59,6 +51,6 @@ def assess_causes(
         "households": households,
         "written": sum(p["written"] for p in parts),
         "overrides_kept": sum(p["overrides_kept"] for p in parts),
-        "chunks": len(chunks),
+        "chunks": len(parts),
         "main_causes": main,
     }

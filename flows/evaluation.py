@@ -8,11 +8,11 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import Progress, fan_out, previous_month, tag_run
+from flows.lifecycle_common import previous_month, run_per_chunk
 from flows.parameters import CountyCode, Period
 from tasks.common import Scope
 from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
-from tasks.lifecycle_db import merge_counts, scope_chunks
+from tasks.lifecycle_db import merge_counts
 
 
 def emit_relapse_risk(county: str, period: str, parts: list[dict[str, dict[str, Any]]]) -> int:
@@ -70,16 +70,8 @@ def evaluate_progress(
     risk of relapse."""
     scope = Scope(county=county, villages=villages)
     period = _period(period)
-    tag_run(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
-    progress = Progress(
-        "evaluation", scope.label, period, total=len(chunks), what="villages evaluated"
-    )
-    parts = fan_out(
-        evaluate_progress_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, period=period, villages=c, chunk_no=i),
+    parts = run_per_chunk(
+        evaluate_progress_task, scope, "evaluation", period, "villages evaluated", period=period
     )
     villages_rows = [v for p in parts for v in p["villages"]]
     outcomes = merge_counts(p["outcomes"] for p in parts)
@@ -109,7 +101,7 @@ def evaluate_progress(
         "exit_eligible_villages": sum(1 for v in villages_rows if v["exit_eligible"]),
         "newly_exit_eligible": newly,
         "relapse_risk_events": risk_events,
-        "chunks": len(chunks),
+        "chunks": len(parts),
     }
 
 
@@ -121,16 +113,8 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
     monitoring threshold or hit by a shock; track and close open cases by the rules."""
     scope = Scope(county=county)
     period = _period(period)
-    tag_run(scope.county)
-    chunks = scope_chunks(scope.county)
-    progress = Progress(
-        "monitoring", scope.label, period, total=len(chunks), what="villages monitored"
-    )
-    parts = fan_out(
-        monitor_relapse_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, period=period, villages=c, chunk_no=i),
+    parts = run_per_chunk(
+        monitor_relapse_task, scope, "monitoring", period, "villages monitored", period=period
     )
     totals = merge_counts({k: v for k, v in p.items() if k != "relapse_risk"} for p in parts)
     totals["relapse_risk_events"] = emit_relapse_risk(
@@ -146,4 +130,4 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
         key=artifact_key("monitoring", scope.label, period),
         description="Monitoring cases opened and closed (风险消除) in this run.",
     )
-    return {"stage": "monitoring", "period": period, **totals, "chunks": len(chunks)}
+    return {"stage": "monitoring", "period": period, **totals, "chunks": len(parts)}

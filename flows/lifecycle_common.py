@@ -94,3 +94,22 @@ def fan_out(
     if errors:
         raise errors[0]
     return [f.result() for f in futures]
+
+
+def run_per_chunk(
+    task: Any, scope: Any, stage: str, when: object, what: str, **fixed: Any
+) -> list[dict[str, Any]]:
+    """The shape of every batched stage: tag the run with its county, split the scope into
+    chunks of villages, and run `task` once per chunk (with `fixed` keyword arguments, e.g.
+    the cycle year) behind a progress artifact keyed by stage, scope and `when`."""
+    from tasks.lifecycle_db import scope_chunks
+
+    tag_run(scope.county)
+    chunks = scope_chunks(scope.county, scope.villages)
+    progress = Progress(stage, scope.label, when, total=len(chunks), what=what)
+    return fan_out(
+        task,
+        chunks,
+        progress,
+        lambda i, c: dict(county=scope.county, villages=c, chunk_no=i, **fixed),
+    )

@@ -28,10 +28,9 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.lifecycle_common import run_per_chunk, tag_run
 from flows.parameters import CountyCode
 from tasks.common import Scope
-from tasks.lifecycle_db import scope_chunks
 from tasks.review import (
     apply_file_task,
     close_publicity_task,
@@ -107,14 +106,7 @@ def review_cycle(
     scope = Scope(county=county, villages=villages)
     tag_run(scope.county)
     closed = close_publicity_task(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
-    progress = Progress("review", scope.label, cycle_year, total=len(chunks), what="villages")
-    fan_out(
-        sync_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
-    )
+    run_per_chunk(sync_task, scope, "review", cycle_year, "villages", cycle_year=cycle_year)
     summary: dict[str, Any] = {
         "stage": "review",
         "publicity_closed": closed["closed"],

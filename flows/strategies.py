@@ -9,11 +9,11 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import Progress, fan_out, tag_run
+from flows.lifecycle_common import run_per_chunk
 from flows.parameters import CountyCode, CycleYear
 from models.enums import MEASURE_ZH, Measure
 from tasks.common import Scope
-from tasks.lifecycle_db import merge_counts, scope_chunks
+from tasks.lifecycle_db import merge_counts
 from tasks.strategies import draft_strategies_task
 
 
@@ -27,16 +27,13 @@ def draft_strategies(
 ) -> dict[str, Any]:
     """One `Strategy` per household in care; leaves a table of measures and costs."""
     scope = Scope(county=county, villages=villages)
-    tag_run(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
-    progress = Progress(
-        "strategies", scope.label, cycle_year, total=len(chunks), what="villages drafted"
-    )
-    parts = fan_out(
+    parts = run_per_chunk(
         draft_strategies_task,
-        chunks,
-        progress,
-        lambda i, c: dict(county=scope.county, cycle_year=cycle_year, villages=c, chunk_no=i),
+        scope,
+        "strategies",
+        cycle_year,
+        "villages drafted",
+        cycle_year=cycle_year,
     )
     measures = merge_counts(p["measures"] for p in parts)
     create_table_artifact(
@@ -58,6 +55,6 @@ def draft_strategies(
         "redrafted": sum(p["redrafted"] for p in parts),
         "kept_in_review": sum(p["kept_in_review"] for p in parts),
         "cost_yuan": round(sum(p["cost_yuan"] for p in parts), 2),
-        "chunks": len(chunks),
+        "chunks": len(parts),
         "measures": measures,
     }
