@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from models.enums import Cause
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -38,19 +40,7 @@ SKILLS = (
     "governance",
     "social_work",
 )
-CAUSES = (
-    "illness",
-    "disability",
-    "schooling",
-    "disaster",
-    "land",
-    "water",
-    "skills",
-    "labour",
-    "capital",
-    "transport",
-    "motivation",
-)
+CAUSES = tuple(c.value for c in Cause if c is not Cause.other)
 GAPS = (
     "road",
     "water",
