@@ -143,3 +143,25 @@ def test_problems_flags_a_strategy_breaking_the_rules() -> None:
     assert any("renovation" in p for p in found)
     assert any("social-security" in p for p in found)
     assert any("education" in p for p in found)
+
+
+def test_land_poor_household_with_labour_gets_a_job_transfer_without_labour_asset_income() -> None:
+    """缺土地: where there is labour, job transfer (劳务输出) comes first; a household that
+    cannot work gets dividends from collective assets instead (资产收益)."""
+    from models.enums import Measure
+    from zhucun.policy import default_policy
+    from zhucun.rules.measures import HouseholdFacts, select_measures
+
+    policy = default_policy(2026, "west")
+    base = dict(
+        size=4,
+        head_birth_year=1980,
+        has_credit_access=True,
+        housing_grade="A",
+        students=0,
+        disabled_members=0,
+    )
+    working = select_measures(HouseholdFacts(labour_count=2, **base), "land", [], policy, 2026)
+    idle = select_measures(HouseholdFacts(labour_count=0, **base), "land", [], policy, 2026)
+    assert working[0].measure is Measure.employment
+    assert idle[0].measure is Measure.asset_income
