@@ -214,19 +214,7 @@ def plan_chunks(
             )
         )
     )
-    short = (
-        set()
-        if retry_shortages
-        else set(
-            session.scalars(
-                select(Shortage.village_code).where(
-                    Shortage.village_code.in_(codes),
-                    Shortage.cycle_year == cycle_year,
-                    Shortage.kind.in_(TEAM_KINDS),
-                )
-            )
-        )
-    )
+    short = set() if retry_shortages else team_shortage_villages(session, codes, cycle_year)
     unhelped = dict(
         session.execute(
             select(Household.village_code, func.count())
@@ -420,19 +408,7 @@ def dispatch_chunk(
             members[active[team_id].village_code].append(cid)
             member_village[cid] = active[team_id].village_code
     team_agency = {t.village_code: t.agency for t in active.values()}
-    short = (
-        set()
-        if retry_shortages
-        else set(
-            session.scalars(
-                select(Shortage.village_code).where(
-                    Shortage.village_code.in_(villages),
-                    Shortage.cycle_year == cycle_year,
-                    Shortage.kind.in_(TEAM_KINDS),
-                )
-            )
-        )
-    )
+    short = set() if retry_shortages else team_shortage_villages(session, villages, cycle_year)
     households: dict[str, list[str]] = defaultdict(list)
     for hid, code in session.execute(
         select(Household.household_id, Household.village_code)
@@ -872,3 +848,17 @@ __all__ = [
     "village_needs",
     "write_plan",
 ]
+
+
+def team_shortage_villages(session: Session, villages: Any, cycle_year: int) -> set[str]:
+    """Villages (codes, or a select of codes) whose team could not be formed this cycle:
+    a re-run leaves them alone unless asked to retry, so it changes nothing."""
+    return set(
+        session.scalars(
+            select(Shortage.village_code).where(
+                Shortage.village_code.in_(villages),
+                Shortage.cycle_year == cycle_year,
+                Shortage.kind.in_(TEAM_KINDS),
+            )
+        )
+    )
