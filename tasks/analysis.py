@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from models import Household, HouseholdAssessment, Village, VillageAssessment
 from tasks.common import audit_many
-from tasks.lifecycle_db import load_households, policy_for, still_poor, upsert
+from tasks.lifecycle_db import load_households, policy_for, still_poor
+from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy
 from zhucun.rules import causes as cause_rules

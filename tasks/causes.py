@@ -17,7 +17,8 @@ from sqlmodel import Session
 from models import HelperAssignment, Household, HouseholdAssessment, Team, TeamMember
 from models.enums import AssessmentSource
 from tasks.common import audit_many
-from tasks.lifecycle_db import in_care, load_households, policy_for, upsert
+from tasks.lifecycle_db import in_care, load_households, policy_for
+from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
 

@@ -44,6 +44,7 @@ from models import (
 from models.enums import HouseholdStatus, MemberRole, TeamStatus
 from models.transitions import check_transition
 from tasks.common import Scope, audit_many, county_region
+from tasks.sql import insert_ignore
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.privacy import mask_name
@@ -518,12 +519,14 @@ def write_plan(
             for t in plan.teams
         ]
     if plan.helpers:
-        session.execute(
-            _insert_ignore(session, HelperAssignment, ("household_id", "cycle_year")),
+        insert_ignore(
+            session,
+            HelperAssignment,
             [
                 dict(household_id=h, cycle_year=cycle_year, cadre_id=c, village_code=v)
                 for h, c, v in plan.helpers
             ],
+            ("household_id", "cycle_year"),
         )
         audits += [
             dict(
@@ -546,14 +549,6 @@ def write_plan(
         "shortages": new_shortages,
         "audit_rows": len(audits),
     }
-
-
-def _insert_ignore(session: Session, model: Any, keys: Sequence[str]) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(model.__table__).on_conflict_do_nothing(index_elements=list(keys))
 
 
 def _write_shortages(

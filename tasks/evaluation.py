@@ -30,7 +30,8 @@ from models import (
 from models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
 from models.transitions import check_transition
 from tasks.common import audit_many
-from tasks.lifecycle_db import policy_for, upsert
+from tasks.lifecycle_db import policy_for
+from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy
 from zhucun.rules import exit as exit_rules

@@ -10,7 +10,7 @@ from typing import Any
 from prefect import task
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from models import Household, MonitoringCase, Village
 from tasks.common import Scope, county_region
@@ -28,31 +28,6 @@ MAX_VILLAGES_PER_CHUNK = 50
 def policy_for(session: Session, county: str, year: int) -> Policy:
     region, province = county_region(session, county)
     return load_policy(session, year, region, province)
-
-
-def upsert(
-    session: Session,
-    model: type[SQLModel],
-    rows: Sequence[Mapping[str, Any]],
-    keys: Sequence[str],
-    update: Sequence[str] | None = None,
-) -> int:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, in one executemany (SQLite or PostgreSQL)."""
-    if not rows:
-        return 0
-    table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
-    cols = list(update) if update is not None else [c for c in rows[0] if c not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
-    )
-    session.execute(stmt, [dict(r) for r in rows])
-    return len(rows)
 
 
 def open_case_exists() -> ColumnElement[bool]:

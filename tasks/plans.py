@@ -26,7 +26,8 @@ from models.enums import FundingSource, PlanStatus
 from models.transitions import check_transition
 from tasks.analysis import village_profiles
 from tasks.common import Scope, audit_many
-from tasks.lifecycle_db import policy_for, upsert
+from tasks.lifecycle_db import policy_for
+from tasks.sql import insert_ignore, upsert
 from zhucun.db import session_scope
 from zhucun.rules import plans as plan_rules
 
@@ -78,10 +79,11 @@ def _claim_sponsor(
     session: Session, agency: str, cycle_year: int, budget_if_new: float
 ) -> tuple[int, float, float]:
     """Create the agency's resource row if missing (budget from policy), then lock it."""
-    upsert_nothing = _insert_ignore(session)
-    session.execute(
-        upsert_nothing,
+    insert_ignore(
+        session,
+        SponsorResource,
         [dict(agency=agency, cycle_year=cycle_year, budget_yuan=budget_if_new, allocated_yuan=0.0)],
+        ("agency", "cycle_year"),
     )
     where = (SponsorResource.agency == agency) & (SponsorResource.cycle_year == cycle_year)
     session.execute(
@@ -94,15 +96,6 @@ def _claim_sponsor(
         stmt = stmt.with_for_update()
     rid, budget, allocated = session.execute(stmt).one()
     return rid, float(budget), float(allocated)
-
-
-def _insert_ignore(session: Session):  # noqa: ANN202 - dialect statement
-    table = SponsorResource.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=["agency", "cycle_year"])
 
 
 def _agency_villages(session: Session, agency: str, cycle_year: int) -> int:

@@ -40,6 +40,7 @@ from models import (
     Village,
 )
 from tasks.common import audit_many, county_region, current_flow_run_id, now
+from tasks.sql import insert_ignore, upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.rules import review as rules
@@ -502,7 +503,7 @@ def _write(
             )
             for (k, stage), (village, level, why) in new_escalations.items()
         ]
-        _insert_ignore(
+        insert_ignore(
             session, ReviewEscalation, esc_rows, ("subject", "subject_id", "cycle_year", "stage")
         )
         audit += [
@@ -516,7 +517,7 @@ def _write(
             for r in esc_rows
         ]
     if publicity:
-        _insert_ignore(
+        insert_ignore(
             session, Publicity, publicity, ("subject", "subject_id", "cycle_year", "version")
         )
         audit += [
@@ -562,19 +563,6 @@ def _set_status(
             )
 
 
-def _insert_ignore(
-    session: Session, model: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-) -> None:
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(model.__table__).on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt, [dict(r) for r in rows])
-
-
 # --- Stage clock and standing escalations -----------------------------------------------
 
 
@@ -617,7 +605,7 @@ def sync_states(
             )
         )
     if changed:
-        _upsert(session, ReviewState, changed, ("subject", "subject_id", "cycle_year"))
+        upsert(session, ReviewState, changed, ("subject", "subject_id", "cycle_year"))
     escalated = _record_standing(session, cycle_year, villages, items, policy=policy, at=at)
     return {"items": len(items), "entered_stage": len(changed), "escalated": escalated}
 
@@ -661,7 +649,7 @@ def _record_standing(
                 )
             )
     if rows:
-        _upsert(session, ReviewEscalation, rows, ("subject", "subject_id", "cycle_year", "stage"))
+        upsert(session, ReviewEscalation, rows, ("subject", "subject_id", "cycle_year", "stage"))
         audit_many(
             session,
             [
@@ -676,21 +664,6 @@ def _record_standing(
             ],
         )
     return len(rows)
-
-
-def _upsert(
-    session: Session, model: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(model.__table__)
-    cols = [c for c in rows[0] if c not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
-    )
-    session.execute(stmt, [dict(r) for r in rows])
 
 
 # --- Pending work, forms ---------------------------------------------------------------------

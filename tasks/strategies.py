@@ -19,7 +19,8 @@ from models import HouseholdAssessment, Strategy, StrategyMeasure
 from models.enums import StrategyStatus
 from models.transitions import check_transition
 from tasks.common import audit_many
-from tasks.lifecycle_db import facts, in_care, load_households, policy_for, upsert
+from tasks.lifecycle_db import facts, in_care, load_households, policy_for
+from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
 from zhucun.rules import measures as measure_rules

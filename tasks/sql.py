@@ -1,0 +1,48 @@
+"""Bulk writes that make every stage idempotent: INSERT ... ON CONFLICT for SQLite and
+PostgreSQL, one executemany per batch (no ORM object per row)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT of the session's dialect, which knows `on_conflict_do_*`."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model.__table__)
+
+
+def upsert(
+    session: Session,
+    model: Any,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> int:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns (default: all but keys)."""
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, model)
+    cols = list(update) if update is not None else [c for c in rows[0] if c not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+    )
+    session.execute(stmt, [dict(r) for r in rows])
+    return len(rows)
+
+
+def insert_ignore(
+    session: Session, model: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> int:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING: a row already there is left as it is."""
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(stmt, [dict(r) for r in rows])
+    return len(rows)
