@@ -202,7 +202,9 @@ def test_objection_notice_and_closing_the_window(session: Session, seed: ReviewS
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_decide_resumes_the_waiting_review_run(session: Session, seed: ReviewSeed) -> None:
+def test_decide_resumes_the_waiting_review_run(
+    session: Session, seed: ReviewSeed, prefect_harness: None
+) -> None:
     """The approver decides from the CLI; the paused run is resumed, re-reads the database
     and moves on to the next stage, then finishes when everything is decided."""
     from flows.review import review_cycle
@@ -254,3 +256,44 @@ def test_decide_resumes_the_waiting_review_run(session: Session, seed: ReviewSee
     assert out["result"]["left_waiting"] == [] and out["result"]["refused"] == 0
     assert {r.channel for r in session.scalars(select(Decision))} == {"cli"}
     assert date.today() == session.scalars(select(Publicity.opens_on)).first()
+
+
+def test_import_resumes_the_waiting_review_run_of_the_files_county(
+    session: Session, seed: ReviewSeed, tmp_path: Path, prefect_harness: None
+) -> None:
+    """Minutes entered from a decisions file wake the county's paused review run, though a
+    household ID does not carry its county (the county is found through the strategies)."""
+    from flows.review import review_cycle
+    from tasks.review_minutes import draft_minutes, write_minutes
+    from tests.test_flow_review import _paused_run
+
+    v0 = seed.info.poor_villages[0]
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = review_cycle("130624", YEAR, [v0], poll_seconds=1)
+        except BaseException as exc:  # noqa: BLE001
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    run_id, _state, _desc = _paused_run(f"review-130624-{YEAR}", set())
+    rows = draft_minutes(session, county="130624", cycle_year=YEAR, decided_on=date.today())
+    first = [r for r in rows if r["stage"] == "team" and r["subject"] == "strategy"]
+    minutes = write_minutes(first, tmp_path / "m.csv")
+    res = cli("review", "import", str(minutes), "--year", str(YEAR), "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["resumed_runs"] == [str(run_id)], res.output
+    # the resumed run re-read the ledger: the signed strategies have left the team's form,
+    # only the village plan (not in the first file) still waits for the team
+    _run, _state2, desc = _paused_run(f"review-130624-{YEAR}", {_state})
+    assert "stage `team`" in desc and f"plan {v0}" in desc
+    assert not any(r["subject_id"] in desc for r in first)
+    # the rest of the minutes finishes the review and the run with it
+    rest = write_minutes([r for r in rows if r not in first], tmp_path / "rest.csv")
+    res = cli("review", "import", str(rest), "--year", str(YEAR), "--json")
+    assert res.exit_code == 0, res.output
+    t.join(120)
+    assert "error" not in out, out.get("error")
+    assert out["result"]["left_waiting"] == []

@@ -315,15 +315,13 @@ def review_import(
         cy = _year(session, year)
         res = apply_decisions_file(session, path, cycle_year=cy, county=county, today=date.today())
         counts = res.result.counts() if res.result else {"applied": False}
-        villages = sorted(
-            {o.request.subject_id[:6] for o in (res.result.outcomes if res.result else [])}
-        )
+        counties = _counties_of(session, cy, res.result.outcomes if res.result else [])
         if not res.ok:
             session.rollback()
     resumed: list[str] = []
     if res.ok and resume and counts.get("accepted"):
-        for c in {county} if county else set(villages) or set():
-            resumed += _resume_runs(c) if c and c.isdigit() else []
+        for c in [county] if county else counties:
+            resumed += _resume_runs(c)
     if as_json:
         emit_json({"ok": res.ok, "errors": res.errors, **counts, "resumed_runs": resumed})
     elif res.ok:
@@ -337,6 +335,27 @@ def review_import(
         err_console.print(f"{path.name}: {len(res.errors)} errors, nothing applied")
     if not res.ok:
         raise typer.Exit(1)
+
+
+def _counties_of(session: Any, cycle_year: int, outcomes: list[Any]) -> list[str]:
+    """Counties of the decided items (a household ID does not carry its county: ask the
+    strategy; a plan's subject is its village code), whose waiting review runs to resume."""
+    from sqlalchemy import select
+
+    from models import Strategy
+
+    households = [o.request.subject_id for o in outcomes if o.request.subject == "strategy"]
+    villages = {o.request.subject_id for o in outcomes if o.request.subject == "plan"}
+    for part in range(0, len(households), 500):
+        villages |= set(
+            session.scalars(
+                select(Strategy.village_code).where(
+                    Strategy.cycle_year == cycle_year,
+                    Strategy.household_id.in_(households[part : part + 500]),
+                )
+            )
+        )
+    return sorted({v[:6] for v in villages if v[:6].isdigit()})
 
 
 @review_app.command("minutes")
