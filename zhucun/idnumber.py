@@ -20,7 +20,7 @@ def id_number_problem(value: str) -> str | None:
     if len(value) != 18:
         return f"must be 18 characters, got {len(value)}"
     body, last = value[:17], value[17].upper()
-    if not body.isdigit() or not (last.isdigit() or last == "X"):
+    if not (body.isascii() and body.isdigit()) or not (last.isdigit() or last == "X"):
         return "must be 17 digits followed by a digit or X"
     try:
         born = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
@@ -31,6 +31,36 @@ def id_number_problem(value: str) -> str | None:
     if check_character(body) != last:
         return "check character does not match (ISO 7064 MOD 11-2)"
     return None
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
+
+
+class IdNumberError(ValueError):
+    """Why a cell is not an ID number; never quotes the number (it is personal data)."""
+
+
+def normalise_id_number(raw: str) -> tuple[str, str | None]:
+    """(the 18-character ID number a person is known by, a note or None).
+
+    People must compare equal however the number was typed, so full-width digits (as an IME
+    types them) become ASCII and a lower-case x upper-case; a legacy 15-digit number (before
+    1999: no century, no check character) is upgraded with the century 19 and its check
+    character, with a note. Any other non-ASCII digit (Arabic-Indic, superscript…) is
+    refused: Python's `isdigit` would let it through and two spellings of one person would
+    then be two people."""
+    value = raw.strip().translate(_FULL_WIDTH).upper()
+    if not value.isascii():
+        raise IdNumberError("must be ASCII digits (and X): other digit forms are not accepted")
+    note = None
+    if len(value) == 15 and value.isdigit():
+        body = value[:6] + "19" + value[6:]
+        value = body + check_character(body)
+        note = "legacy 15-digit ID number upgraded to 18 digits"
+    problem = id_number_problem(value)
+    if problem is not None:
+        raise IdNumberError(problem)
+    return value, note
 
 
 def make_id_number(area_code: str, born: date, sequence: int) -> str:

@@ -9,13 +9,32 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from zhucun.idnumber import id_number_problem
+from zhucun.idnumber import IdNumberError, normalise_id_number
 
 Parser = Callable[[str], Any]
 
 
 class CellError(ValueError):
     """A cell that breaks a rule; str(exc) is the rule."""
+
+
+class Noted(str):
+    """A parsed text value that carries a warning (an upgraded legacy ID number): the cell
+    is accepted and `parse_cells` reports `note` as a warning on its row and column."""
+
+    note: str
+
+    def __new__(cls, value: str, note: str) -> Noted:
+        obj = super().__new__(cls, value)
+        obj.note = note
+        return obj
+
+
+# What the databases can hold: BIGINT on PostgreSQL and SQLite's 64-bit integers; amounts
+# and areas well inside a double's exact range. A number beyond is refused at validation,
+# the same on both databases, instead of failing in the middle of the write.
+INT_MAX = 2**63 - 1
+NUMBER_MAX = 1e15
 
 
 _TRUE = frozenset({"true", "1", "yes", "是", "y", "t"})
@@ -37,19 +56,26 @@ def parse_str(value: str) -> str:
 
 
 def parse_int(value: str) -> int:
+    if not value.isascii() or len(value) > 20:
+        raise CellError("must be an integer (ASCII digits, within ±9.2e18)")
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise CellError("must be an integer") from None
+    if abs(number) > INT_MAX:
+        raise CellError("must be an integer (ASCII digits, within ±9.2e18)")
+    return number
 
 
 def parse_number(value: str) -> float:
+    if not value.isascii() or len(value) > 40:
+        raise CellError(f"must be a number within ±{NUMBER_MAX:.0e}")
     try:
-        number = float(value)
+        number = float(value.replace(",", "")) if "," in value else float(value)
     except ValueError:
         raise CellError("must be a number") from None
-    if not math.isfinite(number):
-        raise CellError("must be a number")
+    if not math.isfinite(number) or abs(number) > NUMBER_MAX:
+        raise CellError(f"must be a number within ±{NUMBER_MAX:.0e}")
     return number
 
 
@@ -91,19 +117,21 @@ def digits(n: int) -> Parser:
 
 
 def parse_id_number(value: str) -> str:
-    """A PRC resident ID; a lower-case x is stored upper-case so a person has one key. The
+    """A PRC resident ID, normalised (`normalise_id_number`) so a person has one key. The
     rule reported never quotes the number or its birth date (personal data stays out of
     logs)."""
-    problem = id_number_problem(value)
-    if problem is not None:
+    try:
+        number, note = normalise_id_number(value)
+    except IdNumberError as exc:
+        problem = str(exc)
         if problem.startswith("birth date"):  # the message must not repeat the birth date
             problem = (
                 "birth date is out of range"
                 if "out of range" in problem
                 else "birth date is not a date"
             )
-        raise CellError(f"invalid ID number: {problem}")
-    return value.upper()
+        raise CellError(f"invalid ID number: {problem}") from None
+    return Noted(number, note) if note else number
 
 
 def parse_date(value: str) -> date:

@@ -180,7 +180,11 @@ def parse_cells(
                 ok = False
             continue
         try:
-            values[f.key] = f.parse(raw)
+            value = f.parse(raw)
+            values[f.key] = value
+            note = getattr(value, "note", None)
+            if note:
+                issues.warn(name, line, f.label, note)
         except CellError as exc:
             issues.error(name, line, f.label, str(exc))
             ok = False
