@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from zhucun.cli.output import console, emit_json
+from zhucun.cli.output import console, emit_json, err_console
+
+if TYPE_CHECKING:
+    from zhucun.policy import Policy
 
 db_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -55,17 +59,43 @@ def policy_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """The effective policy for a year and place, with every number the rules use."""
-    from zhucun.db import session_scope
-    from zhucun.policy import load_policy
 
-    with session_scope() as session:
-        policy = load_policy(session, year, region, province)
+    try:
+        policy: Policy = _effective_policy(year, region, province)
+    except LookupError as exc:  # a year before the policy data: one line, not a traceback
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     data = policy.model_dump(mode="json")
     if as_json:
         emit_json(data)
         return
     for key, value in data.items():
         console.print(f"[bold]{key}[/]: {value}")
+
+
+def _effective_policy(year: int, region: str, province: str | None) -> Policy:
+    """The database's policy; the shipped defaults while there is no database yet (as for an
+    empty policy table), without creating the database file as a side effect."""
+    import os
+
+    from sqlalchemy import inspect
+    from sqlmodel import Session
+
+    from models.policy import PolicyValue
+    from zhucun.db import engine_for
+    from zhucun.policy import default_policy, load_policy
+    from zhucun.settings import get_settings
+
+    url = get_settings().effective_database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not os.path.exists(path):
+            return default_policy(year, region, province)
+    engine = engine_for(url)
+    if not inspect(engine).has_table(PolicyValue.__tablename__):
+        return default_policy(year, region, province)
+    with Session(engine) as session:
+        return load_policy(session, year, region, province)
 
 
 def register(app: typer.Typer) -> None:

@@ -89,11 +89,19 @@ def _scope_rank(scope: str, region: str, province_code: str | None) -> int | Non
 def resolve(
     rows: Iterable[Row], year: int, region: str, province_code: str | None = None
 ) -> Policy:
-    """Pick, for each key, the row of the most specific scope, then the latest year_from."""
+    """Pick, for each key, the row of the most specific scope, then the latest year_from.
+
+    A key has no value in a year before its first row (there is no backward fill here: the
+    shipped data backdates rules published after 2014 explicitly, as rows). Then the
+    LookupError says, in one line, when the missing values start."""
     best: dict[str, tuple[int, int, Any]] = {}
+    first: dict[str, int] = {}  # earliest year_from per key among the rows for this place
     for key, year_from, scope, value in rows:
         rank = _scope_rank(scope, region, province_code)
-        if rank is None or year_from > year:
+        if rank is None:
+            continue
+        first[key] = min(year_from, first.get(key, year_from))
+        if year_from > year:
             continue
         cand = (rank, year_from, value)
         if key not in best or cand[:2] > best[key][:2]:
@@ -112,7 +120,7 @@ def resolve(
         if f not in values and f not in _META and info.is_required()
     ]
     if missing:
-        raise LookupError(f"no policy value for {', '.join(missing)} in {year} ({region})")
+        raise LookupError(_missing_message(missing, first, year, region))
     return Policy(
         year=year,
         region=region,
@@ -125,6 +133,22 @@ def resolve(
 _META = {"year", "region", "province_code", "version"}
 
 
+# values resolve() fills in years before their first row (from the line, or 1.5)
+_FILLED = {"monitoring_threshold_yuan", "monitoring_income_multiple"}
+
+
+def _missing_message(missing: list[str], first: dict[str, int], year: int, region: str) -> str:
+    """One line, short enough for a terminal: from which year the data covers every value,
+    when that is the problem; otherwise which values are missing."""
+    needed = [k for k, info in Policy.model_fields.items() if info.is_required() and k not in _META]
+    if all(k in first for k in needed if k not in _FILLED):
+        start = max(first[k] for k in needed if k not in _FILLED)
+        if year < start:
+            return f"no policy for {year} ({region}): the policy data starts in {start}"
+    names = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return f"no policy value for {names} in {year} ({region})"
+
+
 def default_policy(
     year: int = 2026, region: str = "central", province_code: str | None = None
 ) -> Policy:
@@ -133,17 +157,19 @@ def default_policy(
 
 
 def seed_policy(session: Session) -> int:
-    """Insert the shipped default rows that the database lacks; never overwrite a county's
-    own changes. Returns the number of rows added. The caller commits."""
-    have = {
-        (k, y, s)
-        for k, y, s in session.exec(
-            select(PolicyValue.key, PolicyValue.year_from, PolicyValue.scope)
-        )
-    }
-    added = 0
+    """Insert the shipped default rows that the database lacks, and correct a row that still
+    holds a value the shipped data has since corrected (listed in the row's `replaces`);
+    never overwrite a county's own changes. Returns the rows added or corrected. The caller
+    commits."""
+    have = {(p.key, p.year_from, p.scope): p for p in session.exec(select(PolicyValue))}
+    changed = 0
     for r in default_rows():
-        if (r["key"], r["year_from"], r["scope"]) in have:
+        row = have.get((r["key"], r["year_from"], r["scope"]))
+        if row is not None:
+            if row.value != r["value"] and row.value in r.get("replaces", []):
+                row.value, row.source = r["value"], r["source"]
+                session.add(row)
+                changed += 1
             continue
         session.add(
             PolicyValue(
@@ -154,8 +180,8 @@ def seed_policy(session: Session) -> int:
                 source=r["source"],
             )
         )
-        added += 1
-    return added
+        changed += 1
+    return changed
 
 
 def load_policy(
