@@ -67,12 +67,40 @@ class HouseholdBase(SQLModel):
     students: int = 0
     medical_spending_yuan: float = 0.0
     education_spending_yuan: float = 0.0
-    land_mu: float = 0.0
+    land_mu: float | None = 0.0  # None: not recorded (the national export has no land)
     disaster_loss_yuan: float = 0.0
     road_access: bool = True
     has_credit_access: bool = False
     low_motivation: bool = False
     head_birth_year: int | None = None
+    # What a real household card (建档立卡户信息) carries beyond the rules' inputs; all
+    # optional, so a county that has only the original contract keeps working.
+    identification_year: int | None = None  # 首次识别年度
+    registered_main_cause: str | None = Field(default=None, max_length=12)  # 主要致贫原因
+    identification_standard: str | None = Field(default=None, max_length=12)
+    planned_exit_year: int | None = None
+    exit_year: int | None = None  # 脱贫年度
+    wage_income_yuan: float | None = None  # 工资性收入 (household, per year)
+    business_income_yuan: float | None = None  # 生产经营性收入
+    property_income_yuan: float | None = None  # 财产性收入
+    transfer_income_yuan: float | None = None  # 转移性收入, of which:
+    dibao_income_yuan: float | None = None  # 低保金
+    tekun_income_yuan: float | None = None  # 特困供养金 / 五保金
+    pension_income_yuan: float | None = None  # 养老金
+    eco_compensation_yuan: float | None = None  # 生态补偿金
+    production_cost_yuan: float | None = None  # 生产经营性支出
+    dangerous_house: bool | None = None  # 危房户
+    house_area_m2: float | None = None
+    drinking_water_difficulty: bool | None = None
+    road_type: str | None = Field(default=None, max_length=10)  # 入户路类型
+    sanitary_toilet: bool | None = None
+    fuel: str | None = Field(default=None, max_length=12)
+    cooperative_member: bool | None = None
+    phone: str | None = Field(default=None, max_length=20)  # personal data: masked outside
+    bank_name: str | None = None
+    bank_account: str | None = Field(default=None, max_length=32)  # personal data
+    # How the counts were obtained: "members" when derived from members.csv, else "household".
+    counts_source: str = Field(default="household", max_length=10)
 
 
 class Household(HouseholdBase, table=True):
@@ -128,6 +156,32 @@ class Relation(SQLModel, table=True):
     id_number_a: str = Field(max_length=18)
     id_number_b: str = Field(max_length=18)
     relation: str = Field(max_length=12)
+
+
+class MemberBase(SQLModel):
+    household_id: str = Field(foreign_key="household.household_id", index=True, max_length=32)
+    name: str
+    id_number: str = Field(max_length=18, index=True)  # personal data
+    relation: str = Field(max_length=32)  # 与户主关系 (code list `relation`)
+    gender: str = Field(max_length=1)
+    ethnicity: str | None = Field(default=None, max_length=16)
+    education: str | None = Field(default=None, max_length=12)
+    school_status: str = Field(default="none", max_length=12)
+    health: str = Field(default="healthy", max_length=10)  # personal data (health)
+    disability_grade: int | None = None
+    disability_cert: str | None = Field(default=None, max_length=22)  # personal data
+    labour_skill: str = Field(max_length=10)
+    migrant_months: int = 0  # 务工时间（月）
+    medical_insurance: bool = False  # 城乡居民基本医疗保险
+    serious_illness_insurance: bool = False  # 大病保险
+    pension_insurance: bool = False  # 城乡居民基本养老保险
+    phone: str | None = Field(default=None, max_length=20)  # personal data
+
+
+class Member(MemberBase, table=True):
+    """A person of a household (家庭成员), the unit the national system keeps."""
+
+    member_id: str = Field(primary_key=True, max_length=32)
 
 
 class Survey(SQLModel, table=True):

@@ -74,7 +74,9 @@ def parse_number(value: str) -> float:
         number = float(value.replace(",", "")) if "," in value else float(value)
     except ValueError:
         raise CellError("must be a number") from None
-    if not math.isfinite(number) or abs(number) > NUMBER_MAX:
+    if not math.isfinite(number):
+        raise CellError("must be a number")
+    if abs(number) > NUMBER_MAX:
         raise CellError(f"must be a number within ±{NUMBER_MAX:.0e}")
     return number
 
@@ -182,3 +184,32 @@ def enum_list(values: Iterable[str]) -> Parser:
         return items
 
     return parse
+
+
+def parse_phone(value: str) -> str:
+    """A mobile (11 digits, 1…) or a landline with its area code (0…, a dash allowed)."""
+    digits_only = value.replace("-", "").replace(" ", "")
+    if not (digits_only.isascii() and digits_only.isdigit()):
+        raise CellError("must be a phone number (digits, a dash allowed)")
+    mobile = len(digits_only) == 11 and digits_only[0] == "1"
+    landline = 10 <= len(digits_only) <= 12 and digits_only[0] == "0"
+    if not (mobile or landline):
+        raise CellError("must be an 11-digit mobile number or a landline with its area code")
+    return digits_only
+
+
+def parse_bank_account(value: str) -> str:
+    """A bank card or account number: 12–30 digits (spaces as printed on a card dropped)."""
+    number = value.replace(" ", "")
+    if not (number.isascii() and number.isdigit() and 12 <= len(number) <= 30):
+        raise CellError("must be a bank account number of 12 to 30 digits")
+    return number
+
+
+def parse_disability_cert(value: str) -> str:
+    """残疾证号: the holder's ID number plus the category and grade digits (20 characters),
+    or the newer 22-character form; never taken for an ID number itself."""
+    cert = value.upper()
+    if len(cert) not in (20, 22) or not (cert.isascii() and cert.isalnum()):
+        raise CellError("must be a disability certificate number of 20 or 22 characters")
+    return cert

@@ -12,8 +12,9 @@ from datetime import date
 from typing import Any
 
 from models.enums import (
+    CAUSE_ZH,
     AgencyLevel,
-    Attribute,
+    Cause,
     Gender,
     HousingGrade,
     OfficialLevel,
@@ -24,6 +25,7 @@ from models.enums import (
     Skill,
     Terrain,
 )
+from zhucun.exchange.codelists import code_list_parser
 from zhucun.exchange.parsers import (
     Parser,
     at_least,
@@ -31,11 +33,14 @@ from zhucun.exchange.parsers import (
     digits,
     enum,
     enum_list,
+    parse_bank_account,
     parse_bool,
     parse_date,
+    parse_disability_cert,
     parse_id_number,
     parse_int,
     parse_number,
+    parse_phone,
     parse_str,
     str_list,
 )
@@ -81,6 +86,11 @@ class FileSpec:
         return [c.name for c in self.columns]
 
 
+def derived(name: str, parse: Parser, zh: str) -> Col:
+    """A household count that members.csv can supply instead (see `rules.members`)."""
+    return Col(name, parse, zh, cell_optional=True, column_optional=True, default=None)
+
+
 def _enum(values: type, aliases: Mapping[str, str] | None = None) -> Parser:
     return enum([m.value for m in values], aliases)
 
@@ -91,9 +101,11 @@ BOOL = parse_bool
 TEXT = parse_str
 
 REGION = _enum(Region, {"东部": "east", "中部": "central", "西部": "west"})
-ATTRIBUTE = _enum(
-    Attribute, {"一般贫困户": "general", "低保贫困户": "dibao", "特困供养贫困户": "tekun"}
-)
+# 贫困户属性 with the system's spellings, post-exit ones included (一般脱贫户 → general_exited):
+# the importer keeps the kind in `attribute` and marks the household exited.
+ATTRIBUTE = code_list_parser("attribute")
+YEAR = between(parse_int, 2000, THIS_YEAR + 10)
+CAUSE = _enum(Cause, {zh: c.value for c, zh in CAUSE_ZH.items()} | {"其他": "other"})
 TERRAIN = _enum(Terrain, {"平原": "plain", "丘陵": "hill", "山区": "mountain", "高原": "plateau"})
 GENDER = _enum(Gender, {"男": "M", "女": "F"})
 HOUSING = _enum(HousingGrade)
@@ -104,6 +116,36 @@ ROLES_BY_LEVEL: dict[str, tuple[str, ...]] = {
     "county": ("approver",),
 }
 CODE_LENGTH_BY_LEVEL = {"village": 12, "township": 9, "county": 6}
+
+# The household card (建档立卡户信息) beyond the rules' inputs; every column optional.
+HOUSEHOLD_CARD: tuple[Col, ...] = (
+    optional("identification_year", between(parse_int, 2014, THIS_YEAR), "首次识别年度"),
+    # the cause the registry recorded (主要致贫原因): zhucun assesses its own, and `zhucun
+    # check` compares the two with the household's data
+    optional("registered_main_cause", CAUSE, "主要致贫原因"),
+    optional("identification_standard", code_list_parser("identification_standard"), "识别标准"),
+    optional("planned_exit_year", YEAR, "计划脱贫年度"),
+    optional("exit_year", between(parse_int, 2014, THIS_YEAR), "脱贫年度"),
+    optional("wage_income_yuan", NON_NEGATIVE, "工资性收入"),
+    optional("business_income_yuan", NON_NEGATIVE, "生产经营性收入"),
+    optional("property_income_yuan", NON_NEGATIVE, "财产性收入"),
+    optional("transfer_income_yuan", NON_NEGATIVE, "转移性收入"),
+    optional("dibao_income_yuan", NON_NEGATIVE, "低保金"),
+    optional("tekun_income_yuan", NON_NEGATIVE, "特困供养金"),
+    optional("pension_income_yuan", NON_NEGATIVE, "养老金"),
+    optional("eco_compensation_yuan", NON_NEGATIVE, "生态补偿金"),
+    optional("production_cost_yuan", NON_NEGATIVE, "生产经营性支出"),
+    optional("dangerous_house", BOOL, "是否危房户"),
+    optional("house_area_m2", NON_NEGATIVE, "住房面积（平方米）"),
+    optional("drinking_water_difficulty", BOOL, "是否饮水困难"),
+    optional("road_type", code_list_parser("road_type"), "入户路类型"),
+    optional("sanitary_toilet", BOOL, "是否有卫生厕所"),
+    optional("fuel", code_list_parser("fuel"), "主要燃料类型"),
+    optional("cooperative_member", BOOL, "是否加入农民专业合作社"),
+    optional("phone", parse_phone, "联系电话"),
+    optional("bank_name", TEXT, "开户银行"),
+    optional("bank_account", parse_bank_account, "银行账号"),
+)
 
 VILLAGES = FileSpec(
     "villages.csv",
@@ -143,9 +185,11 @@ HOUSEHOLDS = FileSpec(
         Col("village_code", digits(12), "村代码"),
         Col("head_name", TEXT, "户主姓名"),
         Col("head_id_number", parse_id_number, "证件号码"),
-        Col("size", at_least(parse_int, 1), "家庭人口"),
-        Col("labour_count", NON_NEGATIVE_INT, "劳动力人数"),
-        Col("skilled_labour", NON_NEGATIVE_INT, "技能劳动力"),
+        # The counts may be left out (column or cell) for a household whose members are in
+        # members.csv: they are derived from them, and checked against them when given.
+        derived("size", at_least(parse_int, 1), "家庭人口"),
+        derived("labour_count", NON_NEGATIVE_INT, "劳动力人数"),
+        derived("skilled_labour", NON_NEGATIVE_INT, "技能劳动力"),
         Col("per_capita_income_yuan", NON_NEGATIVE, "人均纯收入"),
         Col("registered_poor", BOOL, "贫困户"),
         Col("attribute", ATTRIBUTE, "贫困户属性"),
@@ -154,18 +198,45 @@ HOUSEHOLDS = FileSpec(
         Col("compulsory_education_ok", BOOL, "义务教育保障"),
         Col("basic_medical_ok", BOOL, "基本医疗保障"),
         Col("safe_water_ok", BOOL, "饮水安全"),
-        Col("chronic_illness_members", NON_NEGATIVE_INT, "慢性病人数"),
-        Col("serious_illness_members", NON_NEGATIVE_INT, "大病人数"),
-        Col("disabled_members", NON_NEGATIVE_INT, "残疾人数"),
-        Col("students", NON_NEGATIVE_INT, "在校生人数"),
+        derived("chronic_illness_members", NON_NEGATIVE_INT, "慢性病人数"),
+        derived("serious_illness_members", NON_NEGATIVE_INT, "大病人数"),
+        derived("disabled_members", NON_NEGATIVE_INT, "残疾人数"),
+        derived("students", NON_NEGATIVE_INT, "在校生人数"),
         Col("medical_spending_yuan", NON_NEGATIVE),
         Col("education_spending_yuan", NON_NEGATIVE),
-        Col("land_mu", NON_NEGATIVE, "耕地面积"),
+        Col("land_mu", NON_NEGATIVE, "耕地面积", cell_optional=True),  # empty: not recorded
         Col("disaster_loss_yuan", NON_NEGATIVE, "灾害损失"),
         Col("road_access", BOOL, "通路"),
         Col("has_credit_access", BOOL, "可获得信贷"),
         Col("low_motivation", BOOL, "内生动力不足"),
         optional("head_birth_year", between(parse_int, 1900, THIS_YEAR)),
+        *HOUSEHOLD_CARD,
+    ),
+)
+
+MEMBERS = FileSpec(
+    "members.csv",
+    "member",
+    ("member_id",),
+    (
+        Col("member_id", TEXT, "人编号"),
+        Col("household_id", TEXT, "户编号"),
+        Col("name", TEXT, "姓名"),
+        Col("id_number", parse_id_number, "证件号码"),
+        Col("relation", code_list_parser("relation"), "与户主关系"),
+        Col("gender", GENDER, "性别"),
+        optional("ethnicity", code_list_parser("ethnicity"), "民族"),
+        optional("education", code_list_parser("education"), "文化程度"),
+        optional("school_status", code_list_parser("school_status"), "在校生状况", "none"),
+        Col("health", code_list_parser("health"), "健康状况"),
+        optional("disability_grade", between(parse_int, 1, 4), "残疾等级"),
+        optional("disability_cert", parse_disability_cert, "残疾证号"),
+        Col("labour_skill", code_list_parser("labour_skill"), "劳动技能"),
+        optional("migrant_months", between(parse_int, 0, 12), "务工时间（月）", 0),
+        optional("medical_insurance", BOOL, "是否参加城乡居民基本医疗保险", False),
+        optional("serious_illness_insurance", BOOL, "是否参加大病保险", False),
+        optional("pension_insurance", BOOL, "是否参加城乡居民基本养老保险", False),
+        optional("phone", parse_phone, "联系电话"),
     ),
 )
 
@@ -234,7 +305,15 @@ SURVEYS = FileSpec(
 )
 
 # In dependency order: a file may refer only to files before it (and to the database).
-INPUT_FILES: tuple[FileSpec, ...] = (VILLAGES, HOUSEHOLDS, CADRES, OFFICIALS, RELATIONS, SURVEYS)
+INPUT_FILES: tuple[FileSpec, ...] = (
+    VILLAGES,
+    HOUSEHOLDS,
+    MEMBERS,
+    CADRES,
+    OFFICIALS,
+    RELATIONS,
+    SURVEYS,
+)
 INPUT_BY_NAME: dict[str, FileSpec] = {spec.name: spec for spec in INPUT_FILES}
 
 # decisions.csv is an input of the contract too, but it is applied by `zhucun review import`

@@ -103,8 +103,9 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
             )
         )
 
-    land_pp = float(h["land_mu"]) / size
-    if land_pp < thresholds["land_mu_per_person"]:
+    land = h["land_mu"]
+    land_pp = float(land) / size if land is not None else None  # None: not recorded
+    if land_pp is not None and land_pp < thresholds["land_mu_per_person"]:
         out.append(Finding(Cause.land, 0.45, "land_mu", f"{land_pp:.2f} mu of farmland per person"))
 
     if not _truthy(h["safe_water_ok"]):
