@@ -98,9 +98,17 @@ def import_command(
         bool,
         typer.Option("--ignore-unknown-columns", help="Skip columns the format does not know."),
     ] = False,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            help="zhucun (one file per table) or national (the national system's "
+            "person-level export, one row per family member)",
+        ),
+    ] = "zhucun",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
-    """Import a county's registry folder (the CSV files of DATA_FORMAT.md).
+    """Import a county's registry folder (the files described in docs/data-format.md).
 
     Every row is checked first; if any is wrong, all problems are listed as
     file:row:column: rule and nothing is written. A valid folder is written in one
@@ -108,12 +116,15 @@ def import_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from zhucun.exchange.importer import ImportError_, import_folder
+    from zhucun.exchange.national import import_national
 
+    if layout not in ("zhucun", "national"):
+        fail(f"--layout {layout}: must be zhucun or national", code=2)
+        return
+    run = import_national if layout == "national" else import_folder
     progress = _progress(not as_json)
     try:
-        result = import_folder(
-            folder, ignore_unknown_columns=ignore_unknown_columns, progress=progress
-        )
+        result = run(folder, ignore_unknown_columns=ignore_unknown_columns, progress=progress)
     except ImportError_ as exc:
         fail(str(exc), code=2)
         return

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import select
 
 from models import County, Township, Village
+from zhucun.exchange.codelists import code_list_parser
+from zhucun.exchange.parsers import CellError
 from zhucun.exchange.sources import SourceError, is_workbook, open_table
 from zhucun.exchange.specs import HOUSEHOLDS, MEMBERS, VILLAGES
 
@@ -77,6 +79,16 @@ def _year(value: str) -> str:
     """首次识别时间 comes as 2014, 2014年, 2014-05-01 or 2014/5/1: the year."""
     m = re.match(r"\s*(\d{4})", value)
     return m.group(1) if m else value
+
+
+def _exited_attribute(value: str) -> str:
+    """一般贫困户 in a 脱贫户 row → general_exited; a value the code list does not know is
+    left for the importer to refuse with its row and column."""
+    try:
+        code = code_list_parser("attribute")(value)
+    except CellError:
+        return value
+    return code if code.endswith("_exited") else f"{code}_exited"
 
 
 def _village_index(folder: Path, url: str) -> dict[tuple[str, str, str], str]:
@@ -145,6 +157,7 @@ def stage(folder: Path, url: str) -> Staged:
     ignored = set(layout["ignored"]["columns"])
     registered = set(layout[HOUSEHOLD_TYPE]["registered"])
     not_registered = set(layout[HOUSEHOLD_TYPE]["not_registered"])
+    exited = set(layout[HOUSEHOLD_TYPE]["exited"])
     defaults: dict[str, str] = layout["defaults"]
     out = Path(tempfile.mkdtemp(prefix="zhucun-national-"))
     staged = Staged(out, {}, {"households.csv": {}, "members.csv": {}}, {}, [], [])
@@ -254,6 +267,8 @@ def stage(folder: Path, url: str) -> Staged:
                     )
             h["village_code"] = code
             kind = cell(cells, f"household.{HOUSEHOLD_TYPE}")
+            if kind in exited:
+                h["attribute"] = _exited_attribute(h["attribute"])
             if kind in registered:
                 h["registered_poor"] = "true"
             elif kind in not_registered:
@@ -304,9 +319,11 @@ def cleanup(staged: Staged) -> None:
 def import_national(folder: Path, **kwargs: Any) -> Any:
     """Stage `folder`'s national export and import it with the one importer; messages
     name the national file. Nothing is written unless every row passes."""
-    from zhucun.exchange.importer import ImportResult, import_folder
+    from zhucun.exchange.importer import ImportError_, ImportResult, import_folder
     from zhucun.settings import get_settings
 
+    if not folder.is_dir():
+        raise ImportError_(f"{folder} is not a folder")
     url = kwargs.get("url") or get_settings().effective_database_url
     staged = stage(folder, url)
     try:

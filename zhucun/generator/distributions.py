@@ -1,6 +1,6 @@
 """Every number the generator draws from, with where it comes from.
 
-Tags follow `../shared/reference/domain-rules.md`: **[C]** confirmed from the cited source
+Tags: **[C]** confirmed from the cited source
 (most of them rows of `zhucun/reference_data/reference_statistics.csv`), **[GK]** general
 knowledge, *not verified* against a source: plausible, documented, to be replaced by a
 county's real figures when it has them. Policy numbers (poverty line, monitoring threshold,
