@@ -215,7 +215,11 @@ def _pick(rng: Random, weights: dict[str, float]) -> str:
 
 def build_villages(county: County, rng: Random) -> tuple[list[Township], list[Village]]:
     """Townships and villages with poor-village status, terrain, distance, infrastructure and
-    a target poverty incidence; populations are settled once households are drawn."""
+    a target poverty incidence; populations are settled once households are drawn.
+
+    Only townships that get a village are returned: the exchange format knows a township
+    only through villages.csv, so a township without villages (阜平's 经济开发区 in the real
+    sample) could not be referred to by its officials."""
     townships = load_townships(county, rng)
     real = sample_villages(county.code)
     terrain_key = "plateau" if county.province_code in d.PLATEAU_PROVINCES else county.region
@@ -291,7 +295,8 @@ def build_villages(county: County, rng: Random) -> tuple[list[Township], list[Vi
         villages.append(
             Village(code, name, t, poor, terrain, dist, infra, int(collective), inds, inc, pop)
         )
-    return townships, villages
+    used = {v.township.code for v in villages}
+    return [t for t in townships if t.code in used], villages
 
 
 def allocate(total: int, weights: list[float]) -> list[int]:
