@@ -8,7 +8,6 @@ All three ways in (the UI form, the CLI, a decisions file) end in `decide()`.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -875,47 +874,56 @@ class FileResult:
 
 
 def read_decisions_file(path: Path) -> tuple[list[rules.Request], list[int], list[str]]:
-    """Parse decisions.csv (UTF-8, BOM accepted); errors as `file:row:column: rule`."""
+    """Parse decisions.csv (UTF-8, UTF-8 with BOM or GB18030, detected; or the first sheet
+    of an .xlsx); errors as `file:row:column: rule`, never a traceback."""
+    from zhucun.exchange.sources import SourceError, open_table
+
+    name = path.name
+    try:
+        fh = open_table(path)
+    except SourceError as exc:
+        return [], [], [f"{name}:{exc.line}:*: {exc.rule}"]
+    with fh:
+        try:
+            return _read_decisions(fh, fh.label)
+        except SourceError as exc:  # a bad byte late in the file, a broken quote
+            return [], [], [f"{fh.label}:{exc.line}:*: {exc.rule}"]
+
+
+def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int], list[str]]:
     errors: list[str] = []
     requests: list[rules.Request] = []
     rows: list[int] = []
-    name = path.name
-    try:
-        fh = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        return [], [], [f"{name}:0:-: cannot read the file ({exc.strerror})"]
-    with fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in FILE_COLUMNS if c not in header]
-        unknown = [c for c in header if c not in FILE_COLUMNS]
-        errors += [f"{name}:1:{c}: missing column" for c in missing]
-        errors += [f"{name}:1:{c}: unknown column" for c in unknown]
-        if errors:
-            return [], [], errors
-        for line, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-            for c in ("stage", "subject", "subject_id", "reviewer_id", "decision", "decided_on"):
-                if not row.get(c):
-                    errors.append(f"{name}:{line}:{c}: required")
-            try:
-                decided = date.fromisoformat(row.get("decided_on", ""))
-            except ValueError:
-                if row.get("decided_on"):
-                    errors.append(f"{name}:{line}:decided_on: not a date YYYY-MM-DD")
-                continue
-            requests.append(
-                rules.Request(
-                    row["subject"],
-                    row["subject_id"],
-                    row["stage"],
-                    row["reviewer_id"],
-                    row["decision"],
-                    row.get("reason") or None,
-                    decided,
-                )
+    header = fh.read_header() or []
+    missing = [c for c in FILE_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in FILE_COLUMNS]
+    errors += [f"{name}:1:{c}: missing column" for c in missing]
+    errors += [f"{name}:1:{c}: unknown column" for c in unknown]
+    if errors:
+        return [], [], errors
+    for line, cells in fh.rows():
+        row = {k: (v or "").strip() for k, v in zip(header, cells, strict=False) if k}
+        for c in ("stage", "subject", "subject_id", "reviewer_id", "decision", "decided_on"):
+            if not row.get(c):
+                errors.append(f"{name}:{line}:{c}: required")
+        try:
+            decided = date.fromisoformat(row.get("decided_on", ""))
+        except ValueError:
+            if row.get("decided_on"):
+                errors.append(f"{name}:{line}:decided_on: not a date YYYY-MM-DD")
+            continue
+        requests.append(
+            rules.Request(
+                row["subject"],
+                row["subject_id"],
+                row["stage"],
+                row["reviewer_id"],
+                row["decision"],
+                row.get("reason") or None,
+                decided,
             )
-            rows.append(line)
+        )
+        rows.append(line)
     return requests, rows, errors
 
 
