@@ -39,7 +39,7 @@ OTHER = "130624100001"  # a village of another county
 
 
 def _read(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -293,7 +293,7 @@ def test_export_of_an_empty_lifecycle_writes_headers(engine: Engine, tmp_path: P
     assert set(counts) == set(OUTPUT_COLUMNS)
     for name, header in OUTPUT_COLUMNS.items():
         text = (tmp_path / "out" / name).read_bytes().decode("utf-8")
-        assert text == ",".join(header) + "\r\n"
+        assert text == "\ufeff" + ",".join(header) + "\r\n"  # a BOM, so Excel reads UTF-8
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
@@ -317,7 +317,7 @@ def test_export_writes_every_file(engine: Engine, tmp_path: Path) -> None:
         "audit.csv": 6 + 3,
     }
     for name, header in OUTPUT_COLUMNS.items():
-        with open(out / name, encoding="utf-8", newline="") as fh:
+        with open(out / name, encoding="utf-8-sig", newline="") as fh:
             assert next(csv.reader(fh)) == list(header)
     assert _read(out / "village_assessments.csv") == [
         {

@@ -109,7 +109,7 @@ def test_export_writes_every_file(data_dir: Path, tmp_path: Path) -> None:
     assert set(data["files"]) == set(OUTPUT_COLUMNS)
     assert data["files"]["audit.csv"] == 6
     for name, header in OUTPUT_COLUMNS.items():
-        first = (out / name).read_text(encoding="utf-8").splitlines()[0]
+        first = (out / name).read_text(encoding="utf-8-sig").splitlines()[0]
         assert first == ",".join(header)
 
 

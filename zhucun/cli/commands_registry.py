@@ -190,20 +190,49 @@ def export_command(
         str | None, typer.Option("--county", help="Only this county (6-digit code)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="CSV encoding: utf-8-sig (default, with a BOM, so Excel opens it), utf-8, "
+            "or gb18030 for older Chinese Excel",
+        ),
+    ] = "utf-8-sig",
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            help="Also write one workbook: a sheet per file, Chinese headers, IDs as text",
+        ),
+    ] = None,
 ) -> None:
     """Write every output file (teams.csv, strategies.csv, audit.csv, ...), each with its
-    header even when empty. ID numbers are never written."""
-    from zhucun.exchange.exporter import ExportError, export_folder
+    header even when empty. ID numbers are never written. CSV headers are the contract's
+    English codes; the --xlsx workbook has Chinese ones."""
+    from zhucun.exchange.exporter import ENCODINGS, ExportError, export_folder
 
     if county is not None and not (len(county) == 6 and county.isdigit()):
         fail(f"--county must be a 6-digit county code, got {county!r}", code=2)
+    if encoding.lower() not in ENCODINGS:
+        fail(f"--encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}", code=2)
     try:
-        counts = export_folder(folder, county=county)
+        counts = export_folder(folder, county=county, encoding=encoding.lower(), xlsx=xlsx)
     except ExportError as exc:
         fail(str(exc), code=2)
         return
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or folder}: {exc.strerror or exc}", code=2)
+        return
     if as_json:
-        emit_json({"folder": str(folder), "county": county, "files": counts})
+        emit_json(
+            {
+                "folder": str(folder),
+                "county": county,
+                "encoding": encoding.lower(),
+                "xlsx": str(xlsx) if xlsx is not None else None,
+                "files": counts,
+            }
+        )
         return
     from rich.table import Table
 

@@ -3,7 +3,11 @@
 Rows are fetched in chunks (`yield_per`: a server-side cursor on PostgreSQL) and written as
 they come, so a province exports in flat memory. Each file is written under a temporary
 name and renamed when complete. ID numbers never leave: no output column carries one, and
-any text that looks like a valid ID number (an audit note, a reason) is masked."""
+any text that looks like a valid ID number (an audit note, a reason) is masked.
+
+CSV is written with a BOM by default (utf-8-sig): Chinese Excel reads a BOM-less file as
+the local code page and garbles it. `encoding="gb18030"` is for older Excel. `xlsx=` also
+writes one workbook, a sheet per file, with Chinese headers (labels.py) for people."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,10 +41,12 @@ from models import (
     VillageStatus,
 )
 from zhucun.exchange.specs import OUTPUT_COLUMNS
+from zhucun.exchange.workbook import Workbook
 from zhucun.idnumber import id_number_problem
 from zhucun.privacy import mask_id_number
 
 CHUNK = 2000
+ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
 _ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
@@ -228,8 +235,11 @@ def export_folder(
     county: str | None = None,
     engine: Engine | None = None,
     on_file: Callable[[str, int], None] | None = None,
+    encoding: str = "utf-8-sig",
+    xlsx: Path | None = None,
 ) -> dict[str, int]:
-    """Write every output file into `folder`; returns rows written per file."""
+    """Write every output file into `folder` (and the workbook `xlsx`, if given); returns
+    rows written per file."""
     from sqlalchemy import inspect
 
     from zhucun.db import engine_for
@@ -242,22 +252,28 @@ def export_folder(
         engine = engine_for(url)
     if not inspect(engine).has_table(Team.__tablename__):
         raise ExportError("the database has no zhucun schema: run `zhucun db upgrade`")
+    if encoding not in ENCODINGS:
+        raise ExportError(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
     folder.mkdir(parents=True, exist_ok=True)
+    book = Workbook(xlsx, cell) if xlsx is not None else None
     queries = _queries(county)
     counts: dict[str, int] = {}
-    with engine.connect() as conn:
+    with engine.connect() as conn, book if book is not None else nullcontext():
         for name, header in OUTPUT_COLUMNS.items():
             stmt = queries[name]
             assert [c.key for c in stmt.selected_columns] == list(header), name
             path = folder / name
             tmp = path.with_name(f".{name}.tmp")
             rows = 0
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            sheet = book.sheet(name, header) if book is not None else None
+            with open(tmp, "w", encoding=encoding, newline="") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(header)
                 result = conn.execution_options(yield_per=CHUNK).execute(stmt)
                 for partition in result.partitions():
                     writer.writerows([cell(v) for v in row] for row in partition)
+                    if sheet is not None:
+                        sheet.write(partition)
                     rows += len(partition)
             os.replace(tmp, path)
             counts[name] = rows
