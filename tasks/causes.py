@@ -21,6 +21,7 @@ from tasks.lifecycle_db import in_care, load_households, policy_for
 from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
+from zhucun.rules.quality import cause_conflict, cause_conflicts
 
 ACTOR = "zhucun:assess_causes"
 
@@ -149,10 +150,15 @@ def record_override(
     other_causes: list[str],
     reason: str,
     by: str,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Record a team's override of a household's causes (source `override`, reason, who) with
     an audit row. Only a member of the village's active team, or the household's designated
-    helper for the cycle, may override. The caller commits."""
+    helper for the cycle, may override. Causes that contradict the household's own data
+    (data-quality rule `cause-vs-data`: 因病 with nobody ill…) are refused unless `force`:
+    then the team's word is kept and its evidence and audit say it went against the data,
+    so the data-quality check keeps showing the household until its card is corrected.
+    The caller commits."""
     problems = cause_rules.validate_override(main_cause, other_causes)
     if not reason.strip():
         problems.append("a reason is required")
@@ -183,6 +189,12 @@ def record_override(
             f"{by} is neither a member of the active team of village {hh.village_code} nor "
             f"the household's helper in {cycle_year}"
         )
+    household = hh.model_dump()
+    against_data = cause_conflicts(household, [main_cause, *other_causes])
+    if against_data and not force:
+        raise OverrideRefused(
+            "; ".join(against_data) + " (correct the household's data, or --force with a reason)"
+        )
     old = session.execute(
         select(
             HouseholdAssessment.main_cause,
@@ -194,10 +206,11 @@ def record_override(
         )
     ).first()
     policy = policy_for(session, hh.village_code[:6], cycle_year)
-    evidence = {
-        c: {"indicator": "team_override", "evidence": reason, "by": by}
-        for c in [main_cause, *other_causes]
-    }
+    evidence: dict[str, Any] = {}
+    for c in [main_cause, *other_causes]:
+        evidence[c] = {"indicator": "team_override", "evidence": reason, "by": by}
+        if against_data and (conflict := cause_conflict(household, c)):
+            evidence[c]["against_data"] = conflict  # forced: the team's word over the card
     row = dict(
         household_id=household_id,
         village_code=hh.village_code,
@@ -231,6 +244,7 @@ def record_override(
                     "other_causes": list(other_causes),
                     "source": "override",
                     "reason": reason,
+                    **({"against_data": against_data} if against_data else {}),
                 },
             )
         ],
@@ -241,4 +255,5 @@ def record_override(
         "main_cause": main_cause,
         "other_causes": list(other_causes),
         "by": by,
+        "against_data": against_data,
     }

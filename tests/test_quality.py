@@ -417,3 +417,35 @@ def test_counts_and_first_rows_carry_no_personal_data(
     text = json.dumps(summary, ensure_ascii=False)
     assert not ID_NUMBER.search(text)
     assert "患有大病" not in text and "serious" not in text
+
+
+@pytest.mark.postgres
+def test_the_queries_find_the_same_on_postgresql(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same planted registry on PostgreSQL: the same findings (substr, casts, the JSON
+    column read as text, extract on a date, NULL-typed unions)."""
+    from sqlmodel import SQLModel
+
+    from zhucun.db import get_engine
+    from zhucun.policy import seed_policy
+    from zhucun.settings import reset_settings
+
+    monkeypatch.setenv("ZHUCUN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
+    reset_settings()
+    try:
+        engine = get_engine()
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as s:
+            seed_policy(s)
+            s.commit()
+            import_clean(tmp_path / "registry")
+            expected = plant(s)
+            assert sql_findings(s) == expected
+            assert python_findings(s) == expected
+            assert check_quality(s, COUNTY, today=TODAY)["findings"] == sum(
+                len(v) for v in expected.values()
+            )
+    finally:
+        reset_settings()

@@ -64,6 +64,7 @@ def _register() -> None:
         "commands_cycle",
         "commands_review",
         "commands_stack",
+        "commands_check",
     ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])

@@ -190,10 +190,19 @@ def causes_override(
         list[str] | None,
         typer.Option("--other", help="Other cause (A3b), at most two; repeat the option"),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Record causes that contradict the household's data (因病 with nobody ill…); "
+            "the override records that it went against the data",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record the team's override of a household's causes (source `override`, with reason
-    and author). Later runs of the cycle keep it."""
+    and author). Later runs of the cycle keep it. Causes the household's own data
+    contradict are refused unless --force."""
     from tasks.causes import OverrideRefused, record_override
     from zhucun.db import session_scope
 
@@ -207,6 +216,7 @@ def causes_override(
                 other_causes=list(other or []),
                 reason=reason,
                 by=by,
+                force=force,
             )
     except (OverrideRefused, LookupError) as exc:
         fail(f"override refused: {exc}", code=2)
@@ -219,6 +229,8 @@ def causes_override(
         f"{household_id} {year}: main cause [bold]{main}[/], other causes {others} "
         f"(override by {by}, recorded)"
     )
+    if result.get("against_data"):
+        console.print("recorded against the data: " + "; ".join(result["against_data"]))
 
 
 def demo_command(
