@@ -12,16 +12,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlmodel import Session
 
 from models import Cadre, County, Household, Official, Relation, Survey, Township, Village
 from tasks.registry_import import UpsertCounts, record_file_import, upsert_rows
-from zhucun.exchange.reader import CsvFile, Issues, layout_for, parse_cells
+from zhucun.exchange.reader import Issues, layout_for, parse_cells
+from zhucun.exchange.sources import (
+    Discovery,
+    LabelledIssues,
+    Located,
+    find_sources,
+    missing_parents,
+    open_located,
+)
 from zhucun.exchange.specs import (
-    DECISIONS_FILE,
     INPUT_FILES,
-    OUTPUT_COLUMNS,
     FileSpec,
 )
 from zhucun.exchange.validate import (
@@ -29,9 +35,9 @@ from zhucun.exchange.validate import (
     FolderState,
     NoProgress,
     Progress,
+    RegistryDB,
     Validator,
     open_registry,
-    present_files,
 )
 
 _RELATION_INVERSE = {
@@ -130,10 +136,10 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def _parsed_rows(path: Path, spec: FileSpec, progress: Progress) -> Iterator[dict[str, Any]]:
+def _parsed_rows(source: Located, spec: FileSpec, progress: Progress) -> Iterator[dict[str, Any]]:
     """Pass 2 stream: the file already passed pass 1, so every row parses."""
     issues = Issues(keep=0)
-    with CsvFile(path) as f:
+    with open_located(source) as f:
         header = f.read_header()
         assert header is not None
         layout = layout_for(spec, header, issues, ignore_unknown=True)
@@ -192,9 +198,11 @@ def write_folder(
     *,
     batch_size: int,
     progress: Progress,
+    sources: dict[str, Located] | None = None,
 ) -> list[TableReport]:
     """Pass 2: upsert every file in dependency order and audit each file that changed
-    something. Never commits: the caller owns the one transaction."""
+    something. Never commits: the caller owns the one transaction. `sources`: where each
+    file's table is (a CSV file or a workbook's sheet); default `folder / X.csv`."""
     at = datetime.now(UTC)
     reports: list[TableReport] = []
     for spec in specs:
@@ -215,10 +223,9 @@ def write_folder(
                 per_table[table.name] = counts
                 reports.append(_report(spec.name, table.name, len(clean), counts, 0))
         target = TARGETS[spec.name]
-        progress.start(f"writing {spec.name}", (folder / spec.name).stat().st_size)
-        counts = _write_batches(
-            session, _parsed_rows(folder / spec.name, spec, progress), target, batch_size
-        )
+        source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
+        progress.start(f"writing {source.label}", source.path.stat().st_size)
+        counts = _write_batches(session, _parsed_rows(source, spec, progress), target, batch_size)
         rows = state.rows.get(spec.name, 0)
         progress.finish(rows)
         per_table[target.table.name] = counts
@@ -251,19 +258,25 @@ def import_folder(
     progress = progress or NoProgress()
     if not folder.is_dir():
         raise ImportError_(f"{folder} is not a folder")
-    specs = present_files(folder)
-    notes = _notes(folder)
-    if not specs:
+    found = find_sources(folder)
+    specs: list[FileSpec] = [s.spec for s in found.found]  # type: ignore[misc]
+    sources = {s.name: s for s in found.found}
+    notes = found.notes
+    if not specs and not found.errors:
         raise ImportError_(
-            f"{folder} holds no input file ({', '.join(s.name for s in INPUT_FILES)})"
+            f"{folder} holds no input file ({', '.join(s.name for s in INPUT_FILES)}, "
+            "as .csv or .xlsx)"
         )
 
-    issues = Issues(keep=max_errors)
+    issues = LabelledIssues(keep=max_errors, labels={s.name: s.label for s in found.found})
+    for message in found.errors:
+        issues.fatal(message)
     db = open_registry(url, engine_for)
     validator = Validator(
         db, issues, ignore_unknown=ignore_unknown_columns, batch_size=batch_size, progress=progress
     )
-    state = validator.run(folder, specs)
+    _refuse_missing_parents(found, db, issues, validator.broken)
+    state = validator.run(folder, specs, sources)
     notes.extend(issues.notes)
     result = ImportResult(
         ok=issues.error_count == 0,
@@ -284,7 +297,14 @@ def import_folder(
     with Session(engine_for(url)) as session:
         try:
             result.tables = write_folder(
-                session, folder, specs, state, issues, batch_size=batch_size, progress=progress
+                session,
+                folder,
+                specs,
+                state,
+                issues,
+                batch_size=batch_size,
+                progress=progress,
+                sources=sources,
             )
             session.commit()
         except BaseException:
@@ -293,17 +313,26 @@ def import_folder(
     return result
 
 
-def _notes(folder: Path) -> list[str]:
-    notes: list[str] = []
-    known = {spec.name for spec in INPUT_FILES}
-    for path in sorted(folder.glob("*.csv")):
-        if path.name == DECISIONS_FILE:
-            notes.append(
-                f"{DECISIONS_FILE} skipped: review decisions are applied by "
-                "`zhucun review import`, which checks each one as a review"
-            )
-        elif path.name in OUTPUT_COLUMNS:
-            notes.append(f"{path.name} ignored: an output file of `zhucun export`")
-        elif path.name not in known:
-            notes.append(f"{path.name} ignored: not an input file of the exchange format")
-    return notes
+def _refuse_missing_parents(
+    found: Discovery, db: RegistryDB, issues: LabelledIssues, broken: set[str]
+) -> None:
+    """A file absent from the folder and empty in the database that present files refer to
+    (surveys without households): one error naming the cause, and the file counted as
+    broken so its thousands of follow-on "unknown household" errors are not reported."""
+    broken.update(found.troubled)  # already reported: no follow-on errors either
+    for parent, children in missing_parents(found.found, found.troubled).items():
+        target = TARGETS.get(parent)
+        if target is None:
+            continue
+        if db.engine is not None:
+            with db.engine.connect() as conn:
+                column = target.table.c[target.key[0]]
+                if conn.scalar(select(column).limit(1)) is not None:
+                    continue
+        stem = parent.removesuffix(".csv")
+        verb = "refers" if len(children) == 1 else "refer"
+        issues.fatal(
+            f"{parent}: missing: {' and '.join(children)} {verb} to {stem} "
+            f"(add {parent} or {stem}.xlsx)"
+        )
+        broken.add(parent)

@@ -320,6 +320,7 @@ class Discovery:
     found: list[Located] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    troubled: set[str] = field(default_factory=set)  # contract files with an error here
 
 
 def _stem(text: str, stems: dict[str, object], titles: dict[str, str]) -> str | None:
@@ -379,6 +380,7 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
             why = f"{name}: cannot be read ({exc.strerror or exc})"
             if stem is not None:
                 d.errors.append(why)
+                d.troubled.add(by_stem[stem].name)
             else:
                 d.notes.append(f"{why}: ignored")
             continue
@@ -399,6 +401,8 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
                 book.close()
             except XlsxError as exc:
                 d.errors.append(f"{name}: cannot be read: {exc}")
+                if stem is not None:
+                    d.troubled.add(by_stem[stem].name)
                 continue
             chosen: dict[str, str] = {}
             if stem is not None:  # households.xlsx: its sheet households/贫困户, or its only one
@@ -409,6 +413,7 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
                         f"{name}: no sheet named {stem} or {SHEET_TITLES.get(stem, stem)} "
                         f"(sheets: {', '.join(sheets)})"
                     )
+                    d.troubled.add(by_stem[stem].name)
                     continue
                 chosen[sheet] = stem
             else:
@@ -431,6 +436,7 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
         if len(sources) > 1:
             labels = " and ".join(s.label for s in sources)
             d.errors.append(f"{by_stem[stem].name}: two sources, {labels}: keep one")
+            d.troubled.add(by_stem[stem].name)
         elif sources:
             d.found.append(sources[0])
             if sources[0].label != sources[0].name:
@@ -438,9 +444,12 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
     return d
 
 
-def missing_parents(found: list[Located]) -> dict[str, list[str]]:
-    """Files absent from the folder that present files refer to: parent → children."""
-    present = {s.name for s in found}
+def missing_parents(
+    found: list[Located], troubled: frozenset[str] | set[str] = frozenset()
+) -> dict[str, list[str]]:
+    """Files absent from the folder that present files refer to: parent → children (a file
+    already reported as unreadable or doubled is not missing)."""
+    present = {s.name for s in found} | set(troubled)
     out: dict[str, list[str]] = {}
     for child, parent in REFERENCES:
         if child in present and parent not in present:

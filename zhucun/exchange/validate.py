@@ -7,7 +7,6 @@ survey a household already in the database."""
 
 from __future__ import annotations
 
-import csv
 import os
 from array import array
 from bisect import bisect_left
@@ -21,10 +20,10 @@ from sqlalchemy.engine import Engine
 
 from models import Cadre, County, Household, Official, Township, Village
 from zhucun.exchange.parsers import CellError
-from zhucun.exchange.reader import CsvFile, Issues, Layout, layout_for, parse_cells
+from zhucun.exchange.reader import Issues, Layout, layout_for, parse_cells
+from zhucun.exchange.sources import Located, SourceError, open_located
 from zhucun.exchange.specs import (
     CODE_LENGTH_BY_LEVEL,
-    INPUT_FILES,
     ROLES_BY_LEVEL,
     THIS_YEAR,
     FileSpec,
@@ -230,18 +229,31 @@ class Validator:
 
     # -- driving -----------------------------------------------------------------------
 
-    def run(self, folder: Path, specs: Iterable[FileSpec]) -> FolderState:
+    def run(
+        self, folder: Path, specs: Iterable[FileSpec], sources: dict[str, Located] | None = None
+    ) -> FolderState:
+        """`sources`: where each spec's table is (a CSV file or a sheet); default X.csv."""
         for spec in specs:
-            self.validate_file(folder / spec.name, spec)
+            where = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
+            self.validate_file(where, spec)
         return self.state
 
-    def validate_file(self, path: Path, spec: FileSpec) -> None:
+    def validate_file(self, path: Located, spec: FileSpec) -> None:
         issues = self.issues
         check: Callable[[int, dict[str, Any], Layout], None] = getattr(self, f"_{spec.table}")
         rows = 0
-        self.progress.start(f"checking {spec.name}", path.stat().st_size)
         layout: Layout | None = None
-        with CsvFile(path) as f:
+        try:
+            opened = open_located(path)
+        except SourceError as exc:  # unreadable, not a workbook, no such sheet
+            issues.error(spec.name, exc.line, "*", exc.rule)
+            self.broken.add(spec.name)
+            self.state.rows[spec.name] = 0
+            return
+        if opened.encoding_note:
+            issues.notes.append(opened.encoding_note)
+        self.progress.start(f"checking {opened.label}", opened.size)
+        with opened as f:
             try:
                 header = f.read_header()
                 if header is None:
@@ -260,13 +272,8 @@ class Validator:
                         check(line, values, layout)
                     if rows % PROGRESS_EVERY == 0:
                         self.progress.update(f.bytes_read, rows)
-            except UnicodeDecodeError:
-                issues.error(
-                    spec.name, f.line_num + 1, "*", "not valid UTF-8 (at or after this line)"
-                )
-                self.broken.add(spec.name)
-            except csv.Error as exc:  # unbalanced quotes and the like
-                issues.error(spec.name, max(f.line_num, 1), "*", f"malformed CSV ({exc})")
+            except SourceError as exc:  # a bad byte, unbalanced quotes, a huge field
+                issues.error(spec.name, exc.line, "*", exc.rule)
                 self.broken.add(spec.name)
             finally:
                 self._end(spec, path, None if spec.name in self.broken else layout)
@@ -298,7 +305,7 @@ class Validator:
                 self.batch_size,
             )
 
-    def _end(self, spec: FileSpec, path: Path, layout: Layout | None) -> None:
+    def _end(self, spec: FileSpec, path: Located, layout: Layout | None) -> None:
         checks: list[tuple[set[int], tuple[str, ...], str]] = []
         for index, columns, reported in self.unique.get(spec.table, []):
             repeated = index.seal()
@@ -324,7 +331,7 @@ class Validator:
 
     def _confirm_duplicates(
         self,
-        path: Path,
+        path: Located,
         layout: Layout,
         checks: list[tuple[set[int], tuple[str, ...], str]],
     ) -> None:
@@ -332,7 +339,7 @@ class Validator:
         reported with the line that had the key first; a hash collision is not."""
         by_key = {f.key: f for f in layout.fields}
         firsts: list[dict[object, int]] = [{} for _ in checks]
-        with CsvFile(path) as f:
+        with open_located(path) as f:
             f.read_header()
             for line, cells in f.rows():
                 if len(cells) != layout.width:
@@ -587,7 +594,3 @@ class Validator:
             self._survey_refs.add(hid, line, layout.label("household_id"))
         if when is not None:
             self.survey_keys.add((hid, when))
-
-
-def present_files(folder: Path) -> list[FileSpec]:
-    return [spec for spec in INPUT_FILES if (folder / spec.name).is_file()]
