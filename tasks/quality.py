@@ -279,7 +279,7 @@ def helper_is_poor(county: str | None) -> RuleQuery:
     )
 
     def detail(r: Mapping[str, Any]) -> str | None:
-        return q.check_helper_is_poor(r["cadre_id"], "x", {"x": r["home"]})
+        return q.check_helper_is_poor(r["cadre_id"], r["home"])
 
     return RuleQuery(_in_county(stmt, county), detail)
 

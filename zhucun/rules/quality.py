@@ -16,9 +16,7 @@ from datetime import date
 from typing import Any
 
 from models.enums import CAUSE_ZH, Cause, Measure
-from zhucun.rules.members import IN_SCHOOL, LABOUR_SKILLS
-
-__all__ = ["IN_SCHOOL", "LABOUR_SKILLS"]
+from zhucun.rules.members import LABOUR_SKILLS
 
 # 劳动法 art. 15 forbids employing anyone under 16, and the registry's 劳动力 counts the
 # working-age population (国家统计局: 16–64): labour outside these ages is a data error.
@@ -102,33 +100,23 @@ def birth_year(id_number: str) -> int:
     return int(id_number[6:10])
 
 
-def age(id_number: str, year: int) -> int:
-    return year - birth_year(id_number)
-
-
-def this_year() -> int:
-    return date.today().year
-
-
 # 1. cause vs data ----------------------------------------------------------------------
 
 
 def cause_conflict(h: Mapping[str, Any], cause: str) -> str | None:
     """Why `cause` contradicts the household's own data, or None. A team that says 因病
     of a household where nobody is ill has either the wrong cause or the wrong card."""
-    zh = CAUSE_ZH.get(Cause(cause), cause) if cause in Cause.__members__ else cause
-    if cause == Cause.illness:
-        ill = int(h["chronic_illness_members"] or 0) + int(h["serious_illness_members"] or 0)
-        return f"{zh} (illness), but no member is ill" if ill == 0 else None
-    if cause == Cause.schooling:
-        return f"{zh} (schooling), but no member is a student" if not h["students"] else None
-    if cause == Cause.water:
-        return f"{zh} (water), but the household has safe water" if h["safe_water_ok"] else None
-    if cause == Cause.disability:
-        return (
-            f"{zh} (disability), but no member is disabled" if not h["disabled_members"] else None
-        )
-    return None
+    ill = int(h["chronic_illness_members"] or 0) + int(h["serious_illness_members"] or 0)
+    contradicted = {
+        Cause.illness: (ill == 0, "no member is ill"),
+        Cause.schooling: (not h["students"], "no member is a student"),
+        Cause.water: (bool(h["safe_water_ok"]), "the household has safe water"),
+        Cause.disability: (not h["disabled_members"], "no member is disabled"),
+    }
+    if cause not in contradicted:
+        return None
+    found, why = contradicted[Cause(cause)]
+    return f"{CAUSE_ZH[Cause(cause)]} ({cause}), but {why}" if found else None
 
 
 def cause_conflicts(h: Mapping[str, Any], causes: Iterable[str | None]) -> list[str]:
@@ -239,15 +227,12 @@ def check_poor_without_helper(
 # 5. helper who is himself poor ---------------------------------------------------------------
 
 
-def check_helper_is_poor(
-    cadre_id: str, cadre_id_number: str, poor_people: Mapping[str, str]
-) -> str | None:
-    """Rule 5: the helper's ID number is a head or member of a registered poor household
-    (`poor_people`: ID number → that household)."""
-    home = poor_people.get(cadre_id_number)
-    if home is None:
+def check_helper_is_poor(cadre_id: str, poor_home: str | None) -> str | None:
+    """Rule 5: the helper's ID number is the head's or a member's of a registered poor
+    household (`poor_home`: that household, the first by number; None when none)."""
+    if poor_home is None:
         return None
-    return f"helper {cadre_id} is a member of registered poor household {home}"
+    return f"helper {cadre_id} is a member of registered poor household {poor_home}"
 
 
 # 6. the same person twice ----------------------------------------------------------------------
