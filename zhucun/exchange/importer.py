@@ -259,7 +259,7 @@ def import_folder(
     if not folder.is_dir():
         raise ImportError_(f"{folder} is not a folder")
     found = find_sources(folder)
-    specs: list[FileSpec] = [s.spec for s in found.found]  # type: ignore[misc]
+    specs = [s.spec for s in found.found if s.spec is not None]
     sources = {s.name: s for s in found.found}
     notes = found.notes
     if not specs and not found.errors:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zhucun.exchange.reader import Issues
 from zhucun.exchange.xlsx_reader import Workbook, XlsxError
+
+if TYPE_CHECKING:
+    from zhucun.exchange.specs import FileSpec
 
 # The csv module's own limit is 131,072 characters; a free-text cell may be longer, but a
 # field of megabytes is a broken quote, not data.
@@ -66,7 +70,7 @@ class Located:
     name: str
     path: Path
     sheet: str | None = None
-    spec: object | None = None  # the FileSpec, for the importer
+    spec: FileSpec | None = None  # for the importer
 
     @property
     def label(self) -> str:
@@ -333,7 +337,7 @@ def _stem(text: str, stems: dict[str, object], titles: dict[str, str]) -> str | 
     return titles.get(s.removesuffix(".csv"))
 
 
-def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Discovery:
+def find_sources(folder: Path, specs: Sequence[FileSpec] | None = None) -> Discovery:
     """Every input of the contract in `folder` as X.csv, X.xlsx (its sheet X, or its only
     sheet) or a sheet named X (or its Chinese title) of any workbook; every other file and
     sheet named in a note, never ignored silently."""
@@ -342,7 +346,7 @@ def find_sources(folder: Path, specs: tuple[object, ...] | None = None) -> Disco
     from zhucun.exchange.specs import DECISIONS_FILE, INPUT_FILES, OUTPUT_COLUMNS
 
     specs = specs if specs is not None else INPUT_FILES
-    by_stem = {s.name.removesuffix(".csv"): s for s in specs}  # type: ignore[attr-defined]
+    by_stem = {s.name.removesuffix(".csv"): s for s in specs}
     titles = {SHEET_TITLES[s]: s for s in by_stem if s in SHEET_TITLES}
     out_stems = {n.removesuffix(".csv") for n in OUTPUT_COLUMNS} - set(by_stem)
     out_titles = {SHEET_TITLES[s]: s for s in out_stems if s in SHEET_TITLES}
