@@ -200,8 +200,8 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         "households.csv",
         2,
         {"attribute": "rich"},
-        "4:attribute: must be one of general, dibao, tekun "
-        "(or 一般贫困户/低保贫困户/特困供养贫困户)",
+        "4:attribute: must be one of 一般贫困户、低保贫困户、特困供养贫困户、"
+        "一般脱贫户、低保脱贫户、特困脱贫户 (or its code)",
     ),
     ("households.csv", 2, {"housing_grade": "E"}, "4:housing_grade: must be one of A, B, C, D"),
     (
@@ -481,7 +481,7 @@ HEADER_CASES: list[tuple[str, Callable[[Rows], None], str]] = [
     (
         "missing",
         lambda r: _drop_column(r, "households.csv", "size"),
-        "households.csv:1:size: missing required column",
+        "households.csv:1:size: missing required column (or give the members in members.csv)",
     ),
     (
         "missing-party-year",
@@ -600,8 +600,8 @@ def test_all_errors_are_reported(engine: Engine, tmp_path: Path) -> None:
     assert len(result.errors) == 5
     assert result.errors[:2] == [
         "households.csv:2:size: must be an integer",
-        "households.csv:2:attribute: must be one of general, dibao, tekun "
-        "(or 一般贫困户/低保贫困户/特困供养贫困户)",
+        "households.csv:2:attribute: must be one of 一般贫困户、低保贫困户、特困供养贫困户、"
+        "一般脱贫户、低保脱贫户、特困脱贫户 (or its code)",
     ]
 
 

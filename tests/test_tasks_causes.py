@@ -72,6 +72,7 @@ def test_team_override_survives_a_rerun(session: Session, county: SeedInfo) -> N
         other_causes=["water"],
         reason="村民评议: 户主残疾",
         by=cadres[1],
+        force=True,  # the card says nobody is disabled: the team goes against it, knowingly
     )
     session.commit()
     result = run(county)

@@ -7,15 +7,25 @@ IDs and ID numbers): about 100 MB per million households."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
-from models import Cadre, County, Household, Official, Relation, Survey, Township, Village
+from models import (
+    Cadre,
+    County,
+    Household,
+    Member,
+    Official,
+    Relation,
+    Survey,
+    Township,
+    Village,
+)
 from tasks.registry_import import UpsertCounts, record_file_import, upsert_rows
 from zhucun.exchange.reader import Issues, layout_for, parse_cells
 from zhucun.exchange.sources import (
@@ -39,6 +49,7 @@ from zhucun.exchange.validate import (
     Validator,
     open_registry,
 )
+from zhucun.rules.members import COUNT_COLUMNS, MemberTally, apply_members
 
 _RELATION_INVERSE = {
     "parent": "child",
@@ -95,12 +106,68 @@ def _village_row(v: dict[str, Any]) -> dict[str, Any]:
 _VILLAGE_COLUMNS = [c.name for c in Village.__table__.columns]
 
 
-def _household_row(v: dict[str, Any]) -> dict[str, Any]:
+def _household_row(
+    v: dict[str, Any], members: dict[str, MemberTally], written: set[str]
+) -> dict[str, Any]:
+    """A households.csv row as stored: counts from its members where members.csv lists
+    them; a post-exit attribute (一般脱贫户…) keeps its kind and marks the household exited
+    on first import (the lifecycle owns the status after that)."""
+    written.add(v["household_id"])
+    tally = members.get(v["household_id"])
+    if tally is not None:
+        apply_members(v, tally)
+    else:
+        v["counts_source"] = "household"
     if v["head_birth_year"] is None:
         v["head_birth_year"] = int(v["head_id_number"][6:10])
-    v["status"] = "poor" if v["registered_poor"] else "non_poor"  # insert only
-    v["exited_period"] = None  # insert only
+    kind, _, exited = v["attribute"].partition("_")
+    v["attribute"] = kind
+    if not v["registered_poor"]:
+        v["status"] = "non_poor"  # insert only
+    else:
+        v["status"] = "exited" if exited else "poor"
+    exit_year = v.get("exit_year")
+    v["exited_period"] = f"{exit_year}-12" if exited and exit_year else None  # insert only
     return v
+
+
+def _member_row(v: dict[str, Any]) -> dict[str, Any]:
+    return v
+
+
+_DERIVED = (*COUNT_COLUMNS, "head_birth_year", "compulsory_education_ok", "basic_medical_ok")
+
+
+def derive_from_members(
+    session: Session, members: dict[str, MemberTally], written: set[str], batch_size: int
+) -> UpsertCounts:
+    """Households already in the database whose members came in this folder: their counts
+    are set from the members, in batches, only where they change."""
+    table = Household.__table__
+    counts = UpsertCounts()
+    pending = [hid for hid in members if hid not in written]
+    for i in range(0, len(pending), batch_size):
+        chunk = pending[i : i + batch_size]
+        rows = session.execute(
+            select(table.c.household_id, *(table.c[c] for c in (*_DERIVED, "counts_source"))).where(
+                table.c.household_id.in_(chunk)
+            )
+        ).mappings()
+        changes = []
+        for row in rows:
+            new = apply_members(dict(row), members[row["household_id"]])
+            if any(new[c] != row[c] for c in (*_DERIVED, "counts_source")):
+                changes.append({"hid": row["household_id"], **{f"v_{c}": new[c] for c in _DERIVED}})
+        if changes:
+            session.execute(
+                update(table)
+                .where(table.c.household_id == bindparam("hid"))
+                .values({**{c: bindparam(f"v_{c}") for c in _DERIVED}, "counts_source": "members"}),
+                changes,
+            )
+        counts.updated += len(changes)
+        counts.unchanged += len(chunk) - len(changes)
+    return counts
 
 
 def _relation_row(v: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +200,7 @@ TARGETS: dict[str, Target] = {
     "officials.csv": Target(Official.__table__, ("person_id",), _same),
     "relations.csv": Target(Relation.__table__, ("id_number_a", "id_number_b"), _relation_row),
     "surveys.csv": Target(Survey.__table__, ("household_id", "survey_date"), _same),
+    "members.csv": Target(Member.__table__, ("member_id",), _member_row),
 }
 
 
@@ -205,6 +273,7 @@ def write_folder(
     file's table is (a CSV file or a workbook's sheet); default `folder / X.csv`."""
     at = datetime.now(UTC)
     reports: list[TableReport] = []
+    written: set[str] = set()  # households of this folder (their counts are set on write)
     for spec in specs:
         per_table: dict[str, UpsertCounts] = {}
         if spec.name == "villages.csv":
@@ -223,12 +292,18 @@ def write_folder(
                 per_table[table.name] = counts
                 reports.append(_report(spec.name, table.name, len(clean), counts, 0))
         target = TARGETS[spec.name]
+        if spec.name == "households.csv":
+            target = replace(target, convert=lambda v: _household_row(v, state.members, written))
         source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
         progress.start(f"writing {source.label}", source.path.stat().st_size)
         counts = _write_batches(session, _parsed_rows(source, spec, progress), target, batch_size)
         rows = state.rows.get(spec.name, 0)
         progress.finish(rows)
         per_table[target.table.name] = counts
+        if spec.name == "members.csv":
+            derived = derive_from_members(session, state.members, written, batch_size)
+            if derived.updated:
+                per_table[Household.__tablename__] = derived
         warnings = issues.warnings_by_file.get(spec.name, 0)
         reports.append(_report(spec.name, target.table.name, rows, counts, warnings))
         if any(c.inserted or c.updated for c in per_table.values()):

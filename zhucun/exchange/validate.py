@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from models import Cadre, County, Household, Official, Township, Village
+from models import Cadre, County, Household, Member, Official, Township, Village
 from zhucun.exchange.parsers import CellError
 from zhucun.exchange.reader import Issues, Layout, layout_for, parse_cells
 from zhucun.exchange.sources import Located, SourceError, open_located
@@ -28,6 +28,8 @@ from zhucun.exchange.specs import (
     THIS_YEAR,
     FileSpec,
 )
+from zhucun.exchange.validate_members import MemberChecks
+from zhucun.rules.members import MemberTally
 
 PROGRESS_EVERY = 10_000
 
@@ -177,11 +179,12 @@ class FolderState:
     """What pass 1 learnt and pass 2 needs: rows per file and the geography above villages."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    members: dict[str, MemberTally] = field(default_factory=dict)  # household → tally
     counties: dict[str, dict[str, Any]] = field(default_factory=dict)
     townships: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class Validator:
+class Validator(MemberChecks):
     """Checks one folder. Files are read in dependency order, so a file's references to an
     earlier file are checked against that file's keys as it streams."""
 
@@ -209,6 +212,11 @@ class Validator:
         self.officials = KeyIndex()
         self.official_ids = KeyIndex()
         self.survey_keys = KeyIndex()
+        self.members = KeyIndex()
+        self.member_ids = KeyIndex()
+        self.with_members = False
+        self.declared: dict[str, tuple[int, tuple[int | None, ...], str | None]] = {}
+        self._member_refs: Deferred | None = None
         # the unique columns of each file: (index, columns of the key, the column reported)
         self.unique: dict[str, list[tuple[KeyIndex, tuple[str, ...], str]]] = {
             "household": [
@@ -221,6 +229,7 @@ class Validator:
             ],
             "official": [(self.officials, ("person_id",), "person_id")],
             "survey": [(self.survey_keys, ("household_id", "survey_date"), "survey_date")],
+            "member": [(self.members, ("member_id",), "member_id")],
         }
         self.spouses: list[tuple[str, int, str]] = []
         self.pairs: dict[tuple[str, str], int] = {}
@@ -233,6 +242,8 @@ class Validator:
         self, folder: Path, specs: Iterable[FileSpec], sources: dict[str, Located] | None = None
     ) -> FolderState:
         """`sources`: where each spec's table is (a CSV file or a sheet); default X.csv."""
+        specs = list(specs)
+        self.with_members = any(spec.table == "member" for spec in specs)
         for spec in specs:
             where = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
             self.validate_file(where, spec)
@@ -282,6 +293,8 @@ class Validator:
 
     def _begin(self, spec: FileSpec) -> None:
         name = spec.name
+        if spec.table == "member":
+            self._member_refs = self._member_ref_check()
         if spec.table == "survey":
             self._survey_refs = Deferred(
                 lambda keys: self.db.existing([Household.__table__.c.household_id], keys),
@@ -297,7 +310,13 @@ class Validator:
             t_h, t_c, t_o = Household.__table__, Cadre.__table__, Official.__table__
             self._relation_refs = Deferred(
                 lambda keys: self.db.existing(
-                    [t_h.c.head_id_number, t_c.c.id_number, t_o.c.id_number], keys
+                    [
+                        t_h.c.head_id_number,
+                        Member.__table__.c.id_number,
+                        t_c.c.id_number,
+                        t_o.c.id_number,
+                    ],
+                    keys,
                 ),
                 lambda line, label: self.issues.warn(
                     name, line, label, "unknown ID number: kept, the relative may live elsewhere"
@@ -315,6 +334,9 @@ class Validator:
             self._confirm_duplicates(path, layout, checks)
         if spec.table == "official":
             self.official_ids.seal()  # looked up by relations.csv
+        if spec.table == "member":
+            self.member_ids.seal()
+            self._end_members()
         for deferred in (self._survey_refs, self._relation_refs):
             if deferred is not None:
                 deferred.flush()
@@ -436,6 +458,7 @@ class Validator:
         hid = v.get("household_id")
         if hid is not None:
             self.households.add(hid)
+        self._note_household(line, v, layout)
         head = v.get("head_id_number")
         if head is not None:
             self.head_ids.add(head)
@@ -579,6 +602,7 @@ class Validator:
                 continue
             if (
                 value not in self.head_ids
+                and value not in self.member_ids
                 and value not in self.cadre_ids
                 and value not in self.official_ids
             ):

@@ -32,11 +32,13 @@ class MemberChecks:
     broken: set[str]
     batch_size: int
     with_members: bool
+    missing_reported: bool = False
     declared: dict[str, tuple[int, tuple[int | None, ...], str | None]]
     _member_refs: Deferred | None
 
-    def _note_household(self, line: int, v: dict[str, Any]) -> None:
-        """Remember what the household row declared, to compare with its members."""
+    def _note_household(self, line: int, v: dict[str, Any], layout: Layout) -> None:
+        """Remember what the household row declared, to compare with its members. Without
+        members.csv the counts are required as in the original contract."""
         hid = v.get("household_id")
         if hid is None:
             return
@@ -45,11 +47,23 @@ class MemberChecks:
         empty = [c for c in _SELF_COUNTS if c in v and v[c] is None]
         if self.with_members:
             self.declared[hid] = (line, counts, empty[0] if empty else None)
+            return
+        missing = [c for c in empty if c in layout.absent]
+        if missing:
+            if not self.missing_reported:
+                self.missing_reported = True
+                for column in missing:
+                    self.issues.error(
+                        HOUSEHOLDS.name,
+                        1,
+                        column,
+                        "missing required column (or give the members in members.csv)",
+                    )
         elif empty:
             self.issues.error(
                 HOUSEHOLDS.name,
                 line,
-                empty[0],
+                layout.label(empty[0]),
                 "must not be empty (or list the household's members in members.csv)",
             )
 
