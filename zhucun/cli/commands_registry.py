@@ -110,9 +110,12 @@ def import_command(
 ) -> None:
     """Import a county's registry folder (the files described in docs/data-format.md).
 
-    Every row is checked first; if any is wrong, all problems are listed as
-    file:row:column: rule and nothing is written. A valid folder is written in one
-    transaction; importing the same folder again changes nothing."""
+    Each file may be CSV in UTF-8, UTF-8 with BOM or GB18030/GBK (detected), or .xlsx: one
+    workbook per file, or one workbook with a sheet per file (named households or 贫困户,
+    ...). Every file or sheet not used is named in a note. Every row is checked first; if
+    any is wrong, all problems are listed as file:row:column: rule (file[sheet] for a
+    workbook) and nothing is written. A valid folder is written in one transaction;
+    importing the same folder again changes nothing."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from zhucun.exchange.importer import ImportError_, import_folder
