@@ -20,7 +20,7 @@ from zhucun.idnumber import id_number_problem
 from zhucun.policy import default_policy
 from zhucun.rules.causes import assess
 
-# Headers exactly as ../shared/DATA_FORMAT.md lists them (English names, in order).
+# Headers exactly as docs/data-format.md lists them (English names, in order).
 HEADERS = {
     "villages.csv": "village_code,name,township_code,township_name,county_code,county_name,"
     "province,region,registered_poor,population,collective_income_yuan,road_paved,safe_water,"
@@ -31,7 +31,15 @@ HEADERS = {
     "food_clothing_secure,compulsory_education_ok,basic_medical_ok,safe_water_ok,"
     "chronic_illness_members,serious_illness_members,disabled_members,students,"
     "medical_spending_yuan,education_spending_yuan,land_mu,disaster_loss_yuan,road_access,"
-    "has_credit_access,low_motivation,head_birth_year",
+    "has_credit_access,low_motivation,head_birth_year,identification_year,"
+    "registered_main_cause,identification_standard,wage_income_yuan,business_income_yuan,"
+    "property_income_yuan,transfer_income_yuan,dibao_income_yuan,tekun_income_yuan,"
+    "pension_income_yuan,eco_compensation_yuan,production_cost_yuan,dangerous_house,"
+    "house_area_m2,drinking_water_difficulty,road_type,sanitary_toilet,fuel,cooperative_member,"
+    "phone,bank_name,bank_account",
+    "members.csv": "member_id,household_id,name,id_number,relation,gender,ethnicity,education,"
+    "school_status,health,disability_grade,disability_cert,labour_skill,migrant_months,"
+    "medical_insurance,serious_illness_insurance,pension_insurance,phone",
     "cadres.csv": "cadre_id,name,id_number,gender,agency,agency_level,home_village_code,"
     "home_county_code,party_member,party_join_year,work_start_year,skills,available,"
     "spouse_cadre_id",

@@ -38,16 +38,39 @@ def generate_command(
             help="Scale the number of cadres; below 1 leaves villages short of team members.",
         ),
     ] = 1.0,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            help="zhucun: households + members files; national: one person-level file "
+            "家庭成员 with the national system's 32 headers and spellings (import it with "
+            "`zhucun import --layout national`). The other files stay in zhucun's layout.",
+        ),
+    ] = "zhucun",
+    xlsx: Annotated[
+        bool, typer.Option("--xlsx", help="Write each file as .xlsx (one sheet) instead of CSV")
+    ] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="CSV encoding: utf-8, utf-8-sig or gb18030")
+    ] = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
-    """Write villages, households, cadres, officials, relations and surveys of a realistic
-    county (real county, townships and, where known, villages; synthetic people with valid
-    ID numbers) into OUT, ready for `zhucun import OUT`."""
+    """Write villages, households and their members, cadres, officials, relations and
+    surveys of a realistic county (real county, townships and, where known, villages;
+    synthetic people with valid ID numbers) into OUT, ready for `zhucun import OUT`."""
     from zhucun.generator import UnknownCountyError, generate
 
     try:
         summary = generate(
-            county, out, seed=seed, households=households, year=year, cadre_ratio=cadre_ratio
+            county,
+            out,
+            seed=seed,
+            households=households,
+            year=year,
+            cadre_ratio=cadre_ratio,
+            layout=layout,
+            xlsx=xlsx,
+            encoding=encoding,
         )
     except (UnknownCountyError, ValueError) as exc:
         fail(str(exc), code=2)
@@ -77,6 +100,6 @@ def generate_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("generate", help="Generate a realistic county registry (CSV files) for trials.")(
-        generate_command
-    )
+    app.command(
+        "generate", help="Generate a realistic county registry (CSV or xlsx files) for trials."
+    )(generate_command)

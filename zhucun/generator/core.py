@@ -8,7 +8,6 @@ settled from the households drawn and written last; cadres are streamed after th
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 from zhucun.generator import distributions as d
 from zhucun.generator.cadres import CADRE_HEADER, CadreStream, cadre_count
+from zhucun.generator.card import CARD_HEADER, card_row
 from zhucun.generator.geography import (
     INFRA,
     County,
@@ -37,6 +37,13 @@ from zhucun.generator.households import (
     draw_indicators,
     survey_rows,
 )
+from zhucun.generator.members import (
+    Counts,
+    ethnicity_table,
+    fit_health,
+    head_age_for,
+    members,
+)
 from zhucun.generator.names import (
     SURNAMES,
     SURNAMES_XIANGXI,
@@ -52,6 +59,15 @@ from zhucun.generator.officials import (
     RelationWriter,
     build_officials,
     kinship,
+)
+from zhucun.generator.writers import (
+    Format,
+    HouseholdSink,
+    NationalSink,
+    Place,
+    Table,
+    ZhucunSink,
+    open_table,
 )
 from zhucun.policy import default_policy
 
@@ -75,6 +91,7 @@ VILLAGE_HEADER = (
 FILES = (
     "villages.csv",
     "households.csv",
+    "members.csv",
     "cadres.csv",
     "officials.csv",
     "relations.csv",
@@ -83,6 +100,10 @@ FILES = (
 MEAN_POOR_HOUSEHOLD_SIZE = 3.1
 FIRST_YEAR = 2014  # 建档立卡: the national registry starts in 2014
 HEADS_KEPT = 5000  # poor heads of poor villages that cadres may be related to
+# households.csv: the rules' inputs, then the card (建档立卡户信息)
+FULL_HOUSEHOLD_HEADER = (*HOUSEHOLD_HEADER, *CARD_HEADER)
+# the row's own columns that members decide or the card reads, by position in the tail
+TAIL = HOUSEHOLD_HEADER[4:-1]
 
 
 @dataclass
@@ -115,10 +136,6 @@ def default_household_count(villages: list[Village]) -> int:
     return max(200, round(persons / MEAN_POOR_HOUSEHOLD_SIZE))
 
 
-def _writer(fh: Any) -> Any:
-    return csv.writer(fh, lineterminator="\n")
-
-
 def generate(
     county_code: str,
     out_dir: Path | str,
@@ -126,8 +143,16 @@ def generate(
     households: int | None = None,
     year: int = 2026,
     cadre_ratio: float = 1.0,
+    *,
+    layout: str = "zhucun",
+    xlsx: bool = False,
+    encoding: str = "utf-8",
 ) -> Summary:
-    """Write the six input files of a realistic county into `out_dir`.
+    """Write the input files of a realistic county into `out_dir`.
+
+    `layout="national"` writes households and members as the national system's
+    person-level export (家庭成员); `xlsx` a workbook per file instead of CSV, `encoding`
+    the CSV's (utf-8, utf-8-sig, gb18030).
 
     `households` is the number of registered poor households (default: realistic for the
     county); edge households (边缘易致贫户) come on top. Raises `UnknownCountyError` for a
@@ -179,59 +204,43 @@ def generate(
         registered_poor_households=n_poor,
         edge_households=n_edge,
     )
-    rows = {name: 0 for name in FILES}
-    with (
-        open(out / "households.csv", "w", encoding="utf-8", newline="") as hf,
-        open(out / "surveys.csv", "w", encoding="utf-8", newline="") as sf,
-        open(out / "relations.csv", "w", encoding="utf-8", newline="") as rf,
-    ):
-        hw, sw, rw = _writer(hf), _writer(sf), _writer(rf)
-        hw.writerow(HOUSEHOLD_HEADER)
-        sw.writerow(SURVEY_HEADER)
-        rw.writerow(RELATION_HEADER)
-        relations = RelationWriter(rw)
-        heads = _write_households(
-            county,
-            ctx,
-            seed,
-            villages,
-            poor_alloc,
-            edge_alloc,
-            officials,
-            ids,
-            hw,
-            sw,
-            relations,
-            rows,
-        )
-        poor_officials = [o for v in villages if v.registered_poor for o in officials[v.code]]
-        n_cadres = cadre_count(
-            n_poor,
-            summary.poor_villages,
-            policy.helper_caseload_cap,
-            policy.team_max_size,
-            cadre_ratio,
-        )
-        crng = Random(f"zhucun/{seed}/{county.code}/cadres")
-        with open(out / "cadres.csv", "w", encoding="utf-8", newline="") as cf:
-            cw = _writer(cf)
-            cw.writerow(CADRE_HEADER)
-            stream = CadreStream(
-                crng, county, year, villages, ids, relations, poor_officials, heads
-            )
-            rows["cadres.csv"] = stream.write(cw, n_cadres)
-        summary.cadres_available = stream.available
-        rows["relations.csv"] = relations.total
-        summary.conflict_relations = dict(sorted(relations.counts.items()))
-
-    rows["villages.csv"] = _write_villages(out / "villages.csv", county, villages)
-    with open(out / "officials.csv", "w", encoding="utf-8", newline="") as of:
-        ow = _writer(of)
-        ow.writerow(OFFICIAL_HEADER)
-        for people in officials.values():
-            for o in people:
-                ow.writerow(o.row())
-                rows["officials.csv"] += 1
+    fmt = Format(xlsx, encoding, layout)
+    rows: dict[str, int] = {}
+    sink: HouseholdSink = (
+        NationalSink(out, fmt, year)
+        if layout == "national"
+        else ZhucunSink(out, fmt, FULL_HOUSEHOLD_HEADER)
+    )
+    sw = open_table(out, "surveys", SURVEY_HEADER, fmt)
+    rw = open_table(out, "relations", RELATION_HEADER, fmt)
+    relations = RelationWriter(rw)
+    heads = _write_households(
+        county, ctx, seed, villages, poor_alloc, edge_alloc, officials, ids, sink, sw, relations
+    )
+    poor_officials = [o for v in villages if v.registered_poor for o in officials[v.code]]
+    n_cadres = cadre_count(
+        n_poor,
+        summary.poor_villages,
+        policy.helper_caseload_cap,
+        policy.team_max_size,
+        cadre_ratio,
+    )
+    crng = Random(f"zhucun/{seed}/{county.code}/cadres")
+    cw = open_table(out, "cadres", CADRE_HEADER, fmt)
+    stream = CadreStream(crng, county, year, villages, ids, relations, poor_officials, heads)
+    stream.write(cw, n_cadres)
+    summary.cadres_available = stream.available
+    summary.conflict_relations = dict(sorted(relations.counts.items()))
+    vw = open_table(out, "villages", VILLAGE_HEADER, fmt)
+    _write_villages(vw, county, villages)
+    ow = open_table(out, "officials", OFFICIAL_HEADER, fmt)
+    for people in officials.values():
+        for o in people:
+            ow.write(o.row())
+    tables: list[Table] = [vw, *sink.tables, cw, ow, rw, sw]
+    for t in tables:
+        t.close()
+        rows[t.name] = t.rows
     summary.rows = rows
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
@@ -246,10 +255,9 @@ def _write_households(
     edge_alloc: list[int],
     officials: dict[str, list[Official]],
     ids: IdAllocator,
-    hw: Any,
-    sw: Any,
+    sink: HouseholdSink,
+    sw: Table,
     relations: RelationWriter,
-    rows: dict[str, int],
 ) -> list[Person]:
     """Stream households and their surveys; return a sample of poor heads of poor villages for
     the cadre conflicts. Declared relations of heads are written as each head is drawn."""
@@ -267,8 +275,13 @@ def _write_households(
     seen = 0
     keep_rng = Random(f"zhucun/{seed}/{county.code}/kept-heads")
     nepotism_done = False
+    ethnicities = ethnicity_table(county.code)
+    north = not county.south
     for v, n_poor, n_edge in zip(villages, poor_alloc, edge_alloc, strict=True):
         vr = Random(f"zhucun/{seed}/{v.code}/households")
+        # members and card from a stream of their own: the households' draws stay as they were
+        mr = Random(f"zhucun/{seed}/{v.code}/members")
+        place = Place(county.name, v.township.name, v.name)
         causes = cause_table(v.infra["road_paved"], v.infra["safe_water"])
         v_officials = officials[v.code]
         related_at = -1  # 优亲厚友: one poor head related to an official of the village
@@ -294,15 +307,24 @@ def _write_households(
             else:
                 sur = vr.choice(v.surnames) if vr.random() < 0.6 else vr.choice(SURNAMES)
                 age = drawn.head_age
+            values = dict(zip(TAIL, tail, strict=True))
+            counts = _counts(values)
+            fit_health(counts, drawn.main_cause)
+            age = head_age_for(counts, age)
             born = birth_date(vr, year - age)
             hid = f"H{v.code}{i + 1:05d}"
             id_number = ids.issue(county.code, born, drawn.male)
             name = person_name(vr, not drawn.male, sur)
-            hw.writerow([hid, v.code, name, id_number, *tail, born.year])
+            people = members(
+                mr, year, county.code, counts, (name, id_number, age, drawn.male), ids, ethnicities
+            )
+            drawn.edu = counts.education_ok  # True where there is no room for a dropout
+            _sync(tail, values, counts)
+            card = card_row(mr, values, drawn.main_cause, people, year, north)
+            row = [hid, v.code, name, id_number, *tail, born.year, *card]
+            sink.household(place, FULL_HOUSEHOLD_HEADER, row, people)
             for srow in survey_rows(vr, ctx, hid, drawn, poor, dates):
-                sw.writerow(srow)
-                rows["surveys.csv"] += 1
-            rows["households.csv"] += 1
+                sw.write(srow)
             head = Person(hid, name, id_number, born.year, drawn.male)
             if official is not None:
                 relations.add(
@@ -352,39 +374,61 @@ def _write_households(
     return kept
 
 
-def _write_villages(path: Path, county: County, villages: list[Village]) -> int:
+def _counts(values: dict[str, object]) -> Counts:
+    def n(column: str) -> int:
+        return int(values[column])  # type: ignore[call-overload]
+
+    return Counts(
+        n("size"),
+        n("labour_count"),
+        n("skilled_labour"),
+        n("chronic_illness_members"),
+        n("serious_illness_members"),
+        n("disabled_members"),
+        n("students"),
+        values["compulsory_education_ok"] == "true",
+        values["basic_medical_ok"] == "true",
+    )
+
+
+def _sync(tail: list[object], values: dict[str, object], counts: Counts) -> None:
+    """The row says what its members give (the health counts and the education guarantee
+    `members()` may have had to adjust)."""
+    for column, value in (
+        ("chronic_illness_members", counts.chronic),
+        ("serious_illness_members", counts.serious),
+        ("disabled_members", counts.disabled),
+        ("compulsory_education_ok", b(counts.education_ok)),
+    ):
+        values[column] = tail[TAIL.index(column)] = value
+
+
+def _write_villages(w: Table, county: County, villages: list[Village]) -> None:
     """Population follows the households drawn: poor persons / target incidence, never fewer
     people than the listed households hold."""
     lo = d.VILLAGE_POPULATION_CLIP[0]
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = _writer(fh)
-        w.writerow(VILLAGE_HEADER)
-        for v in villages:
-            if v.poor_persons:
-                pop = round(v.poor_persons / v.target_incidence)
-            else:
-                pop = v.base_population
-            listed = v.poor_persons + v.edge_persons
-            pop = max(pop, lo, math.ceil(listed * 1.25))
-            v.population = pop
-            t = v.township
-            w.writerow(
-                [
-                    v.code,
-                    v.name,
-                    t.code,
-                    t.name,
-                    county.code,
-                    county.name,
-                    county.province,
-                    county.region,
-                    b(v.registered_poor),
-                    pop,
-                    v.collective_income,
-                    *(b(v.infra[k]) for k in INFRA),
-                    v.terrain,
-                    v.distance_km,
-                    ";".join(v.industries),
-                ]
-            )
-    return len(villages)
+    for v in villages:
+        pop = round(v.poor_persons / v.target_incidence) if v.poor_persons else v.base_population
+        listed = v.poor_persons + v.edge_persons
+        pop = max(pop, lo, math.ceil(listed * 1.25))
+        v.population = pop
+        t = v.township
+        w.write(
+            [
+                v.code,
+                v.name,
+                t.code,
+                t.name,
+                county.code,
+                county.name,
+                county.province,
+                county.region,
+                b(v.registered_poor),
+                pop,
+                v.collective_income,
+                *(b(v.infra[k]) for k in INFRA),
+                v.terrain,
+                v.distance_km,
+                ";".join(v.industries),
+            ]
+        )
