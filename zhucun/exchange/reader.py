@@ -1,15 +1,10 @@
-"""Streaming CSV reading with the physical line number of every record.
-
-A record may span lines (RFC 4180 quoted newlines), so the line reported is where the
-record starts; the header is line 1. Only the open file and one record are in memory."""
+"""Headers and cells of an input table, whatever file it came from (`sources` opens CSV and
+xlsx): how a header maps onto a spec, and how one row's cells parse, with every problem
+as `file:row:column: rule`."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from zhucun.exchange.parsers import CellError, Parser
@@ -66,55 +61,6 @@ class Layout:
             if f.key == key:
                 return f.label
         return key
-
-
-class CsvFile:
-    """An open input file: `layout` from the header, then `rows()` once."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.size = path.stat().st_size
-        self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._text, strict=True)
-        self.header: list[str] | None = None
-
-    def close(self) -> None:
-        self._text.close()
-
-    def __enter__(self) -> CsvFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def bytes_read(self) -> int:
-        """Bytes consumed so far (to within one read buffer): enough for a progress bar."""
-        return self._raw.tell()
-
-    @property
-    def line_num(self) -> int:
-        """Physical lines consumed so far."""
-        return self._reader.line_num
-
-    def read_header(self) -> list[str] | None:
-        for row in self._reader:
-            if row and any(c.strip() for c in row):
-                self.header = [c.strip() for c in row]
-                return self.header
-        return None
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(line where the record starts, cells); blank lines are skipped."""
-        reader = self._reader
-        prev = reader.line_num
-        for row in reader:
-            start = prev + 1
-            prev = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            yield start, row
 
 
 def layout_for(
