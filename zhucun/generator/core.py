@@ -1,9 +1,11 @@
-"""`generate()`: a whole county folder in the input format of DATA_FORMAT.md.
+"""`generate()`: a whole county folder in the input format of docs/data-format.md.
 
-Order matters for streaming: villages and officials are small and kept in memory; households
-and their surveys are written one village at a time (each village has its own random stream,
-so the output is deterministic for a seed whatever the scale); village populations are
-settled from the households drawn and written last; cadres are streamed after that.
+Order matters for streaming: villages and officials are small and kept in memory; households,
+their members and surveys are written one village at a time (each village has its own random
+streams, so the output is deterministic for a seed whatever the scale); village populations
+are settled from the households drawn and written last; cadres are streamed after that.
+Every file goes through `writers` (CSV in an encoding, or xlsx; households and members in
+zhucun's layout or as the national person-level export).
 """
 
 from __future__ import annotations
