@@ -1,0 +1,157 @@
+"""Decisions files (meeting minutes, decisions.csv or .xlsx): parsed with errors as
+`file:row:column: rule`, applied all or nothing through `decide()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models import (
+    Decision,
+)
+from tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
+from tasks.review_load import FILE_COLUMNS, _policy, policy_for
+from zhucun.rules import review as rules
+
+# --- Decisions files ---------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    errors: list[str] = field(default_factory=list)
+    result: DecideResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_decisions_file(path: Path) -> tuple[list[rules.Request], list[int], list[str]]:
+    """Parse decisions.csv (UTF-8, UTF-8 with BOM or GB18030, detected; or the first sheet
+    of an .xlsx); errors as `file:row:column: rule`, never a traceback."""
+    from zhucun.exchange.sources import SourceError, open_table
+
+    name = path.name
+    try:
+        fh = open_table(path)
+    except SourceError as exc:
+        return [], [], [f"{name}:{exc.line}:*: {exc.rule}"]
+    with fh:
+        try:
+            return _read_decisions(fh, fh.label)
+        except SourceError as exc:  # a bad byte late in the file, a broken quote
+            return [], [], [f"{fh.label}:{exc.line}:*: {exc.rule}"]
+
+
+def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int], list[str]]:
+    errors: list[str] = []
+    requests: list[rules.Request] = []
+    rows: list[int] = []
+    header = fh.read_header() or []
+    missing = [c for c in FILE_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in FILE_COLUMNS]
+    errors += [f"{name}:1:{c}: missing column" for c in missing]
+    errors += [f"{name}:1:{c}: unknown column" for c in unknown]
+    if errors:
+        return [], [], errors
+    for line, cells in fh.rows():
+        row = {k: (v or "").strip() for k, v in zip(header, cells, strict=False) if k}
+        for c in ("stage", "subject", "subject_id", "reviewer_id", "decision", "decided_on"):
+            if not row.get(c):
+                errors.append(f"{name}:{line}:{c}: required")
+        try:
+            decided = date.fromisoformat(row.get("decided_on", ""))
+        except ValueError:
+            if row.get("decided_on"):
+                errors.append(f"{name}:{line}:decided_on: not a date YYYY-MM-DD")
+            continue
+        requests.append(
+            rules.Request(
+                row["subject"],
+                row["subject_id"],
+                row["stage"],
+                row["reviewer_id"],
+                row["decision"],
+                row.get("reason") or None,
+                decided,
+            )
+        )
+        rows.append(line)
+    return requests, rows, errors
+
+
+def apply_decisions_file(
+    session: Session,
+    path: Path,
+    *,
+    cycle_year: int,
+    county: str | None = None,
+    flow_run_id: str | None = None,
+    received_at: datetime | None = None,
+    today: date | None = None,
+) -> FileResult:
+    """All or nothing: every row judged exactly as a UI decision, in the order the minutes
+    were taken (date, then stage); nothing is written unless all rows are accepted. A row
+    that was already applied (same accepted decision in the ledger) is skipped, so a
+    re-import of the same file changes nothing."""
+    requests, rows, errors = read_decisions_file(path)
+    if errors:
+        return FileResult(errors)
+    policy = policy_for(session, county, cycle_year) if county else None
+    done = {
+        (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on)
+        for r in session.execute(
+            select(
+                Decision.subject,
+                Decision.subject_id,
+                Decision.stage,
+                Decision.reviewer_id,
+                Decision.decision,
+                Decision.decided_on,
+            ).where(
+                Decision.cycle_year == cycle_year,
+                Decision.outcome == "accepted",
+                Decision.channel == "file",
+            )
+        )
+    }
+    todo = [
+        (r, n)
+        for r, n in zip(requests, rows, strict=True)
+        if (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on) not in done
+    ]
+    policy = policy or _policy(session, None, cycle_year)
+    todo.sort(key=lambda x: (x[0].decided_on, _stage_order(policy, x[0].subject, x[0].stage), x[1]))
+    result = decide(
+        session,
+        [r for r, _ in todo],
+        cycle_year=cycle_year,
+        channel="file",
+        county=county,
+        flow_run_id=flow_run_id,
+        received_at=received_at,
+        today=today,
+        all_or_nothing=True,
+        rows=[n for _, n in todo],
+    )
+    result.outcomes += [
+        Outcome(r, rules.Verdict(True), n, skipped="already applied")
+        for r, n in zip(requests, rows, strict=True)
+        if (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on) in done
+    ]
+    for o in result.outcomes:
+        if not o.verdict.accepted:
+            errors.append(f"{path.name}:{o.row}:{o.verdict.column or '-'}: {o.verdict.refusal}")
+    return FileResult(sorted(errors, key=_row_of), result)
+
+
+def _row_of(error: str) -> int:
+    try:
+        return int(error.split(":")[1])
+    except (IndexError, ValueError):
+        return 0

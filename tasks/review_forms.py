@@ -1,0 +1,278 @@
+"""What waits for review and the form that decides it: pending (village, stage) groups,
+the items of one group with who decides each, form submissions turned into requests, and
+overdue stages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from models import (
+    Decision,
+    Household,
+    Plan,
+    ReviewState,
+    Strategy,
+    Village,
+)
+from tasks.review_load import (
+    MODELS,
+    load_contexts,
+    load_escalations,
+    load_items,
+    pending_statuses,
+    policy_for,
+)
+from zhucun.policy import Policy
+from zhucun.rules import review as rules
+
+# --- Pending work, forms ---------------------------------------------------------------------
+
+
+def pending_groups(
+    session: Session, cycle_year: int, villages: Sequence[str], *, policy: Policy
+) -> list[dict[str, Any]]:
+    """(village, stage) groups with items waiting, in village then stage order."""
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for subject, model in MODELS.items():
+        stages = rules.stages_for(policy, subject)
+        for r in session.execute(
+            select(model.village_code, model.status, func.count())
+            .where(
+                model.cycle_year == cycle_year,
+                model.village_code.in_(villages),
+                model.status.in_(pending_statuses(subject)),
+            )
+            .group_by(model.village_code, model.status)
+        ):
+            stage = rules.waiting_stage(subject, r[1], stages)
+            if stage:
+                counts[(r[0], stage)][subject] += r[2]
+    order = {s.stage: i for i, s in enumerate(rules.ladder(policy))}
+    return [
+        dict(village=v, stage=s, strategies=c.get("strategy", 0), plans=c.get("plan", 0))
+        for (v, s), c in sorted(counts.items(), key=lambda x: (x[0][0], order.get(x[0][1], 9)))
+    ]
+
+
+def group_items(
+    session: Session, cycle_year: int, village: str, stage: str, *, policy: Policy
+) -> list[dict[str, Any]]:
+    """The items of one village waiting for `stage`, with who decides each (escalations)."""
+    items = load_items(session, cycle_year, villages=[village])
+    ctx = load_contexts(session, [village], policy, cycle_year)[village]
+    esc = load_escalations(session, cycle_year, [village])
+    full = rules.ladder(policy)
+    keys = [
+        k
+        for k, i in items.items()
+        if rules.waiting_stage(i.subject, i.status, rules.stages_for(policy, i.subject)) == stage
+    ]
+    if not keys:
+        return []
+    names = dict(
+        session.execute(
+            select(Household.household_id, Household.head_name).where(
+                Household.household_id.in_([k[1] for k in keys if k[0] == "strategy"])
+            )
+        ).all()
+    )
+    vname = session.scalar(select(Village.name).where(Village.village_code == village)) or ""
+    detail = {
+        r.household_id: (list(r.measures), float(r.cost_yuan))
+        for r in session.execute(
+            select(Strategy.household_id, Strategy.measures, Strategy.cost_yuan).where(
+                Strategy.cycle_year == cycle_year, Strategy.village_code == village
+            )
+        )
+    }
+    plan_cost = (
+        session.scalar(
+            select(Plan.total_cost_yuan).where(
+                Plan.cycle_year == cycle_year, Plan.village_code == village
+            )
+        )
+        or 0.0
+    )
+    out = []
+    for key in sorted(keys):
+        item = items[key]
+        e = dict(esc.get(key, {}))
+        notes = []
+        for st, (level, _why) in rules.standing_escalations(item, ctx, full).items():
+            e.setdefault(st, level)
+            if st == stage:
+                notes.append("优亲厚友")
+        level = e.get(stage, stage)
+        if level != stage and not notes:
+            notes.append("conflict")
+        measures, cost = detail.get(key[1], ([], float(plan_cost)))
+        out.append(
+            dict(
+                subject=item.subject,
+                subject_id=item.subject_id,
+                version=item.version,
+                label=names.get(item.subject_id, vname) if item.subject == "strategy" else vname,
+                measures=measures if item.subject == "strategy" else [],
+                cost_yuan=cost,
+                decider=level,
+                roles=rules.level_roles(level, rules.stages_for(policy, item.subject), full),
+                note=(f"escalated to {level} ({', '.join(notes)})" if level != stage else ""),
+            )
+        )
+    return out
+
+
+def last_refusals(
+    session: Session, cycle_year: int, village: str, stage: str, limit: int = 10
+) -> list[str]:
+    """The refusals of the latest submission for this village and stage (shown on the form)."""
+    latest = session.scalar(
+        select(func.max(Decision.received_at)).where(
+            Decision.cycle_year == cycle_year,
+            Decision.village_code == village,
+            Decision.stage == stage,
+        )
+    )
+    if latest is None:
+        return []
+    rows = session.execute(
+        select(Decision.subject_id, Decision.reviewer_id, Decision.refusal_reason)
+        .where(
+            Decision.cycle_year == cycle_year,
+            Decision.village_code == village,
+            Decision.stage == stage,
+            Decision.received_at == latest,
+            Decision.outcome == "refused",
+        )
+        .order_by(Decision.decision_id)
+        .limit(limit)
+    ).all()
+    return [f"{r.subject_id} ({r.reviewer_id}): {r.refusal_reason}" for r in rows]
+
+
+def decision_count(session: Session, cycle_year: int, county: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Decision)
+            .where(Decision.cycle_year == cycle_year, Decision.village_code.like(f"{county}%"))
+        )
+        or 0
+    )
+
+
+def form_requests(
+    session: Session,
+    *,
+    cycle_year: int,
+    village: str,
+    stage: str,
+    reviewer_id: str,
+    approve_all: bool,
+    decisions: Sequence[Mapping[str, Any]],
+    decided_on: date,
+    policy: Policy,
+) -> list[rules.Request]:
+    """Turn a form (or `zhucun review decide`) into requests. Approve-all covers the items
+    of this stage that the reviewer's level decides (items escalated to another level are
+    left for it); if the reviewer decides none of them, all are requested, so each refusal
+    is recorded. An empty form is refused for every item, never silently dropped."""
+    items = group_items(session, cycle_year, village, stage, policy=policy)
+    ctx = load_contexts(session, [village], policy, cycle_year)[village]
+    held = ctx.roles.get(reviewer_id.strip(), frozenset())
+    explicit = {
+        str(d.get("subject_id", "")).strip(): d
+        for d in decisions
+        if str(d.get("subject_id", "")).strip()
+    }
+    subject_of = {i["subject_id"]: i["subject"] for i in items}
+
+    def req(sid: str, decision: str, reason: str | None) -> rules.Request:
+        return rules.Request(
+            subject_of.get(sid, "strategy" if not sid.isdigit() else "plan"),
+            sid,
+            stage,
+            reviewer_id.strip(),
+            decision,
+            reason,
+            decided_on,
+        )
+
+    out: list[rules.Request] = []
+    if approve_all:
+        mine = [i for i in items if held & set(i["roles"])]
+        for i in mine or items:
+            if i["subject_id"] not in explicit:
+                out.append(req(i["subject_id"], "approve", None))
+    for sid, d in explicit.items():
+        out.append(
+            req(
+                sid,
+                str(d.get("decision", "")).strip(),
+                (str(d.get("reason") or "").strip() or None),
+            )
+        )
+    if not out:
+        out = [
+            req(i["subject_id"], "none", "no decision given: tick approve_all or list items")
+            for i in items
+        ]
+    return out
+
+
+# --- Overdue -----------------------------------------------------------------------------------
+
+
+def overdue(
+    session: Session, *, county: str | None, at: datetime, village: str | None = None
+) -> list[dict[str, Any]]:
+    """Items waiting in a stage for longer than the policy's deadline (of their cycle)."""
+    stmt = select(
+        ReviewState.village_code,
+        ReviewState.stage,
+        ReviewState.subject,
+        ReviewState.cycle_year,
+        ReviewState.entered_at,
+    ).where(ReviewState.stage.is_not(None))
+    if county:
+        stmt = stmt.where(ReviewState.village_code.like(f"{county}%"))
+    if village:
+        stmt = stmt.where(ReviewState.village_code == village)
+    policies: dict[tuple[str, int], Policy] = {}
+    hits = []
+    for r in session.execute(stmt):
+        key = (r.village_code[:6], r.cycle_year)
+        if key not in policies:
+            policies[key] = policy_for(session, key[0], key[1])
+        entered = r.entered_at if r.entered_at.tzinfo else r.entered_at.replace(tzinfo=at.tzinfo)
+        if rules.is_overdue(entered, at, policies[key]):
+            hits.append((r.village_code, r.stage, r.subject))
+    return rules.overdue_groups(hits)
+
+
+def cycles_in_review(session: Session, county: str | None) -> list[tuple[str, int]]:
+    """(county, cycle_year) pairs with items still in review."""
+    out: set[tuple[str, int]] = set()
+    for subject, model in MODELS.items():
+        stmt = (
+            select(func.substr(model.village_code, 1, 6), model.cycle_year)
+            .where(model.status.in_(pending_statuses(subject)))
+            .distinct()
+        )
+        if county:
+            stmt = stmt.where(model.village_code.like(f"{county}%"))
+        out |= {(c, y) for c, y in session.execute(stmt)}
+    return sorted(out)
+
+
+def villages_of(session: Session, county: str, villages: Sequence[str] | None) -> list[str]:
+    stmt = select(Village.village_code).where(Village.county_code == county)
+    if villages:
+        stmt = stmt.where(Village.village_code.in_(villages))
+    return list(session.scalars(stmt.order_by(Village.village_code)))

@@ -1,0 +1,440 @@
+"""The review ledger: judge a batch of decisions with `zhucun.rules.review` and write the
+ledger rows, status changes, escalations, publicity windows and audit rows in bulk; keep
+the stage clock (`ReviewState`) in line. All three ways in (the UI form, the CLI, a
+decisions file) end in `decide()`. Helpers never commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from models import (
+    Decision,
+    Plan,
+    PlanItem,
+    Publicity,
+    ReviewEscalation,
+    ReviewState,
+)
+from tasks.common import audit_many, current_flow_run_id, now
+from tasks.review_load import (
+    MODELS,
+    SUBJECT_KEY,
+    Key,
+    _policy,
+    load_contexts,
+    load_escalations,
+    load_history,
+    load_items,
+    pending_statuses,
+)
+from tasks.sql import insert_ignore, upsert
+from zhucun.policy import Policy
+from zhucun.rules import review as rules
+
+# --- Deciding ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    request: rules.Request
+    verdict: rules.Verdict
+    row: int | None = None  # line in a decisions file
+    skipped: str | None = None  # e.g. "already applied" (idempotent file re-import)
+
+    def summary(self) -> dict[str, Any]:
+        r, v = self.request, self.verdict
+        return dict(
+            row=self.row,
+            subject=r.subject,
+            subject_id=r.subject_id,
+            stage=r.stage,
+            reviewer_id=r.reviewer_id,
+            decision=r.decision,
+            outcome="skipped" if self.skipped else ("accepted" if v.accepted else "refused"),
+            refusal_reason=self.skipped or v.refusal,
+            new_status=v.new_status,
+            escalated_to=v.escalate[1] if v.escalate else None,
+        )
+
+
+@dataclass
+class DecideResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    applied: bool = True
+
+    @property
+    def accepted(self) -> int:
+        return sum(o.verdict.accepted and not o.skipped for o in self.outcomes)
+
+    @property
+    def refused(self) -> int:
+        return sum(not o.verdict.accepted and not o.skipped for o in self.outcomes)
+
+    def counts(self) -> dict[str, Any]:
+        return dict(
+            accepted=self.accepted,
+            refused=self.refused,
+            skipped=sum(bool(o.skipped) for o in self.outcomes),
+            applied=self.applied,
+            status_changes=sum(bool(o.verdict.new_status) for o in self.outcomes if not o.skipped),
+            escalations=sum(bool(o.verdict.escalate) for o in self.outcomes),
+        )
+
+
+def _stage_order(policy: Policy, subject: str, stage: str) -> int:
+    names = [s.stage for s in rules.stages_for(policy, subject)] if subject in MODELS else []
+    return names.index(stage) if stage in names else 99
+
+
+def decide(
+    session: Session,
+    requests: Sequence[rules.Request],
+    *,
+    cycle_year: int,
+    channel: str,
+    county: str | None = None,
+    flow_run_id: str | None = None,
+    received_at: datetime | None = None,
+    today: date | None = None,
+    all_or_nothing: bool = False,
+    rows: Sequence[int] | None = None,
+) -> DecideResult:
+    """Judge `requests` in order (each sees the effect of the ones before it) and write the
+    result: every accepted and refused decision as a ledger row, status changes with audit
+    rows, escalations, publicity windows. With `all_or_nothing` (decisions files) nothing at
+    all is written unless every request is accepted."""
+    received_at = received_at or now()
+    today = today or received_at.date()
+    flow_run_id = flow_run_id if flow_run_id is not None else current_flow_run_id()
+    result = DecideResult()
+    if not requests:
+        return result
+    keys = {(r.subject, r.subject_id) for r in requests if r.subject in MODELS}
+    items = load_items(session, cycle_year, keys=keys)
+    if county:
+        items = {k: i for k, i in items.items() if i.village_code.startswith(county)}
+    villages = sorted({i.village_code for i in items.values()})
+    policy = _policy(session, county or (villages[0][:6] if villages else None), cycle_year)
+    contexts = load_contexts(session, villages, policy, cycle_year)
+    history = load_history(session, cycle_year, villages)
+    escalations = load_escalations(session, cycle_year, villages)
+    full = rules.ladder(policy)
+    new_escalations: dict[tuple[Key, str], tuple[str, str, str]] = {}
+
+    for n, req in enumerate(requests):
+        key = (req.subject, req.subject_id)
+        item = items.get(key)
+        ctx = contexts.get(item.village_code) if item else None
+        esc = dict(escalations.get(key, {}))
+        if item is not None and ctx is not None:
+            for stage, (level, _why) in rules.standing_escalations(item, ctx, full).items():
+                esc.setdefault(stage, level)
+        verdict = rules.validate(
+            req,
+            item,
+            ctx,
+            policy=policy,
+            history=history.get(key, ()),
+            escalations=esc,
+            today=today,
+        )
+        result.outcomes.append(Outcome(req, verdict, rows[n] if rows else None))
+        if item is None:
+            continue
+        if verdict.escalate:
+            stage, level, why = verdict.escalate
+            escalations.setdefault(key, {})[stage] = level
+            new_escalations[(key, stage)] = (item.village_code, level, why)
+        if verdict.accepted:
+            history.setdefault(key, []).append(
+                rules.Past(req.reviewer_id, req.stage, item.version, req.decision)
+            )
+            if verdict.new_status:
+                items[key] = replace(item, status=verdict.new_status)
+
+    if all_or_nothing and result.refused:
+        result.applied = False
+        return result
+    _write(
+        session,
+        result,
+        items,
+        new_escalations,
+        policy=policy,
+        cycle_year=cycle_year,
+        channel=channel,
+        flow_run_id=flow_run_id,
+        received_at=received_at,
+    )
+    return result
+
+
+def _write(
+    session: Session,
+    result: DecideResult,
+    items: Mapping[Key, rules.Item],
+    new_escalations: Mapping[tuple[Key, str], tuple[str, str, str]],
+    *,
+    policy: Policy,
+    cycle_year: int,
+    channel: str,
+    flow_run_id: str | None,
+    received_at: datetime,
+) -> None:
+    ledger, audit = [], []
+    changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    publicity = []
+    version_of: dict[Key, int] = {}
+    for o in result.outcomes:
+        r, v = o.request, o.verdict
+        item = items.get((r.subject, r.subject_id))
+        village = item.village_code if item else ""
+        version = item.version if item else 0
+        version_of[(r.subject, r.subject_id)] = version
+        ledger.append(
+            dict(
+                stage=r.stage[:12],
+                subject=r.subject[:10],
+                subject_id=r.subject_id[:32],
+                cycle_year=cycle_year,
+                version=version,
+                village_code=village,
+                reviewer_id=r.reviewer_id[:32] or "?",
+                decision=r.decision[:10],
+                reason=r.reason,
+                decided_on=r.decided_on,
+                received_at=received_at,
+                channel=channel,
+                flow_run_id=flow_run_id,
+                outcome="accepted" if v.accepted else "refused",
+                refusal_reason=v.refusal,
+            )
+        )
+        if v.accepted and v.new_status and item is not None:
+            changes[r.subject].append(
+                dict(
+                    subject_id=r.subject_id,
+                    status=v.new_status,
+                    reason=r.reason if v.new_status == "returned" else None,
+                )
+            )
+            audit.append(
+                dict(
+                    actor=f"reviewer:{r.reviewer_id}",
+                    action=f"review.{r.decision}",
+                    entity=r.subject,
+                    entity_id=f"{r.subject_id}/{cycle_year}",
+                    after={
+                        "status": v.new_status,
+                        "stage": r.stage,
+                        "version": version,
+                        "channel": channel,
+                    },
+                )
+            )
+            if v.final_approval:
+                opens, closes = rules.publicity_window(r.decided_on, policy)
+                publicity.append(
+                    dict(
+                        subject=r.subject,
+                        subject_id=r.subject_id,
+                        cycle_year=cycle_year,
+                        version=version,
+                        village_code=village,
+                        opens_on=opens,
+                        closes_on=closes,
+                        status="open",
+                    )
+                )
+    # The audit "before" of each change: the status it left, in decision order.
+    first_status: dict[Key, str] = {}
+    for o in result.outcomes:
+        k = (o.request.subject, o.request.subject_id)
+        if k not in first_status and k in items:
+            first_status[k] = items[k].status
+    if ledger:
+        session.execute(insert(Decision), ledger)
+    for subject, rows in changes.items():
+        _set_status(session, subject, cycle_year, rows)
+    if new_escalations:
+        esc_rows = [
+            dict(
+                subject=k[0],
+                subject_id=k[1],
+                cycle_year=cycle_year,
+                village_code=village,
+                stage=stage,
+                level=level,
+                reason=why,
+                at=received_at,
+            )
+            for (k, stage), (village, level, why) in new_escalations.items()
+        ]
+        insert_ignore(
+            session, ReviewEscalation, esc_rows, ("subject", "subject_id", "cycle_year", "stage")
+        )
+        audit += [
+            dict(
+                actor="zhucun:review",
+                action="review.escalated",
+                entity=r["subject"],
+                entity_id=f"{r['subject_id']}/{cycle_year}",
+                after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
+            )
+            for r in esc_rows
+        ]
+    if publicity:
+        insert_ignore(
+            session, Publicity, publicity, ("subject", "subject_id", "cycle_year", "version")
+        )
+        audit += [
+            dict(
+                actor="zhucun:review",
+                action="publicity.opened",
+                entity=p["subject"],
+                entity_id=f"{p['subject_id']}/{cycle_year}",
+                after={"opens_on": str(p["opens_on"]), "closes_on": str(p["closes_on"])},
+            )
+            for p in publicity
+        ]
+    audit_many(session, audit)
+    touched = sorted({items[k].village_code for k in first_status})
+    if touched:
+        sync_states(session, cycle_year, touched, policy=policy, at=received_at)
+
+
+def _set_status(
+    session: Session, subject: str, cycle_year: int, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Bulk status updates, the last change of an item winning."""
+    model = MODELS[subject]
+    last = {r["subject_id"]: r for r in rows}
+    by_status: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    for sid, r in last.items():
+        by_status[(r["status"], r["reason"])].append(sid)
+    for (status, reason), sids in by_status.items():
+        values: dict[str, Any] = {"status": status}
+        if subject == "strategy" and status == "returned":
+            values["return_reason"] = reason
+        session.execute(
+            update(model)
+            .where(SUBJECT_KEY[subject].in_(sids), model.cycle_year == cycle_year)
+            .values(**values)
+        )
+        if subject == "plan":
+            plan_ids = select(Plan.id).where(
+                Plan.village_code.in_(sids), Plan.cycle_year == cycle_year
+            )
+            session.execute(
+                update(PlanItem).where(PlanItem.plan_id.in_(plan_ids)).values(status=status)
+            )
+
+
+# --- Stage clock and standing escalations -----------------------------------------------
+
+
+def sync_states(
+    session: Session,
+    cycle_year: int,
+    villages: Sequence[str],
+    *,
+    policy: Policy,
+    at: datetime | None = None,
+) -> dict[str, int]:
+    """Bring `ReviewState` in line with the items' (status, version): an item whose status or
+    version changed (a decision here, a redraft elsewhere) enters its stage now. Records the
+    standing 优亲厚友 escalations of items entering review (once: unique key)."""
+    at = at or now()
+    items = load_items(session, cycle_year, villages=villages)
+    states = {
+        (r.subject, r.subject_id): (r.status, r.version)
+        for r in session.execute(
+            select(
+                ReviewState.subject, ReviewState.subject_id, ReviewState.status, ReviewState.version
+            ).where(ReviewState.cycle_year == cycle_year, ReviewState.village_code.in_(villages))
+        )
+    }
+    changed = []
+    for key, item in items.items():
+        if states.get(key) == (item.status, item.version):
+            continue
+        stages = rules.stages_for(policy, item.subject)
+        changed.append(
+            dict(
+                subject=item.subject,
+                subject_id=item.subject_id,
+                cycle_year=cycle_year,
+                village_code=item.village_code,
+                status=item.status,
+                version=item.version,
+                stage=rules.waiting_stage(item.subject, item.status, stages),
+                entered_at=at,
+            )
+        )
+    if changed:
+        upsert(session, ReviewState, changed, ("subject", "subject_id", "cycle_year"))
+    escalated = _record_standing(session, cycle_year, villages, items, policy=policy, at=at)
+    return {"items": len(items), "entered_stage": len(changed), "escalated": escalated}
+
+
+def _record_standing(
+    session: Session,
+    cycle_year: int,
+    villages: Sequence[str],
+    items: Mapping[Key, rules.Item],
+    *,
+    policy: Policy,
+    at: datetime,
+) -> int:
+    pending = [
+        i
+        for i in items.values()
+        if i.subject == "strategy" and i.status in pending_statuses("strategy")
+    ]
+    if not pending:
+        return 0
+    contexts = load_contexts(session, villages, policy, cycle_year)
+    have = load_escalations(session, cycle_year, villages)
+    full = rules.ladder(policy)
+    rows = []
+    for item in pending:
+        for stage, (level, why) in rules.standing_escalations(
+            item, contexts[item.village_code], full
+        ).items():
+            if have.get((item.subject, item.subject_id), {}).get(stage) == level:
+                continue
+            rows.append(
+                dict(
+                    subject=item.subject,
+                    subject_id=item.subject_id,
+                    cycle_year=cycle_year,
+                    village_code=item.village_code,
+                    stage=stage,
+                    level=level,
+                    reason=why,
+                    at=at,
+                )
+            )
+    if rows:
+        upsert(session, ReviewEscalation, rows, ("subject", "subject_id", "cycle_year", "stage"))
+        audit_many(
+            session,
+            [
+                dict(
+                    actor="zhucun:review",
+                    action="review.escalated",
+                    entity=r["subject"],
+                    entity_id=f"{r['subject_id']}/{cycle_year}",
+                    after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
+                )
+                for r in rows
+            ],
+        )
+    return len(rows)
