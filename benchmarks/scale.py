@@ -1,0 +1,398 @@
+"""How the whole assistance cycle scales with the number of poor households (issue 9).
+
+    python benchmarks/scale.py --quick                      # 20,000 households, < 1 min
+    python benchmarks/scale.py --sizes 50000 200000 1000000 # one fresh database per size
+    python benchmarks/scale.py --sizes 200000 --no-evaluation --keep
+
+Per size, in a child process of its own (so each size's peak RSS is its own), it generates a
+registry (`zhucun.generator`; sizes above `--county-size` households are split over several
+Guizhou counties), imports it into a fresh SQLite database in a temporary data directory,
+runs `assistance_cycle` (causes, analysis, dispatch, plans, strategies, review opened) for
+each county and `evaluate_progress` on the surveys' latest month, then runs it all again
+(the re-run must write nothing). It prints, per stage:
+
+- wall seconds (from the Prefect API's flow run start/end) and the share of it no task run
+  covered (``orch``: Prefect's own time plus flow bodies),
+- rows written (the stage summary's counts) and task runs (read back from the Prefect API),
+- the process' peak RSS and the 1-minute load average while the stage ran (this is a shared
+  2-core machine: read every figure with its load),
+- the re-run's wall time as a share of the first run;
+- ``(outside)``: the cycle's wall not spent in any stage's flow run (Prefect start-up, the
+  parent flows' bodies and hand-overs), counted as orchestration.
+
+Then a raw-write baseline: the rows each stage left in its tables, written again with plain
+`sqlite3.executemany` into an empty copy of the same schema (indexes included, foreign keys
+off, one transaction per table), and the ratio stage wall / raw write. The ratio is an upper
+bound of the write overhead: a stage's wall includes its reads and rules, too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# Poverty counties of Guizhou the large sizes are spread over, 522626 first.
+COUNTIES = ("522626", "522622", "522623", "522624", "522625", "522627", "522628", "522629")
+# Tables each stage writes (the raw-write baseline rewrites exactly these rows).
+STAGE_TABLES: dict[str, tuple[str, ...]] = {
+    "causes": ("householdassessment",),
+    "analysis": ("villageassessment",),
+    "dispatch": ("team", "teammember", "helperassignment", "shortage"),
+    "plans": ("plan", "planitem"),
+    "strategies": ("strategy", "strategymeasure"),
+}
+WRITTEN_KEYS = (
+    "written",
+    "teams_formed",
+    "members_posted",
+    "helpers_assigned",
+    "shortages_recorded",
+    "evaluated",
+)
+
+
+class Sampler(threading.Thread):
+    """Samples this process' RSS and the load average every 0.2 s, so each stage's window
+    (from the Prefect API's start and end times) gets its own peak and load."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int, float]] = []
+        self.stop = False
+
+    def run(self) -> None:
+        while not self.stop:
+            self.samples.append((time.time(), rss_kb(), os.getloadavg()[0]))
+            time.sleep(0.2)
+
+    def window(self, t0: float, t1: float) -> tuple[float, float]:
+        """(peak RSS in MB, highest 1-minute load) between t0 and t1."""
+        inside = [s for s in self.samples if t0 - 0.2 <= s[0] <= t1 + 0.2] or self.samples[-1:]
+        return max(s[1] for s in inside) / 1024, max(s[2] for s in inside)
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load() -> str:
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def covered(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of intervals (threads overlap)."""
+    total, end = 0.0, -math.inf
+    for a, b in sorted(intervals):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
+
+
+def flow_stages(parent_id: Any) -> list[dict[str, Any]]:
+    """The parent's subflow runs (or the run itself) with start/end, task runs and the time
+    the task runs covered, read back from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+        TaskRunFilter,
+        TaskRunFilterFlowRunId,
+        TaskRunFilterSubFlowRuns,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id])
+            ),
+            sort=FlowRunSort.START_TIME_ASC,
+        ) or client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent_id]))
+        )
+        out = []
+        for fr in runs:
+            tasks: list[Any] = []
+            while True:
+                page = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[fr.id])),
+                    task_run_filter=TaskRunFilter(
+                        flow_run_id=TaskRunFilterFlowRunId(any_=[fr.id]),
+                        subflow_runs=TaskRunFilterSubFlowRuns(exists_=False),
+                    ),
+                    limit=200,
+                    offset=len(tasks),
+                )
+                tasks += page
+                if len(page) < 200:
+                    break
+            t0 = fr.start_time.timestamp() if fr.start_time else time.time()
+            t1 = fr.end_time.timestamp() if fr.end_time else t0
+            spans = [
+                (t.start_time.timestamp(), t.end_time.timestamp())
+                for t in tasks
+                if t.start_time and t.end_time
+            ]
+            out.append(
+                {
+                    "stage": fr.name.split("-")[0],
+                    "t0": t0,
+                    "t1": t1,
+                    "task_runs": len(tasks),
+                    "in_tasks": covered(spans),
+                }
+            )
+        return out
+
+
+def written(summary: dict[str, Any]) -> int:
+    return sum(int(v) for k, v in summary.items() if k in WRITTEN_KEYS and isinstance(v, int))
+
+
+def row_counts(db: Path, tables: list[str]) -> dict[str, int]:
+    with sqlite3.connect(db) as con:
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def raw_write(db: Path, tables: tuple[str, ...], work: Path) -> tuple[int, float]:
+    """Rows of `tables` rewritten with plain executemany into an empty copy of their schema:
+    (rows, seconds of the writes and commits only)."""
+    target = work / f"raw-{tables[0]}.db"
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(db)
+    dst = sqlite3.connect(target)
+    dst.execute("PRAGMA journal_mode=WAL")
+    dst.execute("PRAGMA synchronous=NORMAL")
+    for t in tables:
+        for (sql,) in src.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY type = 'index'",
+            (t,),
+        ):
+            dst.execute(sql)
+    n, seconds = 0, 0.0
+    for t in tables:
+        cur = src.execute(f'SELECT * FROM "{t}"')
+        marks = ", ".join("?" * len(cur.description))
+        rows = cur.fetchall()
+        n += len(rows)
+        t0 = time.perf_counter()
+        dst.executemany(f'INSERT INTO "{t}" VALUES ({marks})', rows)
+        dst.commit()
+        seconds += time.perf_counter() - t0
+    src.close()
+    dst.close()
+    return n, seconds
+
+
+def latest_period(county: str) -> str | None:
+    from sqlalchemy import func, select
+
+    from models import Household, Survey
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        latest = session.execute(
+            select(func.max(Survey.survey_date))
+            .join(Household, Household.household_id == Survey.household_id)
+            .where(Household.village_code.like(f"{county}%"))
+        ).scalar()
+    return f"{latest:%Y-%m}" if latest else None
+
+
+def run_cycle(
+    counties: list[str], year: int, evaluation: bool, sampler: Sampler
+) -> list[dict[str, Any]]:
+    """One pass over the counties: per stage name, summed over counties."""
+    from flows.cycle import assistance_cycle
+    from flows.evaluation import evaluate_progress
+
+    stages: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, s: dict[str, Any], rows: int) -> None:
+        mb, ld = sampler.window(s["t0"], s["t1"])
+        acc = stages.setdefault(
+            name, {"stage": name, "wall": 0.0, "orch": 0.0, "rows": 0, "tasks": 0, "mb": 0.0}
+        )
+        wall = s["t1"] - s["t0"]
+        acc["wall"] += wall
+        acc["orch"] += max(wall - s["in_tasks"], 0.0)
+        acc["rows"] += rows
+        acc["tasks"] += s["task_runs"]
+        acc["mb"] = max(acc["mb"], mb)
+        acc["load"] = max(acc.get("load", 0.0), ld)
+
+    for county in counties:
+        state = assistance_cycle(county=county, cycle_year=year, return_state=True)
+        summary = state.result()
+        time.sleep(1.5)  # task run states reach the API a moment after the flow returns
+        for s in flow_stages(state.state_details.flow_run_id):
+            add(s["stage"], s, written(summary["stages"].get(s["stage"], {})))
+        if evaluation and (period := latest_period(county)):
+            state = evaluate_progress(county=county, period=period, return_state=True)
+            ev = state.result()
+            time.sleep(1.5)
+            for s in flow_stages(state.state_details.flow_run_id):
+                add("evaluation", s, written(ev))
+    return list(stages.values())
+
+
+def one_size(args: argparse.Namespace) -> None:
+    """Child process: everything for one size, in the data dir the parent prepared."""
+    data = Path(os.environ["ZHUCUN_DATA_DIR"])
+    sys.path.insert(0, str(ROOT))
+    from zhucun.exchange.importer import import_folder
+    from zhucun.generator import generate
+    from zhucun.migrate import upgrade
+    from zhucun.settings import get_settings
+
+    size = args.one
+    n = max(1, math.ceil(size / args.county_size))
+    if n > len(COUNTIES):
+        raise SystemExit(f"at most {len(COUNTIES) * args.county_size} households")
+    counties = list(COUNTIES[:n])
+    settings = get_settings()
+    print(
+        f"### {size:,} poor households in {n} count{'y' if n == 1 else 'ies'} "
+        f"({', '.join(counties)}); batch size {settings.batch_size}, task workers "
+        f"{settings.task_workers}, CPUs {os.cpu_count()}; {load()}",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    upgrade()
+    for i, county in enumerate(counties):
+        folder = data / f"registry-{county}"
+        per = size // n + (1 if i < size % n else 0)
+        generate(county, folder, households=per, seed=1 + i, year=args.year)
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for county in counties:
+        result = import_folder(data / f"registry-{county}")
+        assert result.ok, result.errors[:5]
+        shutil.rmtree(data / f"registry-{county}")
+    print(
+        f"generate {t_gen:.1f} s, import {time.perf_counter() - t0:.1f} s, "
+        f"peak {peak_mb():.0f} MB; {load()}",
+        flush=True,
+    )
+    db = Path(settings.effective_database_url.split("///", 1)[-1])
+
+    sampler = Sampler()
+    sampler.start()
+    runs = []
+    for attempt in ("first run", "re-run"):
+        before = row_counts(db, ["auditevent"])
+        t0 = time.perf_counter()
+        stages = run_cycle(counties, args.year, not args.no_evaluation, sampler)
+        wall = time.perf_counter() - t0
+        outside = max(wall - sum(s["wall"] for s in stages), 0.0)
+        stages.append(
+            {"stage": "(outside)", "wall": outside, "orch": outside, "rows": 0, "tasks": 0}
+            | {"mb": peak_mb(), "load": os.getloadavg()[0]}
+        )
+        audits = row_counts(db, ["auditevent"])["auditevent"] - before["auditevent"]
+        runs.append((wall, stages, audits))
+        print(f"\n== {attempt}: {wall:.1f} s wall, {audits:,} audit rows; {load()}")
+        print(
+            f"  {'stage':<11} {'wall s':>8} {'orch s':>7} {'rows':>10} {'tasks':>6} "
+            f"{'peak MB':>8} {'load':>5}"
+        )
+        for s in stages:
+            print(
+                f"  {s['stage']:<11} {s['wall']:8.1f} {s['orch']:7.1f} {s['rows']:10,} "
+                f"{s['tasks']:6d} {s['mb']:8.0f} {s['load']:5.1f}"
+            )
+        sys.stdout.flush()
+    sampler.stop = True
+    (first, stages, _), (second, again, _) = runs
+    tasks = sum(s["tasks"] for s in stages)
+    orch = sum(s["orch"] for s in stages)
+    print(
+        f"\ncycle: {first:.1f} s = {1000 * first / size:.3f} ms/household; re-run "
+        f"{second:.1f} s ({100 * second / first:.0f}% of the first); {tasks} task runs "
+        f"(1 per {size // max(tasks, 1):,} households); orchestration {orch:.1f} s "
+        f"({100 * orch / first:.0f}%); peak {peak_mb():.0f} MB"
+    )
+    print("re-run per stage: " + ", ".join(f"{s['stage']} {s['wall']:.1f} s" for s in again))
+
+    print("\n== raw-write baseline (sqlite3.executemany into an empty copy of the schema)")
+    by_stage = {s["stage"]: s for s in stages}
+    for stage, tables in STAGE_TABLES.items():
+        if stage not in by_stage or not by_stage[stage]["rows"]:
+            continue
+        rows, seconds = raw_write(db, tables, data)
+        wall = by_stage[stage]["wall"]
+        print(
+            f"  {stage:<11} {rows:10,} rows raw {seconds:6.2f} s; stage {wall:6.1f} s "
+            f"= {wall / max(seconds, 1e-3):5.1f}x raw ({'+'.join(tables)}); {load()}"
+        )
+    rows, seconds = raw_write(db, ("auditevent",), data)
+    print(f"  {'audit':<11} {rows:10,} rows raw {seconds:6.2f} s (all stages' audit rows)")
+    print(f"\npeak memory (this process) {peak_mb():.0f} MB", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000])
+    ap.add_argument("--quick", action="store_true", help="20,000 households (under a minute)")
+    ap.add_argument("--year", type=int, default=2026)
+    ap.add_argument("--county-size", type=int, default=250_000, help="households per county")
+    ap.add_argument("--no-evaluation", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the data dirs")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process' size
+    args = ap.parse_args()
+    if args.one:
+        one_size(args)
+        return
+    sizes = [20_000] if args.quick else args.sizes
+    for size in sizes:
+        data = tempfile.mkdtemp(prefix=f"zhucun-scale-{size}-")
+        env = dict(
+            os.environ,
+            ZHUCUN_DATA_DIR=data,
+            PREFECT_HOME=str(Path(data) / "prefect"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+            PREFECT_LOGGING_LEVEL="WARNING",
+        )
+        env.pop("PREFECT_API_URL", None)
+        cmd = [sys.executable, __file__, "--one", str(size), "--year", str(args.year)]
+        cmd += ["--county-size", str(args.county_size)]
+        cmd += ["--no-evaluation"] if args.no_evaluation else []
+        try:
+            rc = subprocess.call(cmd, env=env, cwd=ROOT)
+        finally:
+            if not args.keep:
+                shutil.rmtree(data, ignore_errors=True)
+            else:
+                print(f"data kept in {data}")
+        if rc:
+            raise SystemExit(rc)
+
+
+if __name__ == "__main__":
+    main()
