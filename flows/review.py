@@ -40,6 +40,7 @@ from tasks.review import (
     submit_task,
     sync_task,
 )
+from zhucun.privacy import mask_text
 
 MAX_FORMS_PER_RUN = 10_000  # a guard against a loop that never ends
 
@@ -123,7 +124,7 @@ def review_cycle(
             _file_errors_artifact(scope, cycle_year, decisions_file, applied["errors"])
             raise ValueError(
                 f"decisions file {decisions_file} refused ({applied['error_count']} errors, "
-                f"nothing applied); first: {applied['errors'][0]}"
+                f"nothing applied); first: {mask_text(applied['errors'][0])}"
             )
     groups = pending_task(scope.county, cycle_year, scope.villages)
     while groups and wait and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
@@ -187,7 +188,7 @@ def _summary_artifact(scope: Scope, cycle_year: int, summary: dict[str, Any]) ->
 
 def _file_errors_artifact(scope: Scope, cycle_year: int, path: str, errors: list[str]) -> None:
     create_table_artifact(
-        table=[{"error": e} for e in errors],
+        table=[{"error": mask_text(e)} for e in errors],
         key=artifact_key("review-file", scope.label, cycle_year),
         description=f"Decisions file refused as a whole (nothing applied): {path}",
     )

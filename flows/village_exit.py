@@ -18,6 +18,7 @@ from flows.common import artifact_key
 from flows.parameters import Period, VillageCode
 from models import AuditEvent, Township, Village, VillageStatus
 from tasks.common import audit, county_region
+from tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.policy import load_policy
 from zhucun.rules.village_exit import VillageExitReview, review_village_exit
@@ -26,6 +27,7 @@ AUDIT_ENTITY = "village_exit_review"
 
 
 @task(name="review-village-exit")
+@guarded
 def review_exit(village_code: str, period: str) -> dict[str, Any]:
     """Load the village's status for the period, apply the rule, audit it once (a re-run
     with the same outcome appends nothing). Returns the review and the village's names."""

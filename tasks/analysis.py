@@ -15,6 +15,7 @@ from sqlmodel import Session
 from models import Household, HouseholdAssessment, Village, VillageAssessment
 from tasks.common import audit_many
 from tasks.lifecycle_db import load_households, policy_for, still_poor
+from tasks.safety import guarded
 from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy
@@ -173,6 +174,7 @@ def _sum_dist(profiles: Any) -> dict[str, int]:
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def analyse_villages_task(
     county: str, cycle_year: int, villages: list[str], chunk_no: int = 0
 ) -> dict[str, Any]:

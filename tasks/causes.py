@@ -18,6 +18,7 @@ from models import HelperAssignment, Household, HouseholdAssessment, Team, TeamM
 from models.enums import AssessmentSource
 from tasks.common import audit_many
 from tasks.lifecycle_db import in_care, load_households, policy_for
+from tasks.safety import guarded
 from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
@@ -130,6 +131,7 @@ def assess_chunk(
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def assess_causes_task(
     county: str, cycle_year: int, villages: list[str], chunk_no: int = 0
 ) -> dict[str, Any]:

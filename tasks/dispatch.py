@@ -44,6 +44,8 @@ from models import (
 from models.enums import HouseholdStatus, MemberRole, TeamStatus
 from models.transitions import check_transition
 from tasks.common import Scope, audit_many, county_region
+from tasks.dispatch_pool import POOLS
+from tasks.safety import guarded
 from tasks.sql import insert_ignore
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
@@ -56,7 +58,8 @@ from zhucun.settings import get_settings
 ACTOR = "zhucun:dispatch_cycle"
 TEAM_KINDS = ("team", "leader")
 MAX_VILLAGES_PER_CHUNK = 50
-# Dispatch reloads the cadre pool per chunk, so its chunks are larger than other stages'.
+# Dispatch chunks are larger than other stages' (fewer sequential task runs); the cadre pool
+# is loaded once per flow run (tasks.dispatch_pool).
 CHUNK_HOUSEHOLDS_FACTOR = 4
 POOR_STATUSES = (HouseholdStatus.poor.value, HouseholdStatus.relapsed.value)
 
@@ -337,11 +340,15 @@ def _relatives(
 
 
 def load_conflicts(
-    session: Session, villages: Sequence[str], pool: Iterable[rules.CadreInfo], policy: Policy
+    session: Session,
+    villages: Sequence[str],
+    pool: Iterable[rules.CadreInfo],
+    policy: Policy,
+    spouse_pairs: Iterable[tuple[str, str]] | None = None,
 ) -> rules.Conflicts:
     """Conflicts of interest for a chunk of villages, from relations ⋈ village officials and
     relations ⋈ registered poor household heads (each indexed on ID number: O(relations)),
-    plus spouses among cadres."""
+    plus spouses among cadres (`spouse_pairs` when the caller has them already)."""
     near = list(policy.near_relations)
     officials = _relatives(
         session,
@@ -359,6 +366,10 @@ def load_conflicts(
         where=and_(Household.village_code.in_(villages), Household.registered_poor.is_(True)),
     )
     c = rules.Conflicts.build(pool, ((cid, v) for cid, v in officials), heads)
+    if spouse_pairs is not None:
+        for a, b in spouse_pairs:
+            c.add_spouses(a, b)
+        return c
     for a, b in session.execute(
         select(Cadre.cadre_id, Cadre.spouse_cadre_id).where(Cadre.spouse_cadre_id.is_not(None))
     ):
@@ -441,9 +452,10 @@ def dispatch_chunk(
         for v in villages
         if v in needs
     ]
-    pool = load_pool(session, cycle_year, member_village)
-    conflicts = load_conflicts(session, villages, pool, policy)
+    pool, spouses = POOLS.pool(session, cycle_year, member_village)
+    conflicts = load_conflicts(session, villages, pool, policy, spouses)
     plan = rules.dispatch(wanted, pool, conflicts, cycle_year, policy, existing_teams=members)
+    POOLS.expect(plan.teams, plan.helpers)
     written = write_plan(
         session, plan, cycle_year, villages, team_villages=needs_team, helper_villages=set(villages)
     )
@@ -778,6 +790,7 @@ def dispatch_summary(session: Session, scope: Scope, cycle_year: int) -> dict[st
     task_run_name="dispatch-chunks-{county}-{cycle_year}",
     cache_policy=NO_CACHE,
 )
+@guarded
 def dispatch_chunks_task(
     county: str, cycle_year: int, villages: list[str] | None = None, retry_shortages: bool = False
 ) -> list[list[str]]:
@@ -795,6 +808,7 @@ def dispatch_chunks_task(
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def dispatch_villages_task(
     county: str,
     cycle_year: int,
@@ -803,11 +817,17 @@ def dispatch_villages_task(
     retry_shortages: bool = False,
 ) -> dict[str, Any]:
     """One chunk in one transaction (a retry sees the pool as the failed attempt left it:
-    nothing, since it rolled back)."""
-    with session_scope() as session:
-        return dispatch_chunk(
-            session, county, cycle_year, villages, retry_shortages=retry_shortages
-        )
+    nothing, since it rolled back). The flow run's cached pool follows the transaction."""
+    try:
+        with session_scope() as session:
+            out = dispatch_chunk(
+                session, county, cycle_year, villages, retry_shortages=retry_shortages
+            )
+    except BaseException:
+        POOLS.forget()
+        raise
+    POOLS.committed()
+    return out
 
 
 @task(
@@ -815,6 +835,7 @@ def dispatch_villages_task(
     task_run_name="dispatch-summary-{county}-{cycle_year}",
     cache_policy=NO_CACHE,
 )
+@guarded
 def dispatch_summary_task(
     county: str, cycle_year: int, villages: list[str] | None = None
 ) -> dict[str, Any]:
@@ -823,6 +844,7 @@ def dispatch_summary_task(
 
 
 @task(name="end-expired-teams", task_run_name="end-teams-{county}-{year}", cache_policy=NO_CACHE)
+@guarded
 def end_expired_teams_task(county: str, year: int) -> dict[str, Any]:
     with session_scope() as session:
         county_region(session, county)

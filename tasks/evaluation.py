@@ -31,6 +31,7 @@ from models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
 from models.transitions import check_transition
 from tasks.common import audit_many
 from tasks.lifecycle_db import policy_for
+from tasks.safety import guarded
 from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy
@@ -464,6 +465,7 @@ def village_statuses(
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def evaluate_progress_task(
     county: str, period: str, villages: list[str], chunk_no: int = 0
 ) -> dict[str, Any]:
@@ -513,6 +515,7 @@ def monitor_chunk(
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def monitor_relapse_task(
     county: str, period: str, villages: list[str], chunk_no: int = 0
 ) -> dict[str, Any]:

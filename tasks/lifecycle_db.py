@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from models import Household, MonitoringCase, Village
 from tasks.common import Scope, county_region
+from tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.rules.exit import POOR_STATUSES
@@ -152,6 +153,7 @@ def plan_chunks(
 
 
 @task(name="plan-chunks", task_run_name="chunks-{county}")
+@guarded
 def scope_chunks(
     county: str, villages: list[str] | None = None, poor_villages_only: bool = False
 ) -> list[list[str]]:

@@ -27,6 +27,7 @@ from models.transitions import check_transition
 from tasks.analysis import village_profiles
 from tasks.common import Scope, audit_many
 from tasks.lifecycle_db import policy_for
+from tasks.safety import guarded
 from tasks.sql import insert_ignore, upsert
 from zhucun.db import session_scope
 from zhucun.rules import plans as plan_rules
@@ -325,6 +326,7 @@ def _summary_row(code: str, status: str, items: Sequence[tuple]) -> dict[str, An
 
 
 @task(name="list-sponsor-groups", task_run_name="sponsor-groups-{county}-{cycle_year}")
+@guarded
 def sponsor_groups_task(
     county: str, cycle_year: int, villages: list[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -338,6 +340,7 @@ def sponsor_groups_task(
     retries=2,
     retry_delay_seconds=3,
 )
+@guarded
 def draft_plans_task(
     county: str, cycle_year: int, agency: str | None, villages: list[str], group_no: int = 0
 ) -> dict[str, Any]:

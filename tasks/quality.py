@@ -45,6 +45,7 @@ from models import (
     StrategyMeasure,
     Village,
 )
+from tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.rules import quality as q
 
@@ -479,6 +480,7 @@ def check_quality(
 
 
 @task(name="check-data-quality", task_run_name="data-quality-{county}")
+@guarded
 def data_quality_task(county: str | None, limit: int = 5) -> dict[str, Any]:
     """Runs in its own session; reads only, so nothing to commit."""
     with session_scope() as session:

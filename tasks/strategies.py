@@ -20,6 +20,7 @@ from models.enums import StrategyStatus
 from models.transitions import check_transition
 from tasks.common import audit_many
 from tasks.lifecycle_db import facts, in_care, load_households, policy_for
+from tasks.safety import guarded
 from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
@@ -198,6 +199,7 @@ def draft_chunk(
     retries=1,
     retry_delay_seconds=2,
 )
+@guarded
 def draft_strategies_task(
     county: str, cycle_year: int, villages: list[str], chunk_no: int = 0
 ) -> dict[str, Any]:

@@ -2,15 +2,23 @@
 
 Persistence helpers elsewhere take a session and never commit; the unit of work that
 opens a session (a task, a CLI command) commits once.
+
+A database error must not carry personal data into a run's state, a log or an event: every
+engine hides bound parameters (`hide_parameters=True`) and turns driver errors into a
+`DatabaseFailure` that names the operation, the error class and the SQLSTATE, never the
+driver's text (which can quote a row: "Key (id_number)=(...) already exists").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -26,6 +34,88 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+# SQLSTATEs an operator meets, named (the code alone is in every message).
+_SQLSTATE_NAMES = {
+    "55P03": "lock timeout",
+    "40P01": "deadlock",
+    "40001": "serialization failure",
+    "57014": "statement cancelled or timed out",
+    "23505": "duplicate key",
+    "23503": "foreign key violation",
+    "23502": "missing value",
+    "53300": "too many connections",
+}
+_OPERATION = re.compile(r"^\s*(\w+)")
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?(\w+)", re.IGNORECASE)
+
+
+class DatabaseFailure(Exception):
+    """A database error told safely: operation, driver error class, SQLSTATE; no values."""
+
+    def __init__(self, message: str, *, operation: str = "", sqlstate: str | None = None):
+        Exception.__init__(self, message)  # not the SQLAlchemy base's, when mixed in
+        self.operation = operation
+        self.sqlstate = sqlstate
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> Any:  # pickled (results, process pools) as the plain, safe kind
+        return (_rebuild_failure, (str(self), self.operation, self.sqlstate))
+
+
+def _rebuild_failure(message: str, operation: str, sqlstate: str | None) -> DatabaseFailure:
+    return DatabaseFailure(message, operation=operation, sqlstate=sqlstate)
+
+
+@lru_cache(maxsize=32)
+def _safe_class(base: type[sa_exc.DBAPIError]) -> type[DatabaseFailure]:
+    """DatabaseFailure that still is the SQLAlchemy class raised (`except IntegrityError`
+    keeps working)."""
+    return type(f"Safe{base.__name__}", (DatabaseFailure, base), {})
+
+
+def describe_db_error(orig: BaseException | None, statement: str | None) -> tuple[str, str | None]:
+    """('database error in UPDATE household: LockNotAvailable, SQLSTATE 55P03 (lock
+    timeout)', '55P03') — built from the statement's verb and table and the driver's codes."""
+    verb = _OPERATION.match(statement or "")
+    table = _TABLE.search(statement or "")
+    operation = " ".join(p for p in (verb and verb.group(1).upper(), table and table.group(1)) if p)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    detail = f", SQLSTATE {code}" if code else ""
+    if not code and getattr(orig, "sqlite_errorname", None):
+        code = orig.sqlite_errorname  # type: ignore[union-attr]
+        detail = f", {code}"
+    name = _SQLSTATE_NAMES.get(code or "")
+    where = f" in {operation}" if operation else ""
+    detail += f" ({name})" if name else ""
+    return f"database error{where}: {type(orig).__name__}{detail}", code
+
+
+def _safe_error(ctx: Any) -> BaseException | None:  # sqlalchemy ExceptionContext
+    """`handle_error` hook: replace a driver error by its safe description."""
+    error = ctx.sqlalchemy_exception
+    if not isinstance(error, sa_exc.DBAPIError):
+        return None
+    message, code = describe_db_error(ctx.original_exception, ctx.statement)
+    safe = _safe_class(type(error)).__new__(_safe_class(type(error)))
+    DatabaseFailure.__init__(safe, message, operation=message, sqlstate=code)
+    safe.statement, safe.params, safe.orig = None, None, None
+    safe.hide_parameters, safe.detail, safe.ismulti = True, [], None
+    safe.connection_invalidated = error.connection_invalidated
+    safe.code = error.code
+    return safe
+
+
+def _connect_options(url: str) -> dict[str, Any]:
+    """PostgreSQL session options from settings: a lock timeout, so a run blocked by a
+    held row lock fails (safely) instead of waiting for ever."""
+    timeout = get_settings().db_lock_timeout_ms
+    if not url.startswith("postgresql") or not timeout:
+        return {}
+    return {"connect_args": {"options": f"-c lock_timeout={int(timeout)}"}}
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -34,10 +124,23 @@ def engine_for(url: str) -> Engine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            hide_parameters=True,
+            **_connect_options(url),
+        )
+    event.listen(engine, "handle_error", _safe_error)
+    return engine
 
 
 def get_engine() -> Engine:

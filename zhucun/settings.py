@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=2000, ge=50, le=100_000, description="Rows per batch.")
     policy_year: int | None = Field(default=None, description="Policy year override.")
     policy_region: str | None = Field(default=None, description="Policy region override.")
+    db_lock_timeout_ms: int | None = Field(
+        default=None,
+        ge=1,
+        description="PostgreSQL lock_timeout of zhucun's sessions (ms); default: the server's.",
+    )
     task_workers: int = Field(default=2, ge=1, le=64, description="Threads per flow's task runner.")
     server_port: int = Field(default=4200, description="Port of the local Prefect server.")
     county: str | None = Field(
