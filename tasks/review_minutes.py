@@ -29,6 +29,7 @@ from tasks.review import (
     policy_for,
     villages_of,
 )
+from zhucun.exchange.cells import neutralise
 from zhucun.rules.review import Request
 
 
@@ -133,5 +134,7 @@ def write_minutes(rows: list[dict[str, Any]], path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(FILE_COLUMNS))
         w.writeheader()
-        w.writerows(rows)
+        w.writerows(  # clerks open it in Excel: no cell may run as a formula
+            {k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows
+        )
     return path

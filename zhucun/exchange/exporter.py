@@ -7,7 +7,10 @@ any text that looks like a valid ID number (an audit note, a reason) is masked.
 
 CSV is written with a BOM by default (utf-8-sig): Chinese Excel reads a BOM-less file as
 the local code page and garbles it. `encoding="gb18030"` is for older Excel. `xlsx=` also
-writes one workbook, a sheet per file, with Chinese headers (labels.py) for people."""
+writes one workbook, a sheet per file, with Chinese headers (labels.py) for people.
+
+Both are safe to open: text that Excel would run as a formula is neutralised (cells.py), and
+free text (reasons, plan items, audit notes) has ID, phone and bank numbers masked."""
 
 from __future__ import annotations
 
@@ -40,13 +43,18 @@ from models import (
     VillageAssessment,
     VillageStatus,
 )
+from zhucun.exchange.cells import neutralise
 from zhucun.exchange.specs import OUTPUT_COLUMNS
 from zhucun.exchange.workbook import Workbook
 from zhucun.idnumber import id_number_problem
-from zhucun.privacy import mask_id_number
+from zhucun.privacy import mask_id_number, mask_text
 
 CHUNK = 2000
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+# Columns people type into: masked for ID, phone and bank numbers as well.
+FREE_TEXT_COLUMNS = frozenset(
+    {"reason", "refusal_reason", "item", "answers", "missing_members", "before", "after"}
+)
 _ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
@@ -62,21 +70,23 @@ def scrub(text: str) -> str:
     return _ID_LIKE.sub(_mask_match, text)
 
 
-def cell(value: Any) -> str:
-    """One value as the exchange format writes it."""
+def cell(value: Any, column: str = "") -> str:
+    """One value as the exchange format writes it (text neutralised, free text masked)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list):
-        return ";".join(scrub(str(v)) for v in value)
-    if isinstance(value, dict):
-        return scrub(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, str):
+        text = scrub(value)
+    elif isinstance(value, list):
+        text = ";".join(scrub(str(v)) for v in value)
+    elif isinstance(value, dict):
+        text = scrub(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+    else:
+        return str(value)  # a number stays a number, even a negative one
+    return neutralise(mask_text(text) if column in FREE_TEXT_COLUMNS else text)
 
 
 def _in_county(column: Any, county: str) -> Any:
@@ -271,7 +281,9 @@ def export_folder(
                 writer.writerow(header)
                 result = conn.execution_options(yield_per=CHUNK).execute(stmt)
                 for partition in result.partitions():
-                    writer.writerows([cell(v) for v in row] for row in partition)
+                    writer.writerows(
+                        [cell(v, c) for v, c in zip(row, header, strict=True)] for row in partition
+                    )
                     if sheet is not None:
                         sheet.write(partition)
                     rows += len(partition)

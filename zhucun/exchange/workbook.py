@@ -22,34 +22,35 @@ from zhucun.exchange.sources import SHEET_TITLES
 
 
 class Sheet:
-    def __init__(self, ws: Any, header: Sequence[str], text: Callable[[Any], str]) -> None:
+    def __init__(self, ws: Any, header: Sequence[str], text: Callable[[Any, str], str]) -> None:
         self.ws = ws
         self.text = text
+        self.header = list(header)
         self.as_text = [name in TEXT_COLUMNS for name in header]
 
-    def value(self, value: Any, as_text: bool) -> Any:
+    def value(self, value: Any, as_text: bool, column: str = "") -> Any:
         """Numbers and dates stay numbers and dates (Excel can sum and sort them); IDs,
         codes, lists, JSON and timestamps with a zone are the CSV's text."""
         if value is None:
             return None
         if as_text or isinstance(value, str | list | dict | bool):
-            return self.text(value)
+            return self.text(value, column)
         if isinstance(value, datetime):
-            return self.text(value) if value.tzinfo is not None else value
+            return self.text(value, column) if value.tzinfo is not None else value
         if isinstance(value, int | float | date):
             return value
-        return self.text(value)
+        return self.text(value, column)
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        flags = self.as_text
+        columns = list(zip(self.as_text, self.header, strict=True))
         for row in rows:
-            self.ws.append([self.value(v, t) for v, t in zip(row, flags, strict=True)])
+            self.ws.append([self.value(v, t, c) for v, (t, c) in zip(row, columns, strict=True)])
 
 
 class Workbook:
     """Use as a context manager: the file appears, complete, only on a clean exit."""
 
-    def __init__(self, path: Path, text: Callable[[Any], str]) -> None:
+    def __init__(self, path: Path, text: Callable[[Any, str], str]) -> None:
         self.path = path
         self.text = text
         self.book = _Book(write_only=True)
