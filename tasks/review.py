@@ -53,6 +53,7 @@ from tasks.review_load import (
     pending_statuses,
     policy_for,
 )
+from tasks.review_lock import server_today
 from tasks.review_publicity import (
     close_publicity,
     file_objection,
@@ -119,7 +120,7 @@ def sync_task(
 @task(cache_policy=NO_CACHE, name="review-close-publicity")
 def close_publicity_task(county: str | None, today: date | None = None) -> dict[str, int]:
     with session_scope() as session:
-        return close_publicity(session, today=today or now().date(), county=county)
+        return close_publicity(session, today=today, county=county)
 
 
 @task(cache_policy=NO_CACHE, name="review-apply-file")
@@ -190,7 +191,7 @@ def submit_task(
 ) -> dict[str, Any]:
     with session_scope() as session:
         policy = policy_for(session, county, cycle_year)
-        today = now().date()
+        today = server_today()
         reqs = form_requests(
             session,
             cycle_year=cycle_year,

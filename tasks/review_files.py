@@ -1,21 +1,27 @@
 """Decisions files (meeting minutes, decisions.csv or .xlsx): parsed with errors as
-`file:row:column: rule`, applied all or nothing through `decide()`."""
+`file:row:column: rule`, applied all or nothing through `decide()`, and applied once: the
+file's sha256 is recorded in `AppliedFile` (unique) in the same transaction, under a lock
+on that hash, so two imports of one file at once apply it once and the other reports
+"already applied on …"."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import (
-    Decision,
-)
+from models import Decision
+from models.audit import AppliedFile
+from tasks.common import current_flow_run_id, now
 from tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
-from tasks.review_load import FILE_COLUMNS, _policy, policy_for
+from tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
+from tasks.review_lock import CHINA, begin_write, lock_key
 from zhucun.rules import review as rules
 
 # --- Decisions files ---------------------------------------------------------------------
@@ -25,6 +31,7 @@ from zhucun.rules import review as rules
 class FileResult:
     errors: list[str] = field(default_factory=list)
     result: DecideResult | None = None
+    already_applied: str | None = None  # "already applied on …": nothing was done
 
     @property
     def ok(self) -> bool:
@@ -98,10 +105,26 @@ def apply_decisions_file(
     """All or nothing: every row judged exactly as a UI decision, in the order the minutes
     were taken (date, then stage); nothing is written unless all rows are accepted. A row
     that was already applied (same accepted decision in the ledger) is skipped, so a
-    re-import of the same file changes nothing."""
+    re-import of the same file changes nothing; the very same file (by sha256) is not even
+    judged again."""
     requests, rows, errors = read_decisions_file(path)
     if errors:
         return FileResult(errors)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    begin_write(session)
+    lock_key(session, f"decisions-file:{sha}")
+    before = session.execute(
+        select(AppliedFile.applied_at, AppliedFile.name).where(AppliedFile.sha256 == sha)
+    ).first()
+    if before is not None:
+        when = before.applied_at
+        when = (when if when.tzinfo else when.replace(tzinfo=now().tzinfo)).astimezone(CHINA)
+        note = f"already applied on {when:%Y-%m-%d %H:%M} (as {before.name})"
+        skipped = [
+            Outcome(r, rules.Verdict(True), n, skipped=note)
+            for r, n in zip(requests, rows, strict=True)
+        ]
+        return FileResult([], DecideResult(skipped), already_applied=note)
     policy = policy_for(session, county, cycle_year) if county else None
     done = {
         (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on)
@@ -147,7 +170,32 @@ def apply_decisions_file(
     for o in result.outcomes:
         if not o.verdict.accepted:
             errors.append(f"{path.name}:{o.row}:{o.verdict.column or '-'}: {o.verdict.refusal}")
+    if not errors:
+        _record_file(session, sha, path.name, cycle_year, result.accepted, flow_run_id)
     return FileResult(sorted(errors, key=_row_of), result)
+
+
+def _record_file(
+    session: Session, sha: str, name: str, cycle_year: int, decisions: int, run: str | None
+) -> None:
+    """The file is applied: a second apply, by anyone, finds this row (unique sha256)."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(AppliedFile),
+                [
+                    dict(
+                        sha256=sha,
+                        name=name[:200],
+                        cycle_year=cycle_year,
+                        decisions=decisions,
+                        applied_at=now(),
+                        flow_run_id=run if run is not None else current_flow_run_id(),
+                    )
+                ],
+            )
+    except IntegrityError as exc:  # applied concurrently past the lock: undo this apply
+        raise ReviewError(f"{name}: already applied by a concurrent import") from exc
 
 
 def _row_of(error: str) -> int:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import (
@@ -27,6 +28,7 @@ from tasks.review_load import (
     MODELS,
     SUBJECT_KEY,
     Key,
+    ReviewError,
     _policy,
     load_contexts,
     load_escalations,
@@ -34,6 +36,7 @@ from tasks.review_load import (
     load_items,
     pending_statuses,
 )
+from tasks.review_lock import begin_write, lock_villages, server_today
 from tasks.sql import insert_ignore, upsert
 from zhucun.policy import Policy
 from zhucun.rules import review as rules
@@ -47,6 +50,8 @@ class Outcome:
     verdict: rules.Verdict
     row: int | None = None  # line in a decisions file
     skipped: str | None = None  # e.g. "already applied" (idempotent file re-import)
+    person: str | None = None  # the reviewer's normalised ID number (never shown)
+    seq: int | None = None  # accepted: the n-th accepted decision of its stage and version
 
     def summary(self) -> dict[str, Any]:
         r, v = self.request, self.verdict
@@ -109,14 +114,69 @@ def decide(
     """Judge `requests` in order (each sees the effect of the ones before it) and write the
     result: every accepted and refused decision as a ledger row, status changes with audit
     rows, escalations, publicity windows. With `all_or_nothing` (decisions files) nothing at
-    all is written unless every request is accepted."""
+    all is written unless every request is accepted.
+
+    Exactly once: the ledger is read under the review lock of the items' villages
+    (`tasks.review_lock`), so a concurrent duplicate waits and is then refused "already
+    decided". Should a writer slip past the lock, the partial unique indexes refuse the
+    second accepted row; the batch is then judged again in a savepoint and the duplicate
+    ends refused, never a second accepted row, never a traceback.
+
+    `today` is the server's date (Asia/Shanghai) unless a test fixes it; it is never a
+    user's input: decisions may not be dated after it, and publicity windows open on it."""
     received_at = received_at or now()
-    today = today or received_at.date()
+    today = today or server_today(received_at)
     flow_run_id = flow_run_id if flow_run_id is not None else current_flow_run_id()
-    result = DecideResult()
     if not requests:
-        return result
+        return DecideResult()
+    begin_write(session)
     keys = {(r.subject, r.subject_id) for r in requests if r.subject in MODELS}
+    first = load_items(session, cycle_year, keys=keys)
+    lock_villages(session, cycle_year, {i.village_code for i in first.values()})
+    for attempt in range(2):
+        try:
+            with session.begin_nested():
+                result, items, new_escalations, policy = _judge(
+                    session, requests, keys, cycle_year, county, today, rows
+                )
+                if all_or_nothing and result.refused:
+                    result.applied = False
+                    return result
+                _write(
+                    session,
+                    result,
+                    items,
+                    new_escalations,
+                    policy=policy,
+                    cycle_year=cycle_year,
+                    channel=channel,
+                    flow_run_id=flow_run_id,
+                    received_at=received_at,
+                    today=today,
+                )
+                return result
+        except IntegrityError as exc:
+            if attempt or "uq_decision" not in str(exc):
+                raise ReviewError(
+                    "a concurrent decision on the same items was recorded first: "
+                    "already decided, nothing written; list the items and try again"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _judge(
+    session: Session,
+    requests: Sequence[rules.Request],
+    keys: set[Key],
+    cycle_year: int,
+    county: str | None,
+    today: date,
+    rows: Sequence[int] | None,
+) -> tuple[
+    DecideResult, dict[Key, rules.Item], dict[tuple[Key, str], tuple[str, str, str]], Policy
+]:
+    """Read the items and the ledger (under the lock) and judge each request in order."""
+    result = DecideResult()
     items = load_items(session, cycle_year, keys=keys)
     if county:
         items = {k: i for k, i in items.items() if i.village_code.startswith(county)}
@@ -136,16 +196,13 @@ def decide(
         if item is not None and ctx is not None:
             for stage, (level, _why) in rules.standing_escalations(item, ctx, full).items():
                 esc.setdefault(stage, level)
+        past = history.get(key, [])
         verdict = rules.validate(
-            req,
-            item,
-            ctx,
-            policy=policy,
-            history=history.get(key, ()),
-            escalations=esc,
-            today=today,
+            req, item, ctx, policy=policy, history=past, escalations=esc, today=today
         )
-        result.outcomes.append(Outcome(req, verdict, rows[n] if rows else None))
+        person = ctx.person(req.reviewer_id) if ctx else None
+        outcome = Outcome(req, verdict, rows[n] if rows else None, person=person)
+        result.outcomes.append(outcome)
         if item is None:
             continue
         if verdict.escalate:
@@ -153,27 +210,15 @@ def decide(
             escalations.setdefault(key, {})[stage] = level
             new_escalations[(key, stage)] = (item.village_code, level, why)
         if verdict.accepted:
+            outcome.seq = 1 + sum(p.stage == req.stage and p.version == item.version for p in past)
             history.setdefault(key, []).append(
-                rules.Past(req.reviewer_id, req.stage, item.version, req.decision)
+                rules.Past(
+                    req.reviewer_id, req.stage, item.version, req.decision, person, req.decided_on
+                )
             )
             if verdict.new_status:
                 items[key] = replace(item, status=verdict.new_status)
-
-    if all_or_nothing and result.refused:
-        result.applied = False
-        return result
-    _write(
-        session,
-        result,
-        items,
-        new_escalations,
-        policy=policy,
-        cycle_year=cycle_year,
-        channel=channel,
-        flow_run_id=flow_run_id,
-        received_at=received_at,
-    )
-    return result
+    return result, items, new_escalations, policy
 
 
 def _write(
@@ -187,6 +232,7 @@ def _write(
     channel: str,
     flow_run_id: str | None,
     received_at: datetime,
+    today: date,
 ) -> None:
     ledger, audit = [], []
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -207,6 +253,8 @@ def _write(
                 version=version,
                 village_code=village,
                 reviewer_id=r.reviewer_id[:32] or "?",
+                person=o.person,
+                seq=o.seq if v.accepted else None,
                 decision=r.decision[:10],
                 reason=r.reason,
                 decided_on=r.decided_on,
@@ -240,7 +288,9 @@ def _write(
                 )
             )
             if v.final_approval:
-                opens, closes = rules.publicity_window(r.decided_on, policy)
+                # The window opens on the server's date the item is approved: a
+                # backdated decision must not shorten (or skip) the 公示.
+                opens, closes = rules.publicity_window(today, policy)
                 publicity.append(
                     dict(
                         subject=r.subject,

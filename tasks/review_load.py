@@ -214,6 +214,8 @@ def load_history(
             Decision.stage,
             Decision.version,
             Decision.decision,
+            Decision.person,
+            Decision.decided_on,
         )
         .where(
             Decision.cycle_year == cycle_year,
@@ -223,7 +225,7 @@ def load_history(
         .order_by(Decision.decision_id)
     ):
         out[(r.subject, r.subject_id)].append(
-            rules.Past(r.reviewer_id, r.stage, r.version, r.decision)
+            rules.Past(r.reviewer_id, r.stage, r.version, r.decision, r.person, r.decided_on)
         )
     return out
 

@@ -19,6 +19,7 @@ from models import (
 from tasks.common import audit_many, county_region, now
 from tasks.review_ledger import _set_status, sync_states
 from tasks.review_load import MODELS, SUBJECT_KEY, ReviewError
+from tasks.review_lock import server_today
 from zhucun.policy import load_policy
 from zhucun.rules import review as rules
 
@@ -26,11 +27,19 @@ from zhucun.rules import review as rules
 
 
 def close_publicity(
-    session: Session, *, today: date, county: str | None = None, at: datetime | None = None
+    session: Session,
+    *,
+    today: date | None = None,
+    county: str | None = None,
+    at: datetime | None = None,
 ) -> dict[str, int]:
     """Close the windows whose days have passed: the item is final (a strategy gets
-    approved_by — the final approver — and approved_on — the day it became final)."""
+    approved_by — the final approver — and approved_on — the day it became final).
+
+    `today` defaults to the server's date (Asia/Shanghai); only tests and an audited
+    `--admin-as-of` in the CLI pass another one."""
     at = at or now()
+    today = today or server_today(at)
     stmt = select(
         Publicity.id,
         Publicity.subject,
@@ -119,6 +128,8 @@ def file_objection(
     """An objection in the publicity window returns the item for re-review (approved →
     returned, the objection as reason). Raises ReviewError when it cannot be heard."""
     at = at or now()
+    if filed_on > server_today(at):
+        raise ReviewError(f"filed_on {filed_on} is in the future")
     pub = (
         session.execute(
             select(Publicity)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from models import Decision, Publicity, ReviewState, Strategy
+from tasks.review_lock import server_today
 from tests.support.review_fixtures import ReviewSeed, seed_review
 from zhucun.cli import app
 
@@ -175,7 +176,7 @@ def test_objection_notice_and_closing_the_window(session: Session, seed: ReviewS
         "--reason",
         "家庭收入不实",
         "--on",
-        str(pub.opens_on + timedelta(days=2)),
+        str(pub.opens_on),  # the window opened today (server's date): no later day is past
     )
     assert res.exit_code == 0, res.output
     assert session.scalar(select(Strategy.status).where(Strategy.household_id == h1)) == "returned"
@@ -192,9 +193,20 @@ def test_objection_notice_and_closing_the_window(session: Session, seed: ReviewS
         "--on",
         str(pub.closes_on),
     )
-    assert late.exit_code == 1 and "window runs" in late.output
+    assert late.exit_code == 1 and "in the future" in late.output  # the window's end is
 
-    res = cli("review", "publicity", "close", "--today", str(pub.closes_on))
+    res = cli(
+        "review",
+        "publicity",
+        "close",
+        "--today",
+        str(pub.closes_on),
+        "--admin-as-of",
+        "--by",
+        "县扶贫办王五",
+        "--reason",
+        "test: close a window of the future",
+    )
     assert "1 publicity window(s) closed" in res.output
     s0 = session.scalars(select(Strategy).where(Strategy.household_id == h0)).one()
     session.refresh(s0)
@@ -255,7 +267,8 @@ def test_decide_resumes_the_waiting_review_run(
     assert "error" not in out, out.get("error")
     assert out["result"]["left_waiting"] == [] and out["result"]["refused"] == 0
     assert {r.channel for r in session.scalars(select(Decision))} == {"cli"}
-    assert date.today() == session.scalars(select(Publicity.opens_on)).first()
+    # the window opens on the server's date in China, not the machine's local date
+    assert server_today() == session.scalars(select(Publicity.opens_on)).first()
 
 
 def test_import_resumes_the_waiting_review_run_of_the_files_county(

@@ -218,7 +218,12 @@ def review_decide(
     reason: Annotated[str | None, typer.Option(help="Required unless approving")] = None,
     year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
     on: Annotated[
-        str | None, typer.Option("--on", help="Decision date YYYY-MM-DD (default: today)")
+        str | None,
+        typer.Option(
+            "--on",
+            help="Decision date YYYY-MM-DD (default: today in China); never in the future, "
+            "never before the item's previous stage was decided",
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Resume a waiting review run afterwards")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
@@ -228,7 +233,7 @@ def review_decide(
     from sqlalchemy import select
 
     from models import Strategy
-    from tasks.review import decide, form_requests, policy_for
+    from tasks.review import ReviewError, decide, form_requests, policy_for
     from zhucun.db import session_scope
     from zhucun.rules import review as rules
 
@@ -275,9 +280,10 @@ def review_decide(
             reqs.append(
                 rules.Request("plan", village, stage, reviewer, decision, reason, decided_on)
             )
-        result = decide(
-            session, reqs, cycle_year=cy, channel="cli", county=county, today=date.today()
-        )
+        try:
+            result = decide(session, reqs, cycle_year=cy, channel="cli", county=county)
+        except ReviewError as exc:  # a concurrent duplicate slipped past the lock
+            fail(str(exc))
     summaries = [o.summary() for o in result.outcomes]
     resumed = _resume_runs(county) if resume and result.outcomes else []
     if as_json:
@@ -313,7 +319,7 @@ def review_import(
 
     with session_scope() as session:
         cy = _year(session, year)
-        res = apply_decisions_file(session, path, cycle_year=cy, county=county, today=date.today())
+        res = apply_decisions_file(session, path, cycle_year=cy, county=county)
         counts = res.result.counts() if res.result else {"applied": False}
         counties = _counties_of(session, cy, res.result.outcomes if res.result else [])
         if not res.ok:
@@ -324,6 +330,8 @@ def review_import(
             resumed += _resume_runs(c)
     if as_json:
         emit_json({"ok": res.ok, "errors": res.errors, **counts, "resumed_runs": resumed})
+    elif res.already_applied:
+        console.print(f"{path.name}: {res.already_applied}; nothing changed")
     elif res.ok:
         console.print(
             f"{path.name}: {counts.get('accepted', 0)} decisions applied, "
@@ -456,14 +464,29 @@ def review_notice(
 @publicity_app.command("close")
 def publicity_close(
     county: Annotated[str | None, typer.Option(help="County code (default: all)")] = None,
-    today: Annotated[str | None, typer.Option(help="As of this date (default: today)")] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(help="As of this date; needs --admin-as-of, --by and --reason"),
+    ] = None,
+    admin_as_of: Annotated[
+        bool,
+        typer.Option("--admin-as-of", help="Allow --today (audited: who and why)"),
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who overrides the date")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why")] = None,
 ) -> None:
-    """Close the windows whose days have passed: those items are final."""
+    """Close the windows whose days have passed by the server's date (China): those items
+    are final. A window closes by the server's clock, not the caller's: `--today` is refused
+    unless `--admin-as-of --by NAME --reason WHY` is given, which writes an audit row
+    (`review.as_of`) naming who, why, the date used and the server's date."""
     from tasks.review import close_publicity
     from zhucun.db import session_scope
 
+    as_of = _as_of(today, admin_as_of, by, reason, "review publicity close")
     with session_scope() as session:
-        res = close_publicity(session, today=_date(today), county=county)
+        if as_of is not None:
+            _audit_as_of(session, as_of, str(by), str(reason), "review publicity close")
+        res = close_publicity(session, today=as_of, county=county)
     console.print(f"{res['closed']} publicity window(s) closed; those items are final")
 
 
@@ -501,9 +524,45 @@ def object_cmd(
     )
 
 
+def _as_of(
+    value: str | None, admin: bool, by: str | None, reason: str | None, command: str
+) -> date | None:
+    """An as-of date for `command`, or None (the server's date). Chosen over an environment
+    switch: overriding the clock is an administrator's act on the real database, so it
+    must be explicit on the command line and leave an audit row naming who and why."""
+    if value is None:
+        if admin:
+            fail("--admin-as-of needs --today DATE")
+        return None
+    if not admin:
+        fail(
+            f"{command}: --today is refused, windows close by the server's date; an "
+            "administrator may add --admin-as-of --by NAME --reason WHY (audited)"
+        )
+    if not (by or "").strip() or not (reason or "").strip():
+        fail("--admin-as-of needs --by (who) and --reason (why): both are audited")
+    return _date(value)
+
+
+def _audit_as_of(session: Any, as_of: date, by: str, reason: str, command: str) -> None:
+    from tasks.common import audit
+    from tasks.review_lock import server_today
+
+    audit(
+        session,
+        actor=f"admin:{by.strip()}",
+        action="review.as_of",
+        entity="command",
+        entity_id=command,
+        after={"as_of": str(as_of), "server_date": str(server_today()), "reason": reason},
+    )
+
+
 def _date(value: str | None) -> date:
     if not value:
-        return date.today()
+        from tasks.review_lock import server_today
+
+        return server_today()
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -18,6 +18,15 @@ Decided here (and why):
   person sign twice.
 - Role is checked before conflict, so that only somebody who could have decided can cause
   an escalation by declaring a conflict.
+- People, not role IDs: a cadre ID and an official's person ID may be one human (a party
+  secretary also imported as a team member). "Nobody decides twice", "never two stages",
+  the approver count and conflicts compare persons — normalised ID numbers (`person_key`),
+  normalised again here although imports normalise, so full-width digits never make two
+  people of one.
+- Time is the server's: a decision date may not lie after `today` (the server's date in
+  Asia/Shanghai, given by the caller of `validate`) nor before an accepted decision of an
+  earlier stage (or an earlier version) of the item, so minutes cannot be backdated to
+  before the committee signed.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from datetime import date, datetime, timedelta
 
 from models.enums import MEASURE_ZH, Measure
 from models.transitions import MACHINES, check_transition
+from zhucun.idnumber import IdNumberError, normalise_id_number
 from zhucun.policy import Policy, ReviewStageRule
 
 DECISIONS = ("approve", "reject", "return")
@@ -125,8 +135,20 @@ def level_roles(
 # --- Who is who in one village -----------------------------------------------------------
 
 
+def person_key(id_number: str | None) -> str | None:
+    """The person an ID number names, however it was typed (full-width digits, lower-case
+    x, a legacy 15-digit number); an unparseable one is kept as typed, trimmed and
+    upper-cased, so it still equals itself."""
+    if not id_number or not id_number.strip():
+        return None
+    try:
+        return normalise_id_number(id_number)[0]
+    except IdNumberError:
+        return id_number.strip().upper()
+
+
 def pair(a: str, b: str) -> frozenset[str]:
-    return frozenset((a, b))
+    return frozenset((person_key(a) or a, person_key(b) or b))
 
 
 @dataclass(frozen=True)
@@ -148,11 +170,16 @@ class VillageContext:
     names: Mapping[str, str] = field(default_factory=dict)
 
     def relation(self, a: str | None, b: str | None) -> str | None:
+        a, b = person_key(a), person_key(b)
         if not a or not b:
             return None
         if a == b:
             return "self"
         return self.relations.get(pair(a, b))
+
+    def person(self, reviewer_id: str) -> str | None:
+        """The person (normalised ID number) behind a cadre ID or an official's person ID."""
+        return person_key(self.id_numbers.get(reviewer_id.strip()))
 
 
 @dataclass(frozen=True)
@@ -176,6 +203,8 @@ class Past:
     stage: str
     version: int
     decision: str
+    person: str | None = None  # normalised ID number; None: look it up from reviewer_id
+    decided_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +272,7 @@ def conflict(request: Request, item: Item, ctx: VillageContext) -> str | None:
     # A village plan benefits the village's officials: a reviewer related to one cannot
     # decide it (the official deciding in their own role is not their own relative).
     for pid, id_no in sorted(ctx.officials.items()):
-        if pid == request.reviewer_id:
+        if pid == request.reviewer_id or person_key(id_no) == person_key(reviewer_no):
             continue
         rel = ctx.relation(reviewer_no, id_no)
         if rel and rel != "self":
@@ -313,23 +342,49 @@ def validate(
             column="reviewer_id",
         )
 
+    me = ctx.person(request.reviewer_id) or f"id:{request.reviewer_id.strip()}"
+
+    def who(p: Past) -> str:
+        return p.person or ctx.person(p.reviewer_id) or f"id:{p.reviewer_id}"
+
     for p in history:
-        if p.reviewer_id != request.reviewer_id:
+        if who(p) != me:
             continue
+        as_ = "" if p.reviewer_id == request.reviewer_id else f" as {p.reviewer_id}"
         if p.stage == request.stage and p.version == item.version:
             return Verdict(
                 False,
                 f"reviewer {request.reviewer_id} already decided the {p.stage} stage of this "
-                f"{item.subject} (version {p.version})",
+                f"{item.subject} (version {p.version})"
+                + (f": the same person already decided stage {p.stage}{as_}" if as_ else ""),
                 column="reviewer_id",
             )
         if p.stage != request.stage:
             return Verdict(
                 False,
-                f"reviewer {request.reviewer_id} decided the {p.stage} stage of this "
-                f"{item.subject}; nobody decides two stages of one item",
+                f"reviewer {request.reviewer_id}: the same person already decided stage "
+                f"{p.stage} of this {item.subject}{as_}; nobody decides two stages of one item",
                 column="reviewer_id",
             )
+
+    order = [s.stage for s in stages]
+    earlier = [
+        p.decided_on
+        for p in history
+        if p.decided_on is not None
+        and (
+            p.version < item.version
+            or (p.version == item.version and order.index(p.stage) < order.index(request.stage))
+        )
+        if p.stage in order
+    ]
+    if earlier and request.decided_on < max(earlier):
+        return Verdict(
+            False,
+            f"decided_on {request.decided_on} is before the item's previous accepted "
+            f"decision ({max(earlier)}): a decision cannot precede the stage before it",
+            column="decided_on",
+        )
 
     why = conflict(request, item, ctx)
     if why:
@@ -355,10 +410,10 @@ def validate(
         return Verdict(True, new_status="rejected")
     needed = stage_rule(stages, request.stage).approvers  # type: ignore[union-attr]
     approvals = {
-        p.reviewer_id
+        who(p)
         for p in history
         if p.stage == request.stage and p.version == item.version and p.decision == "approve"
-    } | {request.reviewer_id}
+    } | {me}
     if len(approvals) < needed:
         return Verdict(True)
     new = next_status(item.subject, request.stage, stages)
