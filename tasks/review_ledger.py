@@ -155,8 +155,8 @@ def decide(
                     today=today,
                 )
                 return result
-        except IntegrityError as exc:
-            if attempt or "uq_decision" not in str(exc):
+        except IntegrityError as exc:  # errors are told safely (zhucun.db): no index name
+            if attempt:
                 raise ReviewError(
                     "a concurrent decision on the same items was recorded first: "
                     "already decided, nothing written; list the items and try again"
