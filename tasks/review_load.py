@@ -128,7 +128,8 @@ def load_contexts(
                 if o.level == "village":
                     officials[v][o.person_id] = o.id_number
     # Every conflict involves a reviewer or an official: load the relations touching them.
-    people = sorted(set(ids.values()))
+    # ID numbers are normalised at import; look for other spellings anyway (defensive).
+    people = sorted({x for i in ids.values() if i for x in rules.spellings(i)})
     relations: dict[frozenset[str], str] = {}
     near = set(policy.near_relations)
     for part in range(0, len(people), 500):

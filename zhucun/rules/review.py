@@ -53,6 +53,15 @@ PUBLIC_PRIVATE_LABEL = "综合保障措施"
 
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
+
+
+def spellings(id_number: str) -> list[str]:
+    """How one ID number may have been stored (as given, full-width, lower-case x): for
+    finding rows by it when an import did not normalise."""
+    ascii_ = person_key(id_number) or id_number
+    wide = ascii_.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    return sorted({id_number, ascii_, ascii_.replace("X", "x"), wide})
 
 
 class ReviewConfigError(ValueError):
@@ -144,7 +153,7 @@ def person_key(id_number: str | None) -> str | None:
     try:
         return normalise_id_number(id_number)[0]
     except IdNumberError:
-        return id_number.strip().upper()
+        return id_number.strip().translate(_FULL_WIDTH).upper()
 
 
 def pair(a: str, b: str) -> frozenset[str]:
