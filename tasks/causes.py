@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from models import HelperAssignment, Household, HouseholdAssessment, Team, TeamMember
 from models.enums import AssessmentSource
+from tasks import causes_sql
 from tasks.common import audit_many
 from tasks.lifecycle_db import in_care, load_households, policy_for
 from tasks.safety import guarded
@@ -35,7 +36,11 @@ def rule_version(policy_version: str) -> str:
 def assess_chunk(
     session: Session, county: str, cycle_year: int, villages: Sequence[str]
 ) -> dict[str, Any]:
+    """The chunk's assessments: set-based on SQLite (tasks.causes_sql), per row through
+    `rules.causes.assess` elsewhere."""
     policy = policy_for(session, county, cycle_year)
+    if causes_sql.supported(session):
+        return assess_chunk_sql(session, county, cycle_year, villages, policy)
     version = rule_version(policy.version)
     households = load_households(session, villages, in_care())
     ids = [h["household_id"] for h in households]
@@ -122,6 +127,43 @@ def assess_chunk(
         "overrides_kept": overrides_kept,
         "main": dict(main_counts),
         "other": dict(other_counts),
+    }
+
+
+def assess_chunk_sql(
+    session: Session, county: str, cycle_year: int, villages: Sequence[str], policy: Any
+) -> dict[str, Any]:
+    """One statement writes what changed; one audit row for the batch (drafts: each row
+    carries its rule version; overrides keep their own audit row per household)."""
+    version = rule_version(policy.version)
+    thresholds = dict(policy.cause_thresholds)
+    written = causes_sql.upsert_assessments(session, villages, cycle_year, thresholds, version)
+    n, main, other, overrides = causes_sql.chunk_counts(session, villages, cycle_year, thresholds)
+    if written:
+        audit_many(
+            session,
+            [
+                dict(
+                    actor=ACTOR,
+                    action="causes_assessed_batch",
+                    entity="household_assessment",
+                    entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
+                    after={
+                        "villages": list(villages),
+                        "households": n,
+                        "written": written,
+                        "rule_version": version,
+                        "policy_version": policy.version,
+                    },
+                )
+            ],
+        )
+    return {
+        "households": n,
+        "written": written,
+        "overrides_kept": overrides,
+        "main": main,
+        "other": other,
     }
 
 

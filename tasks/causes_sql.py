@@ -1,0 +1,270 @@
+"""The cause assessment of a chunk as one set-based `INSERT … SELECT … ON CONFLICT` (SQLite).
+
+Why: per household, loading a dict, running `rules.causes.assess`, JSON-encoding and
+comparing in Python cost ~200 µs; the same rules as SQL `CASE`/window expressions cost a
+fraction of that and the database decides what changed. `zhucun.rules.causes` stays the
+readable reference and the oracle (tests/test_causes_sql.py checks this statement against
+`assess` for generated households, evidence included).
+
+Exactness: Python formats shares with `{x:.0%}`/`{x:.2f}` and rounds severities with
+`round(x, 3)` (correctly rounded, halves to even), SQLite's printf and round() round
+differently on halves, so those three conversions are small Python functions registered on
+the connection, called only for the (at most three) findings kept per household.
+
+Idempotence is decided in SQL: a conflicting row is updated only when it is the rules' (an
+override is never touched) and its causes, evidence or rule version differ (compared as
+normalised JSON), so a re-run writes nothing. One audit row per chunk names the villages,
+rule version and policy version; the drafted rows carry their rule version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from models.enums import Cause
+from zhucun.rules import causes as cause_rules
+from zhucun.rules.exit import POOR_STATUSES
+
+ORDER = {c.value: i for i, c in enumerate(cause_rules.NATIONAL_ORDER)}
+
+# The chunk's households in care (tasks.lifecycle_db.in_care), with the rules' derived values.
+_HOUSEHOLDS = f"""
+h0 AS (
+  SELECT household_id, village_code, max(size, 1) AS s,
+         serious_illness_members AS serious, chronic_illness_members AS chronic,
+         disabled_members AS disabled, students, labour_count AS labour,
+         skilled_labour AS skilled, land_mu AS land,
+         coalesce(safe_water_ok, 0) AS water, coalesce(has_credit_access, 0) AS credit,
+         coalesce(road_access, 0) AS road, coalesce(low_motivation, 0) AS lowmot,
+         medical_spending_yuan AS med, education_spending_yuan AS edu,
+         disaster_loss_yuan AS loss,
+         max(per_capita_income_yuan * max(size, 1), 1.0) AS inc
+  FROM household AS hh
+  WHERE village_code IN :villages AND registered_poor = 1
+    AND (status IN ({", ".join(f"'{s}'" for s in POOR_STATUSES)}) OR EXISTS (
+      SELECT 1 FROM monitoringcase AS m
+      WHERE m.household_id = hh.household_id AND m.status = 'open'))
+),
+h AS (
+  SELECT *, med / inc AS med_share, edu / inc AS edu_share, loss / inc AS loss_share,
+         CAST(land AS REAL) / s AS land_pp
+  FROM h0
+)"""
+
+# One row per finding: (household, cause, national order, severity, indicator, evidence as
+# prefix + formatted number + suffix). fmt: 0 none, 1 percent, 2 two decimals.
+_FINDINGS = f"""
+f AS (
+  SELECT household_id, 'illness' AS cause, {ORDER["illness"]} AS ord,
+         min(1.0, 0.8 + 0.1 * serious) AS sev, 'serious_illness_members' AS ind,
+         serious || ' member(s) with serious illness' AS pre, NULL AS x, 0 AS fmt, '' AS post
+  FROM h WHERE serious > 0
+  UNION ALL
+  SELECT household_id, 'illness', {ORDER["illness"]}, min(1.0, 0.5 + med_share / 2),
+         'medical_spending_yuan', 'chronic illness; medical spending ', med_share, 1,
+         ' of income'
+  FROM h WHERE serious <= 0 AND chronic > 0 AND med_share >= :t_med
+  UNION ALL
+  SELECT household_id, 'disability', {ORDER["disability"]}, min(1.0, 0.6 + 0.15 * disabled),
+         'disabled_members', disabled || ' disabled member(s)', NULL, 0, ''
+  FROM h WHERE disabled > 0
+  UNION ALL
+  SELECT household_id, 'schooling', {ORDER["schooling"]}, min(1.0, 0.4 + edu_share / 2),
+         'education_spending_yuan', students || ' student(s); schooling ', edu_share, 1,
+         ' of income'
+  FROM h WHERE students > 0 AND edu_share >= :t_edu
+  UNION ALL
+  SELECT household_id, 'disaster', {ORDER["disaster"]}, min(1.0, 0.4 + loss_share / 2),
+         'disaster_loss_yuan', 'disaster loss ', loss_share, 1, ' of income'
+  FROM h WHERE loss_share >= :t_loss
+  UNION ALL
+  SELECT household_id, 'land', {ORDER["land"]}, 0.45, 'land_mu', '', land_pp, 2,
+         ' mu of farmland per person'
+  FROM h WHERE land IS NOT NULL AND land_pp < :t_land
+  UNION ALL
+  SELECT household_id, 'water', {ORDER["water"]}, 0.5, 'safe_water_ok',
+         'no safe drinking water', NULL, 0, ''
+  FROM h WHERE NOT water
+  UNION ALL
+  SELECT household_id, 'labour', {ORDER["labour"]}, CASE WHEN labour = 0 THEN 0.85 ELSE 0.55 END,
+         'labour_count', labour || ' labourer(s) in a household of ' || s, NULL, 0, ''
+  FROM h WHERE CAST(labour AS REAL) / s < :t_lab
+  UNION ALL
+  SELECT household_id, 'skills', {ORDER["skills"]}, 0.5, 'skilled_labour',
+         'no skilled labourer', NULL, 0, ''
+  FROM h WHERE labour > 0 AND skilled = 0
+  UNION ALL
+  SELECT household_id, 'capital', {ORDER["capital"]}, 0.4, 'has_credit_access',
+         'no access to credit', NULL, 0, ''
+  FROM h WHERE labour > 0 AND NOT credit
+  UNION ALL
+  SELECT household_id, 'transport', {ORDER["transport"]}, 0.45, 'road_access',
+         'no road access', NULL, 0, ''
+  FROM h WHERE NOT road
+  UNION ALL
+  SELECT household_id, 'motivation', {ORDER["motivation"]}, 0.35, 'low_motivation',
+         'assessed by the village as lacking own drive', NULL, 0, ''
+  FROM h WHERE lowmot
+),
+r AS (
+  SELECT *, row_number() OVER (PARTITION BY household_id ORDER BY sev DESC, ord) AS rn FROM f
+),
+top AS (
+  SELECT household_id, cause, rn, ind,
+         pre || CASE fmt WHEN 1 THEN zc_pct(x) WHEN 2 THEN zc_fix2(x) ELSE '' END || post AS ev,
+         zc_round3(sev) AS sev
+  FROM r WHERE rn <= {1 + cause_rules.MAX_OTHER_CAUSES}
+),
+p AS (
+  SELECT household_id, count(*) AS n,
+    max(CASE rn WHEN 1 THEN cause END) AS c1, max(CASE rn WHEN 1 THEN ind END) AS i1,
+    max(CASE rn WHEN 1 THEN ev END) AS e1, max(CASE rn WHEN 1 THEN sev END) AS s1,
+    max(CASE rn WHEN 2 THEN cause END) AS c2, max(CASE rn WHEN 2 THEN ind END) AS i2,
+    max(CASE rn WHEN 2 THEN ev END) AS e2, max(CASE rn WHEN 2 THEN sev END) AS s2,
+    max(CASE rn WHEN 3 THEN cause END) AS c3, max(CASE rn WHEN 3 THEN ind END) AS i3,
+    max(CASE rn WHEN 3 THEN ev END) AS e3, max(CASE rn WHEN 3 THEN sev END) AS s3
+  FROM top GROUP BY household_id
+)"""
+
+
+def _ev(k: int) -> str:
+    return f"c{k}, json_object('indicator', i{k}, 'evidence', e{k}, 'severity', s{k})"
+
+
+ASSESSED = f"""
+SELECT h.household_id, h.village_code,
+  coalesce(p.c1, '{Cause.other.value}') AS main_cause,
+  CASE coalesce(p.n, 0) WHEN 0 THEN '[]' WHEN 1 THEN '[]' WHEN 2 THEN json_array(p.c2)
+       ELSE json_array(p.c2, p.c3) END AS other_causes,
+  CASE coalesce(p.n, 0)
+    WHEN 0 THEN json_object('other',
+         json_object('indicator', 'none', 'evidence', 'no indicator triggered'))
+    WHEN 1 THEN json_object({_ev(1)})
+    WHEN 2 THEN json_object({_ev(1)}, {_ev(2)})
+    ELSE json_object({_ev(1)}, {_ev(2)}, {_ev(3)}) END AS evidence
+FROM h LEFT JOIN p ON p.household_id = h.household_id"""
+
+UPSERT = f"""
+WITH {_HOUSEHOLDS}, {_FINDINGS}
+INSERT INTO householdassessment (household_id, village_code, cycle_year, main_cause,
+    other_causes, evidence, source, rule_version, override_reason, overridden_by)
+SELECT a.household_id, a.village_code, :year, a.main_cause, a.other_causes, a.evidence,
+       'rule', :version, NULL, NULL
+FROM ({ASSESSED}) AS a WHERE true
+ON CONFLICT (household_id, cycle_year) DO UPDATE SET
+  village_code = excluded.village_code, main_cause = excluded.main_cause,
+  other_causes = excluded.other_causes, evidence = excluded.evidence, source = 'rule',
+  rule_version = excluded.rule_version, override_reason = NULL, overridden_by = NULL
+WHERE householdassessment.source <> 'override' AND (
+  householdassessment.main_cause IS NOT excluded.main_cause
+  OR json(householdassessment.other_causes) IS NOT json(excluded.other_causes)
+  OR json(householdassessment.evidence) IS NOT json(excluded.evidence)
+  OR householdassessment.rule_version IS NOT excluded.rule_version)
+"""
+
+SELECT_ONLY = f"WITH {_HOUSEHOLDS}, {_FINDINGS} {ASSESSED} ORDER BY h.household_id"
+
+# What the chunk's households in care now have (overrides included), for the artifact.
+COUNTS = f"""
+WITH {_HOUSEHOLDS}
+SELECT a.main_cause, a.other_causes, a.source FROM householdassessment AS a
+JOIN h ON h.household_id = a.household_id WHERE a.cycle_year = :year
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _fix2(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _round3(x: float) -> float:
+    return round(x, 3)
+
+
+def supported(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _prepare(session: Session) -> None:
+    """Register the exact-formatting functions on this session's connection."""
+    raw = session.connection().connection.dbapi_connection
+    raw.create_function("zc_pct", 1, _pct, deterministic=True)
+    raw.create_function("zc_fix2", 1, _fix2, deterministic=True)
+    raw.create_function("zc_round3", 1, _round3, deterministic=True)
+
+
+def _params(villages: Sequence[str], thresholds: dict[str, float]) -> dict[str, Any]:
+    return dict(
+        villages=list(villages),
+        t_med=thresholds["medical_spending_share"],
+        t_edu=thresholds["education_spending_share"],
+        t_loss=thresholds["disaster_loss_share"],
+        t_land=thresholds["land_mu_per_person"],
+        t_lab=thresholds["labour_ratio"],
+    )
+
+
+def _stmt(sql: str) -> Any:
+    return text(sql).bindparams(bindparam("villages", expanding=True))
+
+
+def assess_rows(
+    session: Session, villages: Sequence[str], thresholds: dict[str, float]
+) -> list[dict[str, Any]]:
+    """What the statement would write, without writing (for tests and checks)."""
+    import json
+
+    _prepare(session)
+    out = []
+    for r in session.execute(_stmt(SELECT_ONLY), _params(villages, thresholds)):
+        out.append(
+            dict(
+                household_id=r.household_id,
+                main_cause=r.main_cause,
+                other_causes=json.loads(r.other_causes),
+                evidence=json.loads(r.evidence),
+            )
+        )
+    return out
+
+
+def upsert_assessments(
+    session: Session,
+    villages: Sequence[str],
+    cycle_year: int,
+    thresholds: dict[str, float],
+    version: str,
+) -> int:
+    """Write the chunk's assessments; returns the rows inserted or changed."""
+    _prepare(session)
+    params = _params(villages, thresholds) | {"year": cycle_year, "version": version}
+    # A statement opening with WITH gets rowcount -1 from sqlite3: count with total_changes
+    before = session.execute(text("SELECT total_changes()")).scalar_one()
+    session.execute(_stmt(UPSERT), params)
+    return int(session.execute(text("SELECT total_changes()")).scalar_one() - before)
+
+
+def chunk_counts(
+    session: Session, villages: Sequence[str], cycle_year: int, thresholds: dict[str, float]
+) -> tuple[int, dict[str, int], dict[str, int], int]:
+    """(households, main cause counts, other cause counts, overrides) of the chunk."""
+    import json
+    from collections import Counter
+
+    main: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    n = overrides = 0
+    params = _params(villages, thresholds) | {"year": cycle_year}
+    for m, o, source in session.execute(_stmt(COUNTS), params):
+        n += 1
+        main[m] += 1
+        other.update(json.loads(o) if isinstance(o, str) else o)
+        overrides += source == "override"
+    return n, dict(main), dict(other), overrides

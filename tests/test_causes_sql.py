@@ -1,0 +1,115 @@
+"""The set-based cause assessment (tasks/causes_sql.py) equals the per-row reference
+`rules.causes.assess` for every household — main cause, other causes and evidence — on
+generated households (hypothesis), and a re-run writes nothing while overrides stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from models import Household, HouseholdAssessment
+from tasks import causes_sql
+from tasks.lifecycle_db import in_care, load_households
+from tests.support.county import seed_county
+from zhucun.policy import default_policy
+from zhucun.rules import causes as cause_rules
+
+THRESHOLDS = dict(default_policy(2026, "east").cause_thresholds)
+money = st.one_of(
+    st.just(0.0),
+    st.integers(0, 60_000).map(float),
+    st.integers(0, 6_000_000).map(lambda c: c / 100),
+    st.floats(0, 1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+@st.composite
+def facts(draw: Any) -> dict[str, Any]:
+    size = draw(st.integers(0, 10))
+    labour = draw(st.integers(0, max(size, 0)))
+    return dict(
+        size=size,
+        labour_count=labour,
+        skilled_labour=draw(st.integers(0, labour)),
+        per_capita_income_yuan=draw(money),
+        medical_spending_yuan=draw(money),
+        education_spending_yuan=draw(money),
+        disaster_loss_yuan=draw(money),
+        land_mu=draw(
+            st.one_of(
+                st.none(),
+                st.integers(0, 400).map(lambda t: t / 10),
+                st.floats(0, 100, allow_nan=False),
+            )
+        ),
+        serious_illness_members=draw(st.integers(0, 3)),
+        chronic_illness_members=draw(st.integers(0, 3)),
+        disabled_members=draw(st.integers(0, 3)),
+        students=draw(st.integers(0, 3)),
+        safe_water_ok=draw(st.booleans()),
+        road_access=draw(st.booleans()),
+        has_credit_access=draw(st.booleans()),
+        low_motivation=draw(st.booleans()),
+    )
+
+
+def expected(session: Session, villages: list[str]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for h in load_households(session, villages, in_care()):
+        a = cause_rules.assess(h, THRESHOLDS)
+        out[h["household_id"]] = dict(
+            household_id=h["household_id"],
+            main_cause=a.main_cause.value,
+            other_causes=[c.value for c in a.other_causes],
+            evidence=a.evidence,
+        )
+    return out
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(facts(), min_size=1, max_size=40))
+def test_set_based_assessment_equals_the_rules(session: Session, generated: list) -> None:
+    if not session.scalar(select(Household.household_id).limit(1)):
+        seed_county(session)
+        session.commit()
+    villages = list(session.scalars(select(Household.village_code).distinct()))
+    ids = list(
+        session.scalars(
+            select(Household.household_id).where(in_care()).order_by(Household.household_id)
+        )
+    )
+    for hid, f in zip(ids, generated, strict=False):
+        session.execute(update(Household).where(Household.household_id == hid).values(**f))
+    want = expected(session, villages)
+    got = {r["household_id"]: r for r in causes_sql.assess_rows(session, villages, THRESHOLDS)}
+    assert got.keys() == want.keys()
+    for hid in want:
+        assert got[hid] == want[hid], hid
+    session.rollback()
+
+
+def test_rerun_writes_nothing_and_overrides_stay(session: Session) -> None:
+    seed_county(session)
+    session.commit()
+    villages = list(session.scalars(select(Household.village_code).distinct()))
+    first = causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p")
+    assert first > 0
+    assert causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p") == 0
+    hid = session.scalars(select(HouseholdAssessment.household_id)).first()
+    session.execute(
+        update(HouseholdAssessment)
+        .where(HouseholdAssessment.household_id == hid)
+        .values(source="override", main_cause="other", other_causes=[], evidence={})
+    )
+    changed = causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-2+p")
+    assert changed == first - 1, "every rule row gets the new version, the override none"
+    kept = session.scalars(
+        select(HouseholdAssessment).where(HouseholdAssessment.household_id == hid)
+    ).one()
+    assert (kept.source, kept.main_cause, kept.rule_version) == ("override", "other", "causes-1+p")
