@@ -17,8 +17,9 @@ each county and `evaluate_progress` on the surveys' latest month, then runs it a
 - the process' peak RSS and the 1-minute load average while the stage ran (this is a shared
   2-core machine: read every figure with its load),
 - the re-run's wall time as a share of the first run;
-- ``(outside)``: the cycle's wall not spent in any stage's flow run (Prefect start-up, the
-  parent flows' bodies and hand-overs), counted as orchestration.
+- ``(outside)``: the flow calls' wall not spent in any stage's flow run (the parent flows'
+  bodies, artifacts and hand-overs), counted as orchestration. The temporary Prefect server
+  is started (and timed) before the measured runs, as a deployment has one running.
 
 Then a raw-write baseline: the rows each stage left in its tables, written again with plain
 `sqlite3.executemany` into an empty copy of the same schema (indexes included, foreign keys
@@ -226,8 +227,9 @@ def latest_period(county: str) -> str | None:
 
 def run_cycle(
     counties: list[str], year: int, evaluation: bool, sampler: Sampler
-) -> list[dict[str, Any]]:
-    """One pass over the counties: per stage name, summed over counties."""
+) -> tuple[float, list[dict[str, Any]]]:
+    """One pass over the counties: the seconds spent in the flow calls (not in this
+    script's API reads) and, per stage name, the figures summed over counties."""
     from flows.cycle import assistance_cycle
     from flows.evaluation import evaluate_progress
 
@@ -246,19 +248,33 @@ def run_cycle(
         acc["mb"] = max(acc["mb"], mb)
         acc["load"] = max(acc.get("load", 0.0), ld)
 
+    in_flows = 0.0
     for county in counties:
+        t0 = time.perf_counter()
         state = assistance_cycle(county=county, cycle_year=year, return_state=True)
+        in_flows += time.perf_counter() - t0
         summary = state.result()
         time.sleep(1.5)  # task run states reach the API a moment after the flow returns
         for s in flow_stages(state.state_details.flow_run_id):
             add(s["stage"], s, written(summary["stages"].get(s["stage"], {})))
         if evaluation and (period := latest_period(county)):
+            t0 = time.perf_counter()
             state = evaluate_progress(county=county, period=period, return_state=True)
+            in_flows += time.perf_counter() - t0
             ev = state.result()
             time.sleep(1.5)
             for s in flow_stages(state.state_details.flow_run_id):
                 add("evaluation", s, written(ev))
-    return list(stages.values())
+    return in_flows, list(stages.values())
+
+
+def warm_up() -> None:
+    """Start the temporary Prefect server before measuring (a deployment has one running)."""
+    from prefect import flow
+
+    t0 = time.perf_counter()
+    flow(name="warm-up")(lambda: None)()
+    print(f"Prefect server start and a first empty flow run: {time.perf_counter() - t0:.1f} s")
 
 
 def one_size(args: argparse.Namespace) -> None:
@@ -301,14 +317,13 @@ def one_size(args: argparse.Namespace) -> None:
     )
     db = Path(settings.effective_database_url.split("///", 1)[-1])
 
+    warm_up()
     sampler = Sampler()
     sampler.start()
     runs = []
     for attempt in ("first run", "re-run"):
         before = row_counts(db, ["auditevent"])
-        t0 = time.perf_counter()
-        stages = run_cycle(counties, args.year, not args.no_evaluation, sampler)
-        wall = time.perf_counter() - t0
+        wall, stages = run_cycle(counties, args.year, not args.no_evaluation, sampler)
         outside = max(wall - sum(s["wall"] for s in stages), 0.0)
         stages.append(
             {"stage": "(outside)", "wall": outside, "orch": outside, "rows": 0, "tasks": 0}
