@@ -277,3 +277,22 @@ def test_cli_writes_the_national_layout_as_xlsx(tmp_path: Path) -> None:
         app, ["generate", "--county", COUNTY, "--out", str(out), "--encoding", "latin-1"]
     )
     assert bad.exit_code == 2
+
+
+def test_a_generated_county_is_clean_for_the_data_quality_checks(
+    imported: dict[str, Any],
+) -> None:
+    """`zhucun check` finds each planted inconsistency (tests/test_quality.py) and nothing on
+    a clean registry: the generator's counties are clean in both layouts."""
+    from sqlalchemy.orm import Session
+
+    from tasks.quality import check_quality
+
+    for form in ("zhucun-utf8", "national-utf8"):
+        db = imported[form]["folder"].parent / "zhucun.db"
+        eng = create_engine(f"sqlite:///{db}")
+        with Session(eng) as session:
+            report = check_quality(session, COUNTY)
+        eng.dispose()
+        found = {r["code"]: r["count"] for r in report["rules"] if r["count"]}
+        assert found == {}, (form, found)

@@ -394,12 +394,13 @@ def _counts(values: dict[str, object]) -> Counts:
 
 
 def _sync(tail: list[object], values: dict[str, object], counts: Counts) -> None:
-    """The row says what its members give (the health counts and the education guarantee
-    `members()` may have had to adjust)."""
+    """The row says what its members give (the health and skilled counts and the education
+    guarantee `fit_health` and `members()` may have had to adjust)."""
     for column, value in (
         ("chronic_illness_members", counts.chronic),
         ("serious_illness_members", counts.serious),
         ("disabled_members", counts.disabled),
+        ("skilled_labour", counts.skilled),
         ("compulsory_education_ok", b(counts.education_ok)),
     ):
         values[column] = tail[TAIL.index(column)] = value

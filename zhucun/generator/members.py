@@ -315,6 +315,10 @@ def fit_health(counts: Counts, main_cause: str) -> None:
             c.serious -= 1
         else:
             c.disabled -= 1
+    # The seriously ill go to members not counted as labour first; those left over are
+    # labour but never 技能劳动力 (`zhucun check` flags a skilled labourer with 患有大病).
+    ill_labour = max(0, c.serious - (c.size - c.labour))
+    c.skilled = min(c.skilled, c.labour - ill_labour)
 
 
 def draw_family(rng: Random, year: int, counts: Counts, head_age: int, male: bool) -> Family:
