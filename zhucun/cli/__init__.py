@@ -9,11 +9,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The `zhucun` command: an error no command caught is one line and exit 1, never a
+    traceback (an operator's terminal, a cron mail) — unless ZHUCUN_DEBUG is set."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            if os.environ.get("ZHUCUN_DEBUG"):
+                raise
+            from zhucun.cli.output import crash
+
+            crash(exc)
+
+
+app = _App(
     rich_markup_mode="markdown",
     name="zhucun",
     help="驻村帮扶: dispatch resident work teams, assess poor households, draft and review "

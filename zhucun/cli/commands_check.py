@@ -34,6 +34,9 @@ def check_command(
             county = Scope(county=county).county
         except ValidationError as exc:
             fail("; ".join(e["msg"] for e in exc.errors()), code=2)
+        from zhucun.cli.guards import require_county
+
+        require_county(county)
     from flows.quality import data_quality_check
 
     summary = data_quality_check(county=county, limit=limit)
@@ -45,6 +48,9 @@ def check_command(
 
 def print_quality(summary: dict[str, Any]) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from zhucun.cli.output import clean
 
     scope = summary["county"] or "all counties"
     for r in summary["rules"]:
@@ -59,11 +65,11 @@ def print_quality(summary: dict[str, Any]) -> None:
         for col in ("household", "member", "village", "detail"):
             table.add_column(col)
         for row in r["rows"]:
-            table.add_row(
-                row["household_id"],
-                row["member_id"] or "",
-                f"{row['village_code']} {row['village_name']}",
-                row["detail"],
+            table.add_row(  # data, not markup
+                Text(clean(row["household_id"])),
+                Text(clean(row["member_id"] or "")),
+                Text(clean(f"{row['village_code']} {row['village_name']}")),
+                Text(clean(row["detail"])),
             )
         console.print(table)
         if r["count"] > len(r["rows"]):

@@ -39,6 +39,15 @@ def _scope(county: str, villages: list[str] | None = None) -> Any:
         fail("; ".join(e["msg"] for e in exc.errors()), code=2)
 
 
+def _known_scope(county: str, villages: list[str] | None = None) -> Any:
+    """A scope of a county the database holds (a run on another fails in a task)."""
+    from zhucun.cli.guards import require_county
+
+    scope = _scope(county, villages)
+    require_county(scope.county)
+    return scope
+
+
 @cycle_app.command("run")
 def cycle_run(
     county: CountyOpt,
@@ -73,7 +82,7 @@ def cycle_run(
     county (or some of its villages) and one cycle year. With --decisions the review runs
     unattended from meeting minutes. Safe to re-run: it completes what is missing and
     changes nothing else."""
-    scope = _scope(county, village)
+    scope = _known_scope(county, village)
     if decisions is not None and not decisions.is_file():
         fail(f"decisions file {decisions} not found", code=2)
     if via_deployment:
@@ -145,7 +154,7 @@ def evaluate_command(
 ) -> None:
     """Evaluate every registered household of the county for a month from its latest
     surveys: exit, remain, monitor (relapse risk) or relapse; village exit eligibility."""
-    scope = _scope(county)
+    scope = _known_scope(county)
     from flows.lifecycle_common import check_period
 
     try:
@@ -248,9 +257,11 @@ def demo_command(
     latest month, and print what happened."""
     import time
 
+    from zhucun.cli.guards import mark_demo, refuse_foreign_data
     from zhucun.settings import get_settings
 
     scope = _scope(county)
+    refuse_foreign_data()
     out = get_settings().data_dir / "demo" / f"{scope.county}-{households}-{seed}"
     steps: dict[str, Any] = {}
     t0 = time.perf_counter()
@@ -269,6 +280,7 @@ def demo_command(
     from zhucun.migrate import upgrade
 
     upgrade()
+    mark_demo(scope.county)  # before the import: the county is demo data from here on
     from zhucun.exchange.importer import ImportError_, import_folder
 
     try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from zhucun.cli.output import console, emit_json, err_console
+from zhucun.cli.output import console, emit_json, err_console, fail
 
 if TYPE_CHECKING:
     from zhucun.policy import Policy
@@ -59,6 +59,10 @@ def policy_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """The effective policy for a year and place, with every number the rules use."""
+    if region not in ("east", "central", "west"):
+        fail(f"--region must be east, central or west, got {region!r}", code=2)
+    if province is not None and not (len(province) == 2 and province.isdigit()):
+        fail(f"--province must be a 2-digit province code, got {province!r}", code=2)
 
     try:
         policy: Policy = _effective_policy(year, region, province)

@@ -218,6 +218,14 @@ def export_command(
         fail(f"--county must be a 6-digit county code, got {county!r}", code=2)
     if encoding.lower() not in ENCODINGS:
         fail(f"--encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}", code=2)
+    from zhucun.cli.guards import require_county, require_writable
+
+    if folder.exists() and not folder.is_dir():
+        fail(f"cannot write into {folder}: it is a file, not a folder", code=2)
+    if xlsx is not None:
+        require_writable(xlsx, "workbook")
+    if county is not None:
+        require_county(county)
     try:
         counts = export_folder(folder, county=county, encoding=encoding.lower(), xlsx=xlsx)
     except ExportError as exc:
