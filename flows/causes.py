@@ -16,6 +16,9 @@ from tasks.causes import assess_causes_task
 from tasks.common import Scope
 from tasks.lifecycle_db import merge_counts
 
+# One set-based statement per chunk (tasks/causes_sql.py): large chunks, few task runs.
+CAUSES_PER_TASK = 50_000
+
 
 @flow(name="assess-causes", flow_run_name="causes-{county}-{cycle_year}", task_runner=task_runner())
 def assess_causes(
@@ -24,7 +27,13 @@ def assess_causes(
     """One `HouseholdAssessment` per household in care; leaves the cause distribution."""
     scope = Scope(county=county, villages=villages)
     parts = run_per_chunk(
-        assess_causes_task, scope, "causes", cycle_year, "villages assessed", cycle_year=cycle_year
+        assess_causes_task,
+        scope,
+        "causes",
+        cycle_year,
+        "villages assessed",
+        households_per_task=CAUSES_PER_TASK,
+        cycle_year=cycle_year,
     )
     main = merge_counts(p["main"] for p in parts)
     other = merge_counts(p["other"] for p in parts)

@@ -97,15 +97,22 @@ def fan_out(
 
 
 def run_per_chunk(
-    task: Any, scope: Any, stage: str, when: object, what: str, **fixed: Any
+    task: Any,
+    scope: Any,
+    stage: str,
+    when: object,
+    what: str,
+    households_per_task: int | None = None,
+    **fixed: Any,
 ) -> list[dict[str, Any]]:
     """The shape of every batched stage: tag the run with its county, split the scope into
-    chunks of villages, and run `task` once per chunk (with `fixed` keyword arguments, e.g.
-    the cycle year) behind a progress artifact keyed by stage, scope and `when`."""
+    chunks of villages (about `households_per_task` households each, default the batch
+    size), and run `task` once per chunk (with `fixed` keyword arguments, e.g. the cycle
+    year) behind a progress artifact keyed by stage, scope and `when`."""
     from tasks.lifecycle_db import scope_chunks
 
     tag_run(scope.county)
-    chunks = scope_chunks(scope.county, scope.villages)
+    chunks = scope_chunks(scope.county, scope.villages, households_per_task=households_per_task)
     progress = Progress(stage, scope.label, when, total=len(chunks), what=what)
     return fan_out(
         task,

@@ -24,6 +24,9 @@ from zhucun.settings import get_settings
 # At most this many villages per task, however small they are (a task stays one short
 # transaction and progress moves in visible steps).
 MAX_VILLAGES_PER_CHUNK = 50
+# Villages per chunk of a set-based stage (bound parameters of one IN list stay far below
+# SQLite's 32,766).
+BULK_MAX_VILLAGES = 5000
 
 
 def policy_for(session: Session, county: str, year: int) -> Policy:
@@ -115,7 +118,12 @@ def facts(h: Mapping[str, Any]) -> HouseholdFacts:
 
 
 def plan_chunks(
-    session: Session, scope: Scope, *, poor_villages_only: bool, batch_size: int | None = None
+    session: Session,
+    scope: Scope,
+    *,
+    poor_villages_only: bool,
+    batch_size: int | None = None,
+    max_villages: int = MAX_VILLAGES_PER_CHUNK,
 ) -> list[list[str]]:
     """Cut the scope's villages into chunks of about `batch_size` registered households (at
     most MAX_VILLAGES_PER_CHUNK villages), from one grouped count: task runs grow with
@@ -142,7 +150,7 @@ def plan_chunks(
     current: list[str] = []
     load = 0
     for code, n in session.execute(stmt):
-        if current and (load + n > size or len(current) >= MAX_VILLAGES_PER_CHUNK):
+        if current and (load + n > size or len(current) >= max_villages):
             out.append(current)
             current, load = [], 0
         current.append(code)
@@ -155,12 +163,25 @@ def plan_chunks(
 @task(name="plan-chunks", task_run_name="chunks-{county}")
 @guarded
 def scope_chunks(
-    county: str, villages: list[str] | None = None, poor_villages_only: bool = False
+    county: str,
+    villages: list[str] | None = None,
+    poor_villages_only: bool = False,
+    households_per_task: int | None = None,
 ) -> list[list[str]]:
-    """The chunks of a run (a task, so a flow body holds no database code)."""
+    """The chunks of a run (a task, so a flow body holds no database code). Set-based
+    stages ask for large chunks (`households_per_task`, up to BULK_MAX_VILLAGES): their cost is
+    per statement, and each task run costs Prefect bookkeeping."""
     scope = Scope(county=county, villages=villages)
     with session_scope() as session:
         county_region(session, scope.county)  # fails early with a clear message
+        if households_per_task:
+            return plan_chunks(
+                session,
+                scope,
+                poor_villages_only=poor_villages_only,
+                batch_size=households_per_task,
+                max_villages=BULK_MAX_VILLAGES,
+            )
         return plan_chunks(session, scope, poor_villages_only=poor_villages_only)
 
 
