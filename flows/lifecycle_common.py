@@ -30,20 +30,27 @@ def previous_month(today: date | None = None) -> str:
 
 
 def tag_run(county: str) -> None:
-    """Add `county:<code>` to the running flow run's tags (a top-level run's tags are fixed
-    at creation, so a run started from the UI or a deployment gets it here)."""
+    """Add `county:<code>` and the run's process (`proc:host:pid:start`) to the running
+    flow run's tags (a top-level run's tags are fixed at creation, so a run started from the
+    UI or a deployment gets them here), then mark earlier runs of this flow and county whose
+    process is gone as Crashed (flows/stale.py)."""
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
+
+    from flows.stale import PROC_TAG, crash_stale_runs, process_tag
 
     rid = flow_run.get_id()
     if not rid:
         return
     tag = f"county:{county}"
     tags = list(flow_run.get_tags() or [])
-    if tag in tags:
+    if tag in tags and any(t.startswith(PROC_TAG) for t in tags):
         return
+    mine = process_tag()
+    tags = [t for t in tags if not t.startswith(PROC_TAG)]
     with get_client(sync_client=True) as client:
-        client.update_flow_run(rid, tags=[*tags, tag])
+        client.update_flow_run(rid, tags=[*tags, *([] if tag in tags else [tag]), mine])
+        crash_stale_runs(client, flow_run.get_flow_name(), county, rid)
 
 
 class Progress:
