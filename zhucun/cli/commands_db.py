@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from zhucun.cli.output import console, emit_json, err_console, fail
+from zhucun.cli.output import console, emit_json, err_console, fail, say
 
 if TYPE_CHECKING:
     from zhucun.policy import Policy
 
 db_app = typer.Typer(
     rich_markup_mode="markdown",
-    help="Create or upgrade zhucun's database schema (Alembic).",
+    help="Create or upgrade zhucun's database schema (Alembic); back it up and restore it.",
     no_args_is_help=True,
 )
 policy_app = typer.Typer(
@@ -43,6 +45,123 @@ def db_current() -> None:
     from zhucun.migrate import current
 
     console.print(current() or "empty (run `zhucun db upgrade`)")
+
+
+def _sqlite_path(action: str) -> Path:
+    """The SQLite file of zhucun's database; for PostgreSQL one line of guidance, exit 2
+    (its own tools do this better, and nothing was backed up or restored)."""
+    from zhucun.settings import get_settings
+
+    url = get_settings().effective_database_url
+    if not url.startswith("sqlite:///"):
+        hint = (
+            "pg_dump -Fc -f BACKUP.dump DATABASE_URL"
+            if action == "backup"
+            else "pg_restore --clean --if-exists -d DATABASE_URL BACKUP.dump"
+        )
+        fail(f"zhucun's database is PostgreSQL ({_mask(url)}): use `{hint}` instead", code=2)
+    return Path(url.split("///", 1)[1])
+
+
+def _holds_data(path: Path) -> bool:
+    """Any row outside the schema version and the seeded policy tables."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    con = sqlite3.connect(path, timeout=30)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for name in names:
+            if name == "alembic_version" or name.startswith(("policy", "sqlite_")):
+                continue
+            if con.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone():
+                return True
+        return False
+    finally:
+        con.close()
+
+
+def _copy(source: Path, target: Path) -> int:
+    """SQLite's online backup: one consistent snapshot even while a run writes (the copy
+    is made under a read lock in one step); written beside the target and renamed."""
+    import os
+
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(tmp)
+    try:
+        src.backup(dst)
+        pages = dst.execute("PRAGMA page_count").fetchone()[0]
+        dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
+    finally:
+        dst.close()
+        src.close()
+    os.replace(tmp, target)
+    return int(pages)
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="Backup file to write")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+) -> None:
+    """Back up zhucun's SQLite database to one file, consistent even during a run
+    (PostgreSQL: prints the pg_dump line to use)."""
+    source = _sqlite_path("backup")
+    if not source.exists():
+        fail(f"no database at {source}: nothing to back up", code=2)
+    if path.exists() and not force:
+        fail(f"{path} exists: choose another name or add --force", code=2)
+    if path.is_dir() or not path.parent.is_dir():
+        fail(f"cannot write {path}: not a file in an existing folder", code=2)
+    try:
+        pages = _copy(source, path)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"backup failed: {exc}", code=1)
+    say(f"backed up {source} to {path} ({pages} pages)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="Backup file written by `zhucun db backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds data")
+    ] = False,
+) -> None:
+    """Restore zhucun's SQLite database from a backup; refuses to replace a database that
+    holds data unless --force (PostgreSQL: prints the pg_restore line to use)."""
+    target = _sqlite_path("restore")
+    if not path.is_file():
+        fail(f"backup {path} not found", code=2)
+    if not _is_zhucun_backup(path):
+        fail(f"{path} is not a zhucun database backup", code=2)
+    if _holds_data(target) and not force:
+        fail(f"the database at {target} holds data: add --force to replace it", code=2)
+    from zhucun.db import dispose_engines
+
+    dispose_engines()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("-wal", "-shm"):  # the replaced database's journal must not replay
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    try:
+        _copy(path, target)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"restore failed: {exc}", code=1)
+    say(f"restored {target} from {path}; `zhucun db upgrade` brings an older backup up to date")
+
+
+def _is_zhucun_backup(path: Path) -> bool:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='county'"
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
 
 
 def _mask(url: str) -> str:
