@@ -82,6 +82,9 @@ def draft_chunk(
             old_measures[m.strategy_id].append((m.measure, m.answers_cause, float(m.cost_yuan)))
 
     strategies, plans, audits = [], {}, []
+    # Drafts get one audit row per chunk (scope, counts, policy version); a redraft is a
+    # status change (returned → draft) and keeps its own row per strategy.
+    drafted: Counter[str] = Counter()
     kept = redrafted = 0
     measure_counts: Counter[str] = Counter()
     total_cost = 0.0
@@ -128,6 +131,9 @@ def draft_chunk(
             )
         )
         plans[hid] = choices
+        if action != "strategy_redrafted":  # a draft: counted in the chunk's batch row
+            drafted[action] += 1
+            continue
         audits.append(
             dict(
                 actor=ACTOR,
@@ -181,6 +187,21 @@ def draft_chunk(
                 for hid, choices in plans.items()
                 for c in choices
             ],
+        )
+    if drafted:
+        audits.append(
+            dict(
+                actor=ACTOR,
+                action="strategies_drafted_batch",
+                entity="strategy",
+                entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
+                after={
+                    "villages": list(villages),
+                    "households": len(households),
+                    **dict(drafted),
+                    "policy_version": policy.version,
+                },
+            )
         )
     audit_many(session, audits)
     return {
