@@ -7,6 +7,7 @@ PREFECT_UI_API_URL pointing at its own port so the UI finds its API.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -24,8 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[str, str]:
-    """Environment for a Prefect process (server, worker, CLI) of this stack."""
+def prefect_env(
+    home: Path, api_url: str | None = None, auth: str | None = None, **extra: str
+) -> dict[str, str]:
+    """Environment for a Prefect process (server, worker, CLI) of this stack; `auth`
+    ('user:password') is what a client sends (PREFECT_API_AUTH_STRING)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(home),
@@ -34,14 +38,24 @@ def prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[st
     )
     if api_url:
         env["PREFECT_API_URL"] = api_url
+    if auth:
+        env["PREFECT_API_AUTH_STRING"] = auth
     env.update(extra)
     return env
 
 
+def auth_headers(auth: str | None) -> dict[str, str]:
+    """The HTTP Basic header Prefect's server checks (PREFECT_SERVER_API_AUTH_STRING)."""
+    if not auth:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(auth.encode("utf-8")).decode("ascii")}
+
+
 def start_server(
-    home: Path, port: int, log_path: Path, host: str = "127.0.0.1"
+    home: Path, port: int, log_path: Path, host: str = "127.0.0.1", auth: str | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `prefect server start` in its own process group; returns at once."""
+    """Start `prefect server start` in its own process group; returns at once. With `auth`
+    ('user:password') every API request but /health needs HTTP Basic credentials."""
     home.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     api = f"http://{host}:{port}/api"
@@ -51,6 +65,8 @@ def start_server(
         PREFECT_SERVER_API_HOST=host,
         PREFECT_SERVER_API_PORT=str(port),
     )
+    if auth:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth
     prefect_bin = Path(sys.executable).with_name("prefect")
     cmd = [
         str(prefect_bin) if prefect_bin.exists() else "prefect",

@@ -50,6 +50,24 @@ def prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    _stack_auth(settings.data_dir)
+
+
+def _stack_auth(data_dir: Path) -> None:
+    """A command talking to the local stack (PREFECT_API_URL is its API) sends the
+    credentials `zhucun up --auth` stored, unless the environment has its own."""
+    import json
+
+    api_url = os.environ.get("PREFECT_API_URL")
+    auth_file, state_file = data_dir / "stack" / "auth", data_dir / "stack" / "state.json"
+    if not api_url or "PREFECT_API_AUTH_STRING" in os.environ or not auth_file.exists():
+        return
+    try:
+        state = json.loads(state_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    if state.get("api_url") == api_url.rstrip("/"):
+        os.environ["PREFECT_API_AUTH_STRING"] = auth_file.read_text("utf-8").strip()
 
 
 @app.callback()
@@ -81,6 +99,7 @@ def _register() -> None:
         "commands_review",
         "commands_stack",
         "commands_check",
+        "commands_report",
     ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])

@@ -8,6 +8,13 @@
 then it creates the automations and prints the UI address. Pid files live in
 `<data>/stack/`, logs in `<data>/logs/`. `down` stops the three processes (schedules stay
 active: the next `up` resumes them).
+
+`up --auth user:password` (or $ZHUCUN_API_AUTH) turns on Prefect's HTTP Basic auth
+(PREFECT_SERVER_API_AUTH_STRING): the API then refuses any request without it (401), the UI
+asks for it. It is kept in `<data>/stack/auth` (mode 0600, never in state.json), handed to
+the stack's own processes as PREFECT_API_AUTH_STRING, and used by `zhucun status` and by
+zhucun commands whose PREFECT_API_URL is the stack's. A later `up` reuses it; `--auth ''`
+turns it off.
 """
 
 from __future__ import annotations
@@ -38,6 +45,41 @@ def logs_dir() -> Path:
     from zhucun.settings import get_settings
 
     return get_settings().data_dir / "logs"
+
+
+def auth_path() -> Path:
+    return stack_dir() / "auth"
+
+
+def read_auth() -> str | None:
+    """The stack's 'user:password', if `up` was given one."""
+    path = auth_path()
+    if not path.exists():
+        return None
+    return path.read_text("utf-8").strip() or None
+
+
+def store_auth(auth: str | None) -> None:
+    """Keep the credentials for later commands, readable by the operator alone (0600)."""
+    path = auth_path()
+    if not auth:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(auth + "\n")
+    os.chmod(path, 0o600)  # an older file keeps its mode through O_CREAT
+
+
+def check_auth(auth: str) -> str:
+    """'user:password', printable, no spaces: what HTTP Basic can carry."""
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password or not auth.isprintable() or " " in auth:
+        from zhucun.cli.output import fail
+
+        fail("--auth must be user:password (no spaces or control characters)", code=2)
+    return auth
 
 
 def read_state() -> dict[str, Any] | None:
@@ -88,17 +130,24 @@ def _spawn(cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> in
     return proc.pid
 
 
-def _wait_for_deployment(api_url: str, name: str, timeout: float, serve_pid: int) -> None:
+def _wait_for_deployment(
+    api_url: str, name: str, timeout: float, serve_pid: int, auth: str | None = None
+) -> None:
     """Poll the API until the serve process has registered `name` (flow/deployment)."""
     import urllib.request
 
+    from zhucun.stack import auth_headers
+
     flow, dep = name.split("/", 1)
     deadline = time.monotonic() + timeout
+    req = urllib.request.Request(
+        f"{api_url}/deployments/name/{flow}/{dep}", headers=auth_headers(auth)
+    )
     while time.monotonic() < deadline:
         if not pid_alive(serve_pid):
             raise RuntimeError("the serve process exited: see logs/serve.log")
         try:
-            with urllib.request.urlopen(f"{api_url}/deployments/name/{flow}/{dep}", timeout=2) as r:
+            with urllib.request.urlopen(req, timeout=2) as r:
                 if r.status == 200:
                     return
         except Exception:  # noqa: BLE001 - not registered yet
@@ -108,10 +157,14 @@ def _wait_for_deployment(api_url: str, name: str, timeout: float, serve_pid: int
 
 
 def start_stack(
-    port: int, county: str | None, sink_port: int | None = None, timeout: float = 180.0
+    port: int,
+    county: str | None,
+    sink_port: int | None = None,
+    timeout: float = 180.0,
+    auth: str | None = None,
 ) -> dict[str, Any]:
     """Start server, sink and serve; register automations; return the state written."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from deployments.automations import EXIT_REVIEW_DEPLOYMENT, ensure_automations
     from deployments.definitions import REPO_ROOT
@@ -135,18 +188,21 @@ def start_stack(
         "pids": pids,
         "prefect_home": str(settings.prefect_home),
         "started_at": time.time(),
+        "auth": bool(auth),  # whether; the credentials are in stack/auth (0600)
     }
 
     def save() -> None:
         (sdir / "state.json").write_text(json.dumps(state, indent=2), "utf-8")
 
     try:
-        server = start_server(settings.prefect_home, port, ldir / "prefect-server.log")
+        server = start_server(settings.prefect_home, port, ldir / "prefect-server.log", auth=auth)
         pids["server"] = server.pid
         save()
         wait_healthy(api_url, timeout=timeout, proc=server)
 
-        env = prefect_env(settings.prefect_home, api_url, ZHUCUN_DATA_DIR=str(settings.data_dir))
+        env = prefect_env(
+            settings.prefect_home, api_url, auth, ZHUCUN_DATA_DIR=str(settings.data_dir)
+        )
         if county:
             env["ZHUCUN_COUNTY"] = county
         pids["sink"] = _spawn(
@@ -168,8 +224,11 @@ def start_stack(
             serve_cmd += ["--county", county]
         pids["serve"] = _spawn(serve_cmd, env, ldir / "serve.log", REPO_ROOT)
         save()
-        _wait_for_deployment(api_url, EXIT_REVIEW_DEPLOYMENT, timeout, pids["serve"])
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        _wait_for_deployment(api_url, EXIT_REVIEW_DEPLOYMENT, timeout, pids["serve"], auth)
+        updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
+        if auth:
+            updates[PREFECT_API_AUTH_STRING] = auth
+        with temporary_settings(updates=updates):
             state["automations"] = [r.name for r in ensure_automations(notify_url)]
         save()
         return state
@@ -197,9 +256,13 @@ def stop_stack() -> list[str]:
     return stopped
 
 
-def next_scheduled_runs(api_url: str, limit: int = 5) -> list[dict[str, Any]]:
+def next_scheduled_runs(
+    api_url: str, limit: int = 5, auth: str | None = None
+) -> list[dict[str, Any]]:
     """The next scheduled flow runs (name, deployment, expected start), from the API."""
     import urllib.request
+
+    from zhucun.stack import auth_headers
 
     body = json.dumps(
         {
@@ -212,7 +275,7 @@ def next_scheduled_runs(api_url: str, limit: int = 5) -> list[dict[str, Any]]:
         f"{api_url}/flow_runs/filter",
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth_headers(auth)},
     )
     with urllib.request.urlopen(req, timeout=10) as r:
         runs = json.loads(r.read())
@@ -243,6 +306,14 @@ def register(app: typer.Typer) -> None:
                 "default $ZHUCUN_COUNTY"
             ),
         ] = None,
+        auth: Annotated[
+            str | None,
+            typer.Option(
+                "--auth",
+                help="user:password for the Prefect API and UI (HTTP Basic); default "
+                "$ZHUCUN_API_AUTH, else the one the last `up` stored; '' turns it off",
+            ),
+        ] = None,
     ) -> None:
         """Start the local stack: Prefect server + UI, deployments, automations, runner."""
         from tasks.common import Scope
@@ -266,13 +337,23 @@ def register(app: typer.Typer) -> None:
                 f"[red]port {port} is in use by another program[/]: choose another with --port"
             )
             raise typer.Exit(1)
+        if auth is None:
+            auth = os.environ.get("ZHUCUN_API_AUTH") or read_auth()
+        auth = check_auth(auth) if auth else None
         from zhucun.migrate import upgrade
 
         upgrade()  # zhucun's own database, at the current schema
+        store_auth(auth)
         console.print(f"starting Prefect server on port {port} (data in {settings.data_dir}) …")
-        state = start_stack(port, county)
+        state = start_stack(port, county, auth=auth)
         console.print(f"[green]zhucun is up[/]. Prefect UI: [bold]{state['ui_url']}[/]")
         console.print(f"  API: {state['api_url']}   (export PREFECT_API_URL={state['api_url']})")
+        if auth:
+            console.print(
+                f"  API and UI need the credentials in {auth_path()} (0600); the Prefect CLI: "
+                f'export PREFECT_API_AUTH_STRING="$(cat {auth_path()})"',
+                markup=False,
+            )
         console.print(f"  scheduled county: {county or 'none (county schedules inactive)'}")
         console.print(f"  notifications: {logs_dir() / 'notifications.jsonl'}")
         console.print(f"  logs: {logs_dir()}   stop with `zhucun down`")
@@ -297,7 +378,10 @@ def register(app: typer.Typer) -> None:
             )
         if info["up"]:
             try:
-                info["next_scheduled"] = next_scheduled_runs(state["api_url"])  # type: ignore[index]
+                info["next_scheduled"] = next_scheduled_runs(
+                    state["api_url"],  # type: ignore[index]
+                    auth=read_auth(),
+                )
             except OSError as exc:
                 info["next_scheduled_error"] = str(exc)
         notes = logs_dir() / "notifications.jsonl"
