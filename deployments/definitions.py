@@ -148,6 +148,14 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         "(the year is taken from the run's scheduled time in Asia/Shanghai).",
         schedule=ScheduleDef(cron="0 9 5 1 *", summary="every 5 January at 09:00"),
     ),
+    DeploymentDef(
+        name="county-report",
+        entrypoint="flows/report.py:county_report",
+        stage="report",
+        description="The county progress report (县级驻村帮扶工作进展报告) of a cycle year: PDF "
+        "and HTML under the data directory's reports/, and the tables and charts as artifacts. "
+        "Counts only, never a person.",
+    ),
 )
 
 

@@ -396,9 +396,13 @@ def review_notice(
     village: Annotated[str, typer.Option(help="Village code (12 digits)")],
     year: Annotated[int, typer.Option(help="Cycle year")],
     out: Annotated[Path | None, typer.Option(help="Write the markdown here")] = None,
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Write the notice as an A4 PDF here")
+    ] = None,
 ) -> None:
     """The publicity notice (公示) to post in the village, in markdown: names and measures;
-    never ID numbers, phone numbers or health details."""
+    never ID numbers, phone numbers or health details. `--pdf FILE`: the A4 sheet to post
+    (names masked to surname + *, dates and where to object)."""
     from sqlalchemy import select
 
     from models import Household, Plan, PlanItem, Publicity, Strategy, Village
@@ -454,10 +458,16 @@ def review_notice(
             items = list(session.scalars(select(PlanItem.item).where(PlanItem.plan_id == p.id)))
             plan = (float(p.total_cost_yuan), items, p.opens_on, p.closes_on)
         text = rules.notice_markdown(vname, village, year, rows, plan)
+        if pdf:
+            from zhucun.reports.notice import write_notice_pdf
+
+            write_notice_pdf(session, village, year, rows, plan, pdf)
+    if pdf:
+        console.print(f"notice PDF written to {pdf}")
     if out:
         out.write_text(text, encoding="utf-8")
         console.print(f"notice written to {out}")
-    else:
+    elif not pdf:
         typer.echo(text)
 
 
