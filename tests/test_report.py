@@ -225,7 +225,9 @@ def test_report_refuses_unknown_county_and_suffix(county: SeedInfo, tmp_path: Pa
     assert txt.exit_code == 1 and ".pdf or .html" in txt.output
 
 
-def test_notice_pdf_masks_names_and_keeps_the_markdown(county: SeedInfo, tmp_path: Path) -> None:
+def test_notice_pdf_names_heads_hides_personal_data_and_keeps_the_markdown(
+    county: SeedInfo, tmp_path: Path
+) -> None:
     v0 = county.poor_villages[0]
     out = tmp_path / "notice.pdf"
     res = runner.invoke(
@@ -239,10 +241,8 @@ def test_notice_pdf_masks_names_and_keeps_the_markdown(county: SeedInfo, tmp_pat
     assert "帮扶措施公示" in flat and village_name(v0) in flat and "阜平镇人民政府" in flat
     assert "公示期" in flat and "12317" in flat and re.search(r"¥\d", flat)
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日至\d{4}年\d{1,2}月\d{1,2}日", flat)
-    for name in REAL_NAMES:
-        assert name not in flat
-        assert name[0] + "*" * (len(name) - 1) in flat
-    assert "户主H" not in flat  # the seeded names are masked too
+    for name in REAL_NAMES:  # named in full: villagers must know whom to object to
+        assert name in flat
     assert "健康扶贫" not in flat and "残疾人补贴" not in flat
     assert_no_personal_data(text)
     save_screenshot(pages[0], "notice.png")

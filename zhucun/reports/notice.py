@@ -1,10 +1,11 @@
 """The village 公示 notice as an A4 PDF, from the same rows `zhucun review notice` gathers
 for its markdown (`zhucun.rules.review.NoticeRow` and the plan tuple).
 
-Paper is posted on a wall, so the names are masked as the law on personal information asks
-of a public list (surname + *: `zhucun.privacy.mask_name`); measures that reveal health are
-neutral (`public_measures`); no ID number, phone or account is ever in the rows, and the
-whole text is checked once more (`assert_public`) before it is drawn."""
+A 公示 exists so that villagers can object, so it names the household heads in full, as
+the markdown notice does; what the rules keep off a public notice never appears: no ID
+number, phone, bank account or health condition (measures that reveal health are shown
+neutrally, `public_measures`), and the whole text is checked once more (`assert_public`)
+before it is drawn."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 from sqlmodel import Session
 
 from models import County, Township, Village
-from zhucun.privacy import mask_name
 from zhucun.reports.fmt import named, today_china, yuan, zh_date
 from zhucun.reports.render_pdf import CONTENT_WIDTH, build_pdf, esc, pdf_table, styles
 from zhucun.rules.review import NoticeRow, assert_public, public_measures
@@ -109,7 +109,7 @@ def notice_pdf(
         for i, r in enumerate(sorted(rows, key=lambda r: r.head_name), 1):
             cells = [
                 str(i),
-                mask_name(r.head_name),
+                r.head_name,
                 "、".join(public_measures(r.measures)),
                 yuan(r.cost_yuan),
                 _window(r.opens_on, r.closes_on),
