@@ -2,7 +2,9 @@
 village 公示 notice as an A4 PDF.
 
 Counts only in the county report (no name, no ID number, phone, account or health detail);
-masked names in the notice. `write_county_report` is what the CLI and the flow call."""
+household heads named in full in the notice (a 公示 is there to be objected to), never
+their ID number, phone, account or health. `write_county_report` is what the CLI and the
+flow call."""
 
 from __future__ import annotations
 
