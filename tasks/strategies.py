@@ -173,8 +173,8 @@ def draft_chunk(
         session.execute(
             delete(StrategyMeasure).where(StrategyMeasure.strategy_id.in_(list(new_ids.values())))
         )
-        session.execute(
-            insert(StrategyMeasure),
+        session.execute(  # Core on the table: no ORM bulk-insert bookkeeping per row
+            insert(StrategyMeasure.__table__),
             [
                 dict(
                     strategy_id=new_ids[hid],
