@@ -13,8 +13,9 @@ the connection, called only for the (at most three) findings kept per household.
 
 Idempotence is decided in SQL: a conflicting row is updated only when it is the rules' (an
 override is never touched) and its causes, evidence or rule version differ (compared as
-normalised JSON), so a re-run writes nothing. One audit row per chunk names the villages,
-rule version and policy version; the drafted rows carry their rule version.
+normalised JSON only when the texts differ, e.g. rows written by the per-row path), so a
+re-run writes nothing. One audit row per chunk names the villages, rule version and policy
+version; the drafted rows carry their rule version.
 """
 
 from __future__ import annotations
@@ -161,8 +162,10 @@ ON CONFLICT (household_id, cycle_year) DO UPDATE SET
   rule_version = excluded.rule_version, override_reason = NULL, overridden_by = NULL
 WHERE householdassessment.source <> 'override' AND (
   householdassessment.main_cause IS NOT excluded.main_cause
-  OR json(householdassessment.other_causes) IS NOT json(excluded.other_causes)
-  OR json(householdassessment.evidence) IS NOT json(excluded.evidence)
+  OR (householdassessment.other_causes IS NOT excluded.other_causes
+      AND json(householdassessment.other_causes) IS NOT json(excluded.other_causes))
+  OR (householdassessment.evidence IS NOT excluded.evidence
+      AND json(householdassessment.evidence) IS NOT json(excluded.evidence))
   OR householdassessment.rule_version IS NOT excluded.rule_version)
 """
 
