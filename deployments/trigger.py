@@ -61,6 +61,8 @@ def run_cycle_via_deployment(
     flow_run = run_deployment(
         name=definition.full_name,
         parameters=cycle_parameters(county, cycle_year, decisions_file),
+        # the name the flow gives itself on starting, shown from the moment it is scheduled
+        flow_run_name=f"cycle-{county}-{int(cycle_year)}",
         idempotency_key=cycle_idempotency_key(county, cycle_year, decisions_file, rerun),
         tags=[f"county:{county}", f"cycle:{int(cycle_year)}"],
         timeout=None if wait else 0,

@@ -46,9 +46,19 @@ def assistance_cycle(
     wait_for_review: bool = False,
 ) -> dict[str, Any]:
     """Run the cycle's stages in order, then review (see the module docstring for the three
-    ways it goes), and leave a markdown summary."""
+    ways it goes), and leave a markdown summary.
+
+    Args:
+        county: County code, 6 digits (GB/T 2260), e.g. 522626.
+        cycle_year: The cycle year, e.g. 2026 (teams, plans and strategies of that year).
+        villages: Only these villages (12-digit codes); empty means the whole county.
+        decisions_file: A decisions.csv (meeting minutes) for the review stage, applied
+            all-or-nothing; a path the run's machine can read.
+        wait_for_review: Pause in this run for the review forms (an interactive session);
+            otherwise the review is handed to its own review-cycle run.
+    """
     scope = Scope(county=county, villages=villages)
-    tag_run(scope.county)
+    tag_run(scope.county, cycle_year)
     summary: dict[str, Any] = {
         "county": scope.county,
         "cycle_year": cycle_year,
@@ -101,6 +111,7 @@ def hand_over_review(scope: Scope, cycle_year: int) -> str | None:
     run = run_deployment(
         "review-cycle/review-cycle",
         parameters={"county": scope.county, "cycle_year": cycle_year, "villages": scope.villages},
+        flow_run_name=f"review-{scope.county}-{cycle_year}",
         timeout=0,
         as_subflow=False,
         idempotency_key=f"zhucun:review-cycle:{scope.label}:{cycle_year}",

@@ -29,11 +29,16 @@ def previous_month(today: date | None = None) -> str:
     return f"{y:04d}-{m:02d}"
 
 
-def tag_run(county: str) -> None:
-    """Add `county:<code>` and the run's process (`proc:host:pid:start`) to the running
-    flow run's tags (a top-level run's tags are fixed at creation, so a run started from the
-    UI or a deployment gets them here), then mark earlier runs of this flow and county whose
-    process is gone as Crashed (flows/stale.py)."""
+def tag_run(county: str, cycle_year: int | None = None) -> None:
+    """Tag the running flow run with the `county:` and `cycle:` of *its parameters* and its
+    process (`proc:host:pid:start`), then mark earlier runs of this flow and county whose
+    process is gone as Crashed (flows/stale.py).
+
+    A top-level run's tags are fixed at creation: a run started from the UI inherits the
+    deployment's tags, whose `county:` is the deployment's default county, not the one
+    typed into the form. So a `county:` (or `cycle:`) tag that disagrees with the
+    parameters is removed here, not just joined by the right one. Without `cycle_year` the
+    run's own `cycle_year` (or `year`) parameter is used, if it has one."""
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
 
@@ -42,14 +47,25 @@ def tag_run(county: str) -> None:
     rid = flow_run.get_id()
     if not rid:
         return
-    tag = f"county:{county}"
+    if cycle_year is None:
+        params = flow_run.get_parameters() or {}
+        year = params.get("cycle_year", params.get("year"))
+        cycle_year = int(year) if isinstance(year, int | str) and str(year).isdigit() else None
+    wanted = [f"county:{county}"] + ([f"cycle:{cycle_year}"] if cycle_year else [])
+    prefixes = ("county:", "cycle:") if cycle_year else ("county:",)
     tags = list(flow_run.get_tags() or [])
-    if tag in tags and any(t.startswith(PROC_TAG) for t in tags):
+    keep = [t for t in tags if not t.startswith(prefixes) or t in wanted]
+    if (
+        all(t in keep for t in wanted)
+        and keep == tags
+        and any(t.startswith(PROC_TAG) for t in tags)
+    ):
         return
-    mine = process_tag()
-    tags = [t for t in tags if not t.startswith(PROC_TAG)]
+    keep = [t for t in keep if not t.startswith(PROC_TAG)]
     with get_client(sync_client=True) as client:
-        client.update_flow_run(rid, tags=[*tags, *([] if tag in tags else [tag]), mine])
+        client.update_flow_run(
+            rid, tags=[*keep, *(t for t in wanted if t not in keep), process_tag()]
+        )
         crash_stale_runs(client, flow_run.get_flow_name(), county, rid)
 
 

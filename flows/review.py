@@ -1,16 +1,19 @@
 """Review under mutual supervision: team signs ▸ committee co-signs ▸ township approves
 (plans: ▸ county), conflicts escalate, approved items go to publicity (公示).
 
-The database is the source of truth. The run only asks: for each village and stage with
-items waiting, it pauses with a form (reviewer ID, approve-all or per-item decisions) whose
-description lists the items; a submission goes through the same validation as the CLI and
+The database is the source of truth. The run only asks: it pauses with one form per
+signing body and stage — a village's team, its committee (different people sign each
+village), a township (one form for all its villages), the county — with reviewer ID,
+approve-all or per-item decisions; the description lists the items by village and names
+who may decide; a submission goes through the same validation as the CLI and
 decisions files (`tasks.review.decide`), refusals are recorded and shown on the next form.
 
 - From a deployment (a top-level run), it *suspends*: the process ends, the run re-runs from
   the top when resumed. Everything before the suspension is idempotent and the pause key is
-  derived from the database (village, stage, ledger size), so the re-run reaches the same
-  key and receives the input. No persisted results are needed: the tasks re-run and read
-  the database (they are never cached). Elsewhere (a subflow, a plain call) it *pauses* in-process.
+  derived from the database (village/township/county, stage, ledger size), so the re-run
+  reaches the same key and receives the input. No persisted results are needed: the tasks
+  re-run and read the database (they are never cached). Elsewhere (a subflow, a plain
+  call) it *pauses* in-process.
 - With a `decisions_file` the file is applied all-or-nothing and the run does not pause:
   items still pending are left waiting for a later run, the CLI or another file. An invalid
   file fails the run after listing its errors (nothing applied).
@@ -34,7 +37,9 @@ from tasks.common import Scope
 from tasks.review import (
     apply_file_task,
     close_publicity_task,
+    dashboard_task,
     form_task,
+    form_units,
     overdue_task,
     pending_task,
     submit_task,
@@ -47,26 +52,38 @@ MAX_FORMS_PER_RUN = 10_000  # a guard against a loop that never ends
 
 class ItemDecision(BaseModel):
     subject_id: str = Field(
-        description="户编号 (household ID) of a strategy, or the village code for the plan"
+        title="户编号 / 村代码",
+        description="户编号 (e.g. H200001) of a strategy, or the village code of its plan",
     )
     decision: Literal["approve", "reject", "return"] = Field(
-        default="approve", description="approve / return (send back for redrafting) / reject"
+        default="approve",
+        title="决定",
+        description="approve 同意 / return 退回修改 / reject 不予批准",
     )
-    reason: str = Field(default="", description="Required to return or reject (理由)")
+    reason: str = Field(
+        default="",
+        title="理由",
+        description="退回或不予批准须写理由 (required to return or reject)",
+    )
 
 
 class ReviewForm(RunInput):
-    """The review form of one village and stage (the description lists the items)."""
+    """The review form of one signing body and stage (the description lists the items)."""
 
     reviewer_id: str = Field(
         default="",
-        description="Your reviewer ID: cadre ID for the team stage, person ID for officials",
+        title="审核人编号",
+        description="工作队填干部编号 (e.g. C010)，村两委、乡镇、县级填人员编号 (e.g. T0)",
     )
     approve_all: bool = Field(
-        default=False, description="Approve every listed item that your level decides"
+        default=False,
+        title="全部同意 (Approve all)",
+        description="同意您这一级决定的全部所列事项",
     )
     decisions: list[ItemDecision] = Field(
-        default_factory=list, description="Per-item decisions (take precedence over approve all)"
+        default_factory=list,
+        title="逐项决定 (Decisions)",
+        description="逐项填写；与“全部同意”同时填写时以逐项为准",
     )
 
 
@@ -101,11 +118,21 @@ def review_cycle(
     wait: bool = True,
 ) -> dict[str, Any]:
     """Close due publicity windows, start the stage clocks, apply a decisions file if given,
-    then (without a file, and unless `wait` is false) wait for a decision on each village
-    and stage in turn. `wait=False` only opens the review: items are left waiting for the
-    CLI, a decisions file or a later review run."""
+    then (without a file, and unless `wait` is false) wait for one form per signing body:
+    a village's team, its committee, a township (all its villages), the county.
+
+    Args:
+        county: County code, 6 digits (GB/T 2260), e.g. 522626.
+        cycle_year: The cycle year whose plans and strategies are reviewed, e.g. 2026.
+        villages: Only these villages (12-digit codes); empty means the whole county.
+        decisions_file: A decisions.csv (meeting minutes) applied all-or-nothing instead of
+            forms; a path the run's machine can read.
+        wait_timeout_seconds: How long a form waits; empty means the policy's review deadline.
+        poll_seconds: How often a paused run checks for its input (in-process pauses).
+        wait: False only opens the review: items wait for the CLI, a file or a later run.
+    """
     scope = Scope(county=county, villages=villages)
-    tag_run(scope.county)
+    tag_run(scope.county, cycle_year)
     closed = close_publicity_task(scope.county)
     run_per_chunk(sync_task, scope, "review", cycle_year, "villages", cycle_year=cycle_year)
     summary: dict[str, Any] = {
@@ -127,28 +154,40 @@ def review_cycle(
                 f"nothing applied); first: {mask_text(applied['errors'][0])}"
             )
     groups = pending_task(scope.county, cycle_year, scope.villages)
+    _dashboard_artifact(scope.county, cycle_year)
     while groups and wait and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
-        g = groups[0]
-        form = form_task(scope.county, cycle_year, g["village"], g["stage"])
+        u = form_units(groups)[0]
+        form = form_task(scope.county, cycle_year, u["area"], u["stage"], u["villages"])
         if form["items"]:
             timeout = wait_timeout_seconds or form["deadline_seconds"]
             answer = _wait(form, timeout, poll_seconds)
             summary["forms"] += 1
-            moved = form_task(scope.county, cycle_year, g["village"], g["stage"])["key"]
-            if not (_empty(answer) and moved != form["key"]):
+            moved = form_task(scope.county, cycle_year, u["area"], u["stage"], u["villages"])
+            if not (_empty(answer) and moved["key"] != form["key"]):
                 counts = submit_task(
                     scope.county,
                     cycle_year,
-                    g["village"],
-                    g["stage"],
+                    u["area"],
+                    u["stage"],
                     answer.model_dump(include={"reviewer_id", "approve_all", "decisions"}),
+                    villages=u["villages"],
                 )
                 summary["accepted"] += counts["accepted"]
                 summary["refused"] += counts["refused"]
+            _dashboard_artifact(scope.county, cycle_year)
         groups = pending_task(scope.county, cycle_year, scope.villages)
     summary["left_waiting"] = groups
     _summary_artifact(scope, cycle_year, summary)
     return summary
+
+
+def _dashboard_artifact(county: str, cycle_year: int) -> None:
+    """One dashboard per county and cycle (its history shows how the backlog moved)."""
+    create_markdown_artifact(
+        markdown=dashboard_task(county, cycle_year),
+        key=artifact_key("review-dashboard", county, cycle_year),
+        description=f"审核看板 {county} {cycle_year}: waiting items by township and stage.",
+    )
 
 
 def _summary_artifact(scope: Scope, cycle_year: int, summary: dict[str, Any]) -> None:
@@ -197,7 +236,11 @@ def _file_errors_artifact(scope: Scope, cycle_year: int, path: str, errors: list
 @flow(name="check-overdue-reviews", flow_run_name="overdue-reviews-{county}")
 def check_overdue_reviews(county: CountyCode | None = None) -> dict[str, Any]:
     """Close due publicity windows and report stages undecided past the policy's deadline:
-    one `zhucun.review.overdue` event per village and stage (counts only)."""
+    one `zhucun.review.overdue` event per village and stage (counts only).
+
+    Args:
+        county: County code, 6 digits (GB/T 2260); empty means every county.
+    """
     code = Scope(county=county).county if county else None
     if code:
         tag_run(code)

@@ -17,7 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
-from models import Village
+from models import County, Township, Village
 from tasks.common import now
 from tasks.review_files import (
     FileResult,
@@ -26,8 +26,11 @@ from tasks.review_files import (
 )
 from tasks.review_forms import (
     cycles_in_review,
+    dashboard,
+    deciders,
     decision_count,
     form_requests,
+    form_units,
     group_items,
     last_refusals,
     overdue,
@@ -73,6 +76,10 @@ __all__ = [
     "apply_decisions_file",
     "close_publicity",
     "cycles_in_review",
+    "dashboard",
+    "dashboard_task",
+    "deciders",
+    "form_units",
     "decide",
     "decision_count",
     "file_objection",
@@ -140,16 +147,32 @@ def pending_task(county: str, cycle_year: int, villages: list[str] | None) -> li
         )
 
 
-@task(cache_policy=NO_CACHE, name="review-form", task_run_name="review-form-{village}-{stage}")
-def form_task(county: str, cycle_year: int, village: str, stage: str) -> dict[str, Any]:
-    """What the form of one village and stage shows, and the key of its pause."""
+def _area_villages(area: str, villages: list[str] | None) -> list[str]:
+    """The villages a form covers: those given (the flow's pending groups), else the area."""
+    return sorted(villages) if villages else [area]
+
+
+@task(cache_policy=NO_CACHE, name="review-form", task_run_name="review-form-{area}-{stage}")
+def form_task(
+    county: str, cycle_year: int, area: str, stage: str, villages: list[str] | None = None
+) -> dict[str, Any]:
+    """What the form of one signing body and stage shows (a village's team or committee, a
+    township, the county), and the key of its pause."""
+    from zhucun.rules import review_form as render
+
+    codes = _area_villages(area, villages)
     with session_scope() as session:
         policy = policy_for(session, county, cycle_year)
-        items = group_items(session, cycle_year, village, stage, policy=policy)
-        vname = session.scalar(select(Village.name).where(Village.village_code == village))
+        items = group_items(session, cycle_year, codes, stage, policy=policy)
+        if len(area) == 12:
+            name = session.scalar(select(Village.name).where(Village.village_code == area))
+        elif len(area) == 9:
+            name = session.scalar(select(Township.name).where(Township.township_code == area))
+        else:
+            name = session.scalar(select(County.name).where(County.county_code == area))
         stages = rules.stages_for(policy, items[0]["subject"]) if items else []
         rows = [
-            rules.PendingRow(
+            render.PendingRow(
                 i["subject"],
                 i["subject_id"],
                 i["label"],
@@ -158,44 +181,52 @@ def form_task(county: str, cycle_year: int, village: str, stage: str) -> dict[st
                 i["cost_yuan"],
                 i["decider"],
                 i["note"],
+                i["village_code"],
+                i["village_name"],
+                i["waiting_since"],
             )
             for i in items
         ]
-        roles = sorted({r for i in items for r in i["roles"]}) or (
+        roles = list(dict.fromkeys(r for i in items for r in i["roles"])) or (
             rules.level_roles(stage, stages, rules.ladder(policy))
         )
-        md = rules.form_markdown(
-            vname or village,
-            village,
+        people = [
+            render.Decider(*d) for d in deciders(session, cycle_year, codes, roles, policy=policy)
+        ]
+        md = render.form_markdown(
+            name or area,
+            area,
             stage,
-            roles,
+            people,
             rows,
-            last_refusals(session, cycle_year, village, stage),
+            last_refusals(session, cycle_year, codes, stage),
         )
         return {
             "markdown": md,
             "items": len(items),
             "deadline_seconds": policy.review_deadline_days * 86400,
-            "key": f"{village}-{stage}-{decision_count(session, cycle_year, county)}",
+            "key": f"{area}-{stage}-{decision_count(session, cycle_year, county)}",
         }
 
 
-@task(cache_policy=NO_CACHE, name="review-submit", task_run_name="review-submit-{village}-{stage}")
+@task(cache_policy=NO_CACHE, name="review-submit", task_run_name="review-submit-{area}-{stage}")
 def submit_task(
     county: str,
     cycle_year: int,
-    village: str,
+    area: str,
     stage: str,
     form: dict[str, Any],
     channel: str = "ui",
+    villages: list[str] | None = None,
 ) -> dict[str, Any]:
+    """A submitted form, through `decide` (the one path: validation, ledger, exactly once)."""
     with session_scope() as session:
         policy = policy_for(session, county, cycle_year)
         today = server_today()
         reqs = form_requests(
             session,
             cycle_year=cycle_year,
-            village=village,
+            village=_area_villages(area, villages),
             stage=stage,
             reviewer_id=str(form.get("reviewer_id") or ""),
             approve_all=bool(form.get("approve_all")),
@@ -207,6 +238,19 @@ def submit_task(
             session, reqs, cycle_year=cycle_year, channel=channel, county=county, today=today
         )
         return res.counts()
+
+
+@task(cache_policy=NO_CACHE, name="review-dashboard")
+def dashboard_task(county: str, cycle_year: int) -> str:
+    """The review dashboard's markdown: what waits, by township and stage, overdue first."""
+    from zhucun.rules import review_form as render
+
+    with session_scope() as session:
+        policy = policy_for(session, county, cycle_year)
+        cname, rows = dashboard(session, county, cycle_year, at=now(), policy=policy)
+        return render.dashboard_markdown(
+            cname, county, cycle_year, [render.DashboardRow(**r) for r in rows]
+        )
 
 
 @task(cache_policy=NO_CACHE, name="review-overdue")

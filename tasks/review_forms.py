@@ -33,6 +33,10 @@ from zhucun.rules import review as rules
 
 # --- Pending work, forms ---------------------------------------------------------------------
 
+# How much of a village code names the body that signs a stage: the village itself for the
+# team and committee, its township (9 digits) and county (6) above; also the stage order.
+LEVEL_PREFIX: dict[str, int] = {"team": 12, "committee": 12, "township": 9, "county": 6}
+
 
 def pending_groups(
     session: Session, cycle_year: int, villages: Sequence[str], *, policy: Policy
@@ -60,13 +64,40 @@ def pending_groups(
     ]
 
 
+def villages_list(village: str | Sequence[str]) -> list[str]:
+    return [village] if isinstance(village, str) else sorted(set(village))
+
+
+def form_units(groups: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pending (village, stage) groups → the forms to show, one per signing body: a village's
+    team or committee stage (different people sign each village), the township stage of a
+    township (its reviewers decide all their villages at once), the county stage of the
+    county. Lower stages first, so a township form gathers what its villages finished."""
+    order = {s: i for i, s in enumerate(LEVEL_PREFIX)}
+    units: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for g in groups:
+        cut = LEVEL_PREFIX.get(g["stage"], 12)
+        units[(g["stage"], g["village"][:cut])].append(g["village"])
+    return [
+        dict(stage=stage, area=area, villages=sorted(set(vs)))
+        for (stage, area), vs in sorted(units.items(), key=lambda u: (order.get(u[0][0], 9), u[0]))
+    ]
+
+
 def group_items(
-    session: Session, cycle_year: int, village: str, stage: str, *, policy: Policy
+    session: Session,
+    cycle_year: int,
+    village: str | Sequence[str],
+    stage: str,
+    *,
+    policy: Policy,
 ) -> list[dict[str, Any]]:
-    """The items of one village waiting for `stage`, with who decides each (escalations)."""
-    items = load_items(session, cycle_year, villages=[village])
-    ctx = load_contexts(session, [village], policy, cycle_year)[village]
-    esc = load_escalations(session, cycle_year, [village])
+    """The items of one village (or several) waiting for `stage`, with who decides each
+    (escalations), the village's name and since when the item waits."""
+    codes = villages_list(village)
+    items = load_items(session, cycle_year, villages=codes)
+    ctxs = load_contexts(session, codes, policy, cycle_year)
+    esc = load_escalations(session, cycle_year, codes)
     full = rules.ladder(policy)
     keys = [
         k
@@ -82,40 +113,58 @@ def group_items(
             )
         ).all()
     )
-    vname = session.scalar(select(Village.name).where(Village.village_code == village)) or ""
+    vnames = dict(
+        session.execute(
+            select(Village.village_code, Village.name).where(Village.village_code.in_(codes))
+        ).all()
+    )
     detail = {
         r.household_id: (list(r.measures), float(r.cost_yuan))
         for r in session.execute(
             select(Strategy.household_id, Strategy.measures, Strategy.cost_yuan).where(
-                Strategy.cycle_year == cycle_year, Strategy.village_code == village
+                Strategy.cycle_year == cycle_year, Strategy.village_code.in_(codes)
             )
         )
     }
-    plan_cost = (
-        session.scalar(
-            select(Plan.total_cost_yuan).where(
-                Plan.cycle_year == cycle_year, Plan.village_code == village
+    plan_cost = dict(
+        session.execute(
+            select(Plan.village_code, Plan.total_cost_yuan).where(
+                Plan.cycle_year == cycle_year, Plan.village_code.in_(codes)
+            )
+        ).all()
+    )
+    since = {
+        (r.subject, r.subject_id): r.entered_at
+        for r in session.execute(
+            select(ReviewState.subject, ReviewState.subject_id, ReviewState.entered_at).where(
+                ReviewState.cycle_year == cycle_year,
+                ReviewState.village_code.in_(codes),
+                ReviewState.stage == stage,
             )
         )
-        or 0.0
-    )
+    }
     out = []
-    for key in sorted(keys):
+    for key in sorted(keys, key=lambda k: (items[k].village_code, k[0] != "plan", k[1])):
         item = items[key]
+        vname = vnames.get(item.village_code, "")
         e = dict(esc.get(key, {}))
         notes = []
-        for st, (level, _why) in rules.standing_escalations(item, ctx, full).items():
+        for st, (level, _why) in rules.standing_escalations(
+            item, ctxs[item.village_code], full
+        ).items():
             e.setdefault(st, level)
             if st == stage:
                 notes.append("优亲厚友")
         level = e.get(stage, stage)
         if level != stage and not notes:
             notes.append("conflict")
-        measures, cost = detail.get(key[1], ([], float(plan_cost)))
+        measures, cost = detail.get(key[1], ([], float(plan_cost.get(item.village_code) or 0)))
         out.append(
             dict(
                 subject=item.subject,
                 subject_id=item.subject_id,
+                village_code=item.village_code,
+                village_name=vname,
                 version=item.version,
                 label=names.get(item.subject_id, vname) if item.subject == "strategy" else vname,
                 measures=measures if item.subject == "strategy" else [],
@@ -123,37 +172,59 @@ def group_items(
                 decider=level,
                 roles=rules.level_roles(level, rules.stages_for(policy, item.subject), full),
                 note=(f"escalated to {level} ({', '.join(notes)})" if level != stage else ""),
+                waiting_since=since.get(key),
             )
         )
     return out
 
 
+def deciders(
+    session: Session,
+    cycle_year: int,
+    village: str | Sequence[str],
+    roles: Sequence[str],
+    *,
+    policy: Policy,
+) -> list[tuple[str, str, str]]:
+    """(name, role, reviewer ID) of everybody holding one of `roles` for these villages:
+    whom the form names as allowed to decide (never an ID number)."""
+    wanted = set(roles)
+    seen: set[tuple[str, str, str]] = set()
+    for ctx in load_contexts(session, villages_list(village), policy, cycle_year).values():
+        for rid, held in ctx.roles.items():
+            for role in held & wanted:
+                seen.add((ctx.names.get(rid, rid), role, rid))
+    order = {r: i for i, r in enumerate(roles)}
+    return sorted(seen, key=lambda d: (order.get(d[1], 9), d[2]))
+
+
 def last_refusals(
-    session: Session, cycle_year: int, village: str, stage: str, limit: int = 10
-) -> list[str]:
-    """The refusals of the latest submission for this village and stage (shown on the form)."""
+    session: Session, cycle_year: int, village: str | Sequence[str], stage: str
+) -> list[tuple[str, str]]:
+    """(subject_id, reason) of the refusals of the latest submission for these villages and
+    this stage (shown on the form, identical reasons once with a count)."""
+    codes = villages_list(village)
     latest = session.scalar(
         select(func.max(Decision.received_at)).where(
             Decision.cycle_year == cycle_year,
-            Decision.village_code == village,
+            Decision.village_code.in_(codes),
             Decision.stage == stage,
         )
     )
     if latest is None:
         return []
     rows = session.execute(
-        select(Decision.subject_id, Decision.reviewer_id, Decision.refusal_reason)
+        select(Decision.subject_id, Decision.refusal_reason)
         .where(
             Decision.cycle_year == cycle_year,
-            Decision.village_code == village,
+            Decision.village_code.in_(codes),
             Decision.stage == stage,
             Decision.received_at == latest,
             Decision.outcome == "refused",
         )
         .order_by(Decision.decision_id)
-        .limit(limit)
     ).all()
-    return [f"{r.subject_id} ({r.reviewer_id}): {r.refusal_reason}" for r in rows]
+    return [(r.subject_id, r.refusal_reason or "") for r in rows]
 
 
 def decision_count(session: Session, cycle_year: int, county: str) -> int:
@@ -171,7 +242,7 @@ def form_requests(
     session: Session,
     *,
     cycle_year: int,
-    village: str,
+    village: str | Sequence[str],
     stage: str,
     reviewer_id: str,
     approve_all: bool,
@@ -182,10 +253,13 @@ def form_requests(
     """Turn a form (or `zhucun review decide`) into requests. Approve-all covers the items
     of this stage that the reviewer's level decides (items escalated to another level are
     left for it); if the reviewer decides none of them, all are requested, so each refusal
-    is recorded. An empty form is refused for every item, never silently dropped."""
-    items = group_items(session, cycle_year, village, stage, policy=policy)
-    ctx = load_contexts(session, [village], policy, cycle_year)[village]
-    held = ctx.roles.get(reviewer_id.strip(), frozenset())
+    is recorded. An empty form is refused for every item, never silently dropped. A
+    township or county form covers several villages: the reviewer's roles are read per
+    village."""
+    codes = villages_list(village)
+    items = group_items(session, cycle_year, codes, stage, policy=policy)
+    ctxs = load_contexts(session, codes, policy, cycle_year)
+    rid = reviewer_id.strip()
     explicit = {
         str(d.get("subject_id", "")).strip(): d
         for d in decisions
@@ -198,7 +272,7 @@ def form_requests(
             subject_of.get(sid, "strategy" if not sid.isdigit() else "plan"),
             sid,
             stage,
-            reviewer_id.strip(),
+            rid,
             decision,
             reason,
             decided_on,
@@ -206,7 +280,11 @@ def form_requests(
 
     out: list[rules.Request] = []
     if approve_all:
-        mine = [i for i in items if held & set(i["roles"])]
+        mine = [
+            i
+            for i in items
+            if ctxs[i["village_code"]].roles.get(rid, frozenset()) & set(i["roles"])
+        ]
         for i in mine or items:
             if i["subject_id"] not in explicit:
                 out.append(req(i["subject_id"], "approve", None))
@@ -224,6 +302,51 @@ def form_requests(
             for i in items
         ]
     return out
+
+
+def dashboard(
+    session: Session, county: str, cycle_year: int, *, at: datetime, policy: Policy
+) -> tuple[str, list[dict[str, Any]]]:
+    """(county name, rows): waiting items by township and stage with overdue counts, for
+    the review dashboard artifact (counts and names of places only)."""
+    from models import County, Township
+
+    cname = session.scalar(select(County.name).where(County.county_code == county)) or county
+    tnames = dict(
+        session.execute(
+            select(Township.township_code, Township.name).where(Township.county_code == county)
+        ).all()
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in session.execute(
+        select(
+            ReviewState.village_code, ReviewState.stage, ReviewState.subject, ReviewState.entered_at
+        ).where(
+            ReviewState.cycle_year == cycle_year,
+            ReviewState.stage.is_not(None),
+            ReviewState.village_code.like(f"{county}%"),
+        )
+    ):
+        t = r.village_code[:9]
+        row = rows.setdefault(
+            (t, r.stage),
+            dict(
+                township_code=t,
+                township_name=tnames.get(t, t),
+                stage=r.stage,
+                strategies=0,
+                plans=0,
+                villages=set(),
+                overdue=0,
+                oldest=None,
+            ),
+        )
+        row["strategies" if r.subject == "strategy" else "plans"] += 1
+        row["villages"].add(r.village_code)
+        entered = r.entered_at if r.entered_at.tzinfo else r.entered_at.replace(tzinfo=at.tzinfo)
+        row["overdue"] += rules.is_overdue(entered, at, policy)
+        row["oldest"] = min(row["oldest"] or entered, entered)
+    return cname, [{**r, "villages": len(r["villages"])} for r in rows.values()]
 
 
 # --- Overdue -----------------------------------------------------------------------------------

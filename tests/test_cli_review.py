@@ -301,7 +301,7 @@ def test_import_resumes_the_waiting_review_run_of_the_files_county(
     # the resumed run re-read the ledger: the signed strategies have left the team's form,
     # only the village plan (not in the first file) still waits for the team
     _run, _state2, desc = _paused_run(f"review-130624-{YEAR}", {_state})
-    assert "stage `team`" in desc and f"plan {v0}" in desc
+    assert "stage `team`" in desc and f"村规划 {v0}" in desc
     assert not any(r["subject_id"] in desc for r in first)
     # the rest of the minutes finishes the review and the run with it
     rest = write_minutes([r for r in rows if r not in first], tmp_path / "rest.csv")

@@ -126,7 +126,7 @@ def test_review_run_pauses_refuses_invalid_input_and_takes_valid_input(
     assert "stage `township`" in desc
     _resume(run_id, {"reviewer_id": "T0", "approve_all": True})
     run_id, state_id, desc = _paused_run(name, seen)  # the plan goes up to the county
-    assert "stage `county`" in desc and "| plan " in desc
+    assert "stage `county`" in desc and f"村规划 {v0}" in desc
     _resume(run_id, {"reviewer_id": "X0", "approve_all": True})
     t.join(120)
     assert "error" not in out, out.get("error")

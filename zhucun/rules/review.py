@@ -561,46 +561,4 @@ def notice_markdown(
     return assert_public("\n".join(lines))
 
 
-@dataclass(frozen=True)
-class PendingRow:
-    subject: str
-    subject_id: str
-    label: str  # head name, or the village name for a plan
-    version: int
-    measures: Sequence[str]
-    cost_yuan: float
-    decider: str  # the level that decides this item at this stage
-    note: str = ""
-
-
-def form_markdown(
-    village_name: str,
-    village_code: str,
-    stage: str,
-    roles: Sequence[str],
-    rows: Sequence[PendingRow],
-    refusals: Sequence[str] = (),
-) -> str:
-    """The description above the review form in the Prefect UI (internal: head names are
-    shown, ID numbers and health details never)."""
-    lines = [
-        f"## 审核 {village_name} ({village_code}) — stage `{stage}`",
-        "",
-        f"Reviewer roles for this stage: **{', '.join(roles)}**. "
-        "Approve all, or decide items one by one (reason required to return or reject).",
-        "",
-    ]
-    if refusals:
-        lines += ["**Last submission refused:**", ""]
-        lines += [f"- {r}" for r in refusals]
-        lines.append("")
-    lines += ["| item | name | measures | yuan | decided by |", "|---|---|---|---|---|"]
-    for r in rows:
-        ident = r.subject_id if r.subject == "strategy" else f"plan {r.subject_id}"
-        ident += f" (v{r.version})" if r.version > 1 else ""
-        decider = r.decider + (f" — {r.note}" if r.note else "")
-        lines.append(
-            f"| {ident} | {r.label} | {'、'.join(public_measures(r.measures))} | "
-            f"{r.cost_yuan:,.0f} | {decider} |"
-        )
-    return assert_public("\n".join(lines) + "\n")
+# The review form and dashboard (what a reviewer reads) are in `zhucun.rules.review_form`.
