@@ -127,3 +127,17 @@ def stop_process_group(pid: int, timeout: float = 20.0) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def running_stack_api(data_dir: Path, timeout: float = 1.0) -> str | None:
+    """The API URL of the local stack (`zhucun up`) when its state file names one that
+    answers /health now; None when no stack is up (or its state file is stale)."""
+    import json
+
+    try:
+        state = json.loads((data_dir / "stack" / "state.json").read_text("utf-8"))
+        api_url = str(state["api_url"]).rstrip("/")
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as r:
+            return api_url if r.status == 200 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -40,9 +40,15 @@ app = _App(
 )
 
 
-def prepare_environment() -> None:
+# Commands that start flow runs, and `review`, which resumes waiting ones.
+FLOW_COMMANDS = frozenset({"cycle", "evaluate", "demo", "check", "report"})
+API_COMMANDS = FLOW_COMMANDS | {"review"}
+
+
+def prepare_environment(command: str | None = None, quiet: bool = False) -> None:
     """Defaults for Prefect that must be in place before `import prefect`: its own home
-    (and database) under zhucun's data directory, and no telemetry (works offline)."""
+    (and database) under zhucun's data directory, and no telemetry (works offline); the
+    Prefect API a flow command's runs go to (`_choose_api`)."""
     from zhucun.settings import get_settings
 
     settings = get_settings()
@@ -50,7 +56,37 @@ def prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if command in API_COMMANDS:
+        _choose_api(settings.data_dir, runs=command in FLOW_COMMANDS, quiet=quiet)
     _stack_auth(settings.data_dir)
+
+
+def _choose_api(data_dir: Path, runs: bool = True, quiet: bool = False) -> None:
+    """Runs go to the local stack when it is up, not to a temporary server: on a temporary
+    server the runs vanish with the process, and an event they emit fires no automation
+    of the stack (an evaluation's exit review would never follow). PREFECT_API_URL, when
+    set (or a Prefect profile's), always wins. One line on stderr says which it is (none
+    for `--json`, and none for a command that starts no run when no stack is up)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+    from zhucun.stack import running_stack_api
+
+    api_url = running_stack_api(data_dir)
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        note = f"Prefect: runs go to the local stack at {api_url} (zhucun up)"
+    elif runs:
+        note = "Prefect: no local stack is up (zhucun up): runs use a temporary server"
+    else:
+        return
+    if not quiet:
+        import sys
+
+        print(note, file=sys.stderr)
 
 
 def _stack_auth(data_dir: Path) -> None:
@@ -72,6 +108,7 @@ def _stack_auth(data_dir: Path) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -85,7 +122,10 @@ def main(
         from zhucun.settings import reset_settings
 
         reset_settings()
-    prepare_environment()
+    import sys
+
+    # the subcommand's own options are not parsed yet: a script's --json is looked up in argv
+    prepare_environment(ctx.invoked_subcommand, quiet="--json" in sys.argv[1:])
 
 
 def _register() -> None:
