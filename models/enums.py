@@ -73,6 +73,15 @@ class OfficialRole(StrEnum):
     approver = "approver"
 
 
+OFFICIAL_ROLE_ZH: dict[OfficialRole, str] = {
+    OfficialRole.party_secretary: "村党组织书记",
+    OfficialRole.committee_director: "村委会主任",
+    OfficialRole.committee_member: "村委会委员",
+    OfficialRole.reviewer: "审核人",
+    OfficialRole.approver: "审批人",
+}
+
+
 class RelationKind(StrEnum):
     spouse = "spouse"
     parent = "parent"
@@ -199,6 +208,12 @@ class MemberRole(StrEnum):
     member = "member"
 
 
+MEMBER_ROLE_ZH: dict[MemberRole, str] = {
+    MemberRole.first_secretary: "第一书记",
+    MemberRole.member: "队员",
+}
+
+
 class AssessmentSource(StrEnum):
     rule = "rule"
     override = "override"
@@ -235,15 +250,41 @@ class ReviewSubject(StrEnum):
     plan = "plan"
 
 
+REVIEW_STAGE_ZH: dict[ReviewStage, str] = {
+    ReviewStage.team: "工作队",
+    ReviewStage.committee: "村两委",
+    ReviewStage.township: "乡镇",
+    ReviewStage.county: "县",
+}
+
+REVIEW_SUBJECT_ZH: dict[ReviewSubject, str] = {
+    ReviewSubject.strategy: "一户一策",
+    ReviewSubject.plan: "村发展规划",
+}
+
+
 class DecisionKind(StrEnum):
     approve = "approve"
     reject = "reject"
     return_ = "return"
 
 
+DECISION_ZH: dict[DecisionKind, str] = {
+    DecisionKind.approve: "同意",
+    DecisionKind.reject: "不予批准",
+    DecisionKind.return_: "退回修改",
+}
+
+
 class DecisionOutcome(StrEnum):
     accepted = "accepted"
     refused = "refused"
+
+
+DECISION_OUTCOME_ZH: dict[DecisionOutcome, str] = {
+    DecisionOutcome.accepted: "已受理",
+    DecisionOutcome.refused: "不予受理",
+}
 
 
 class HouseholdStatus(StrEnum):

@@ -47,7 +47,7 @@ def test_list_shows_waiting_items_with_their_decider(seed: ReviewSeed) -> None:
     assert {r["stage"] for r in rows} == {"team"} and len(rows) == len(seed.strategies[v1]) + 1
     assert not any(r["overdue"] for r in rows)
     res = cli("review", "list", "--village", v1)
-    assert "户主" in res.output and "team" in res.output
+    assert "户主" in res.output and "工作队" in res.output
 
 
 def test_list_overdue(session: Session, seed: ReviewSeed) -> None:
@@ -80,7 +80,7 @@ def test_decide_all_then_refusals_exit_nonzero_and_are_recorded(
         "approve",
     )
     assert res.exit_code == 0, res.output
-    assert f"{len(seed.strategies[v0]) + 1} accepted, 0 refused" in res.output
+    assert f"受理 {len(seed.strategies[v0]) + 1} 项，不予受理 0 项" in res.output
     hid = seed.strategies[v0][0]
     res = decide(
         "--reviewer", "T1", "--stage", "committee", "--household", hid, "--decision", "return"
@@ -98,7 +98,7 @@ def test_decide_all_then_refusals_exit_nonzero_and_are_recorded(
         "--reason",
         "缺少产业措施",
     )
-    assert res.exit_code == 0 and "returned" in res.output
+    assert res.exit_code == 0 and "退回修改" in res.output
     rows = list(session.scalars(select(Decision).where(Decision.subject_id == hid)))
     assert [r.outcome for r in rows] == ["accepted", "refused", "accepted"]
     assert {r.channel for r in rows} == {"cli"}
@@ -135,13 +135,13 @@ def test_import_is_all_or_nothing_with_row_and_column(
     res = cli("review", "import", str(f), "--year", str(YEAR), "--no-resume")
     assert res.exit_code == 1
     assert re.search(r"decisions\.csv:3:reviewer_id: reviewer X0 does not hold", res.output)
-    assert "nothing applied" in res.output
+    assert "未执行任何决定" in res.output
     assert session.scalars(select(Decision)).first() is None
     f.write_text(
         head + f"team,strategy,{h[0]},{seed.teams[v0][0]},approve,,2026-03-02\n", encoding="utf-8"
     )
     res = cli("review", "import", str(f), "--year", str(YEAR), "--no-resume")
-    assert res.exit_code == 0 and "1 decisions applied" in res.output
+    assert res.exit_code == 0 and "已执行 1 项决定" in res.output
 
 
 def _approve_through(seed: ReviewSeed, village: str, hids: list[str]) -> None:

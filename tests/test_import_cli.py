@@ -48,7 +48,7 @@ def test_import_errors_exit_non_zero_and_write_nothing(data_dir: Path, tmp_path:
     result = runner.invoke(app, ["import", str(write_folder(tmp_path / "in", rows))])
     assert result.exit_code == 1
     assert "households.csv:3:skilled_labour: must be ≤ labour_count" in result.stderr
-    assert "1 error(s): nothing was imported." in result.stderr
+    assert "1 处错误：未导入任何数据。" in result.stderr
     assert not (data_dir / "zhucun.db").exists()
 
 
@@ -62,8 +62,8 @@ def test_import_errors_are_capped_with_a_count(data_dir: Path, tmp_path: Path) -
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("households.csv:")]
     # 60 bad sizes and 59 duplicate head ID numbers; the first 50 printed
     assert len(lines) == 50
-    assert "... and 69 more" in result.stderr
-    assert "119 error(s): nothing was imported." in result.stderr
+    assert "… 另有 69 处" in result.stderr
+    assert "119 处错误：未导入任何数据。" in result.stderr
 
 
 def test_import_json_errors(data_dir: Path, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def test_check_prints_findings_exits_0_and_leaves_an_artifact(
     res = runner.invoke(app, ["check", "--county", COUNTY])
     assert res.exit_code == 0, res.output
     assert "低保/特困户无相应转移性收入" in res.output and "H0006" in res.output
-    assert "finding(s)" in res.output and not ID_NUMBER.search(res.output)
+    assert "处问题" in res.output and not ID_NUMBER.search(res.output)
 
     js = runner.invoke(app, ["check", "--county", COUNTY, "--json", "--limit", "1"])
     assert js.exit_code == 0, js.output
@@ -101,7 +101,7 @@ def test_override_against_the_data_is_refused_unless_forced(registry: Session) -
 
     forced = override("--force")
     assert forced.exit_code == 0, forced.output
-    assert "recorded against the data" in forced.output
+    assert "与户数据不符，仍已记录" in forced.output
     row = registry.scalars(select(HouseholdAssessment)).one()
     assert (row.source, row.main_cause) == ("override", "water")
     assert row.evidence["water"]["against_data"].startswith("缺水")

@@ -227,7 +227,7 @@ def test_the_cli_prints_the_encoding_note(data_dir: Path, tmp_path: Path) -> Non
     folder = write_encoded(tmp_path / "in", registry_rows(), "gb18030")
     result = runner.invoke(app, ["import", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "note: villages.csv: read as GB18030" in result.stderr
+    assert "提示：villages.csv: read as GB18030" in result.stderr
 
 
 def test_xlsx_cells_read_as_typed(tmp_path: Path) -> None:

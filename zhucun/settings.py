@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     )
     task_workers: int = Field(default=2, ge=1, le=64, description="Threads per flow's task runner.")
     server_port: int = Field(default=4200, description="Port of the local Prefect server.")
+    lang: Literal["zh", "en"] = Field(
+        default="zh",
+        description="Language of operator-facing CLI text (headers, labels, summaries): zh or "
+        "en. Files keep their stable codes; importer rule messages are not translated.",
+    )
     county: str | None = Field(
         default=None,
         pattern=r"^\d{6}$",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zhucun.cli.output import console, emit_json, fail
+from zhucun.cli.output import emit_json, fail
 
 
 def check_command(
@@ -19,6 +19,7 @@ def check_command(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, max=1000, help="Rows shown per rule")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column, however wide")] = False,
 ) -> None:
     """Check the registry against the national checklist: causes against the household's
     data, 低保/特困 without the transfer, labour against age and health, poor households
@@ -43,40 +44,47 @@ def check_command(
     if as_json:
         emit_json(summary)
         return
-    print_quality(summary)
+    print_quality(summary, wide)
 
 
-def print_quality(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-    from rich.text import Text
+def print_quality(summary: dict[str, Any], wide: bool = False) -> None:
+    """A table per rule: household ID and village (code and name) never cut; at 80
+    columns the member ID gives way first (--wide shows it)."""
+    from zhucun.cli.output import Col, print_table, say
+    from zhucun.labels import lang, place, tr
 
-    from zhucun.cli.output import clean
-
-    scope = summary["county"] or "all counties"
+    scope = summary["county"] or tr("全部县", "all counties")
+    cols = [Col("household", "id"), Col("member", "id", drop=1), Col("village"), Col("detail")]
     for r in summary["rules"]:
-        title = f"{r['label_zh']} / {r['label_en']} [{r['code']}]: {r['count']}"
+        name = r["label_zh"] if lang() == "zh" else r["label_en"]
+        title = f"{name} [{r['code']}]{tr('：', ': ')}{r['count']}"
         if r.get("skipped"):
-            console.print(f"{title} (skipped: {r['skipped']})")
+            say(f"{title} " + tr(f"（未检查：{r['skipped']}）", f"(skipped: {r['skipped']})"))
             continue
         if not r["rows"]:
-            console.print(title)
+            say(title)
             continue
-        table = Table(title=title, title_justify="left")
-        for col in ("household", "member", "village", "detail"):
-            table.add_column(col)
-        for row in r["rows"]:
-            table.add_row(  # data, not markup
-                Text(clean(row["household_id"])),
-                Text(clean(row["member_id"] or "")),
-                Text(clean(f"{row['village_code']} {row['village_name']}")),
-                Text(clean(row["detail"])),
-            )
-        console.print(table)
+        rows = [
+            [
+                row["household_id"],
+                row["member_id"] or "",
+                place(row["village_code"], row["village_name"]),
+                row["detail"],
+            ]
+            for row in r["rows"]
+        ]
+        print_table(title, cols, rows, wide=wide)
         if r["count"] > len(r["rows"]):
-            console.print(f"… and {r['count'] - len(r['rows'])} more")
-    console.print(
-        f"data quality {scope}: {summary['findings']} finding(s) "
-        "(warnings; the report is also a Prefect artifact)"
+            more = r["count"] - len(r["rows"])
+            say(tr(f"… 另有 {more} 条（--limit 或 --json 查看）", f"… and {more} more"))
+    say(
+        tr(
+            f"数据质量核查 {scope}：发现 {summary['findings']} 处问题（提示性，报告也保存为 Prefect"
+            " 工件）",
+            f"data quality {scope}: {summary['findings']} finding(s) "
+            "(warnings; the report is also a Prefect artifact)",
+        ),
+        wrap=True,
     )
 
 

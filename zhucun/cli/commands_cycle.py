@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from zhucun.cli.output import console, emit_json, fail
+from zhucun.cli.output import emit_json, fail, say
 
 cycle_app = typer.Typer(
     rich_markup_mode="markdown", help="Run the assistance cycle of a county.", no_args_is_help=True
@@ -123,28 +123,103 @@ def _via_deployment(scope: Any, year: int, decisions: Path | None, as_json: bool
     if as_json:
         emit_json({"flow_run_id": str(run_id)})
     else:
-        console.print(f"assistance cycle flow run [bold]{run_id}[/]")
+        from zhucun.labels import tr
+
+        say(tr(f"帮扶周期流程已启动：{run_id}", f"assistance cycle flow run {run_id}"))
 
 
-def print_cycle(summary: dict[str, Any]) -> None:
-    from rich.table import Table
+def print_cycle(summary: dict[str, Any], *, review_line: bool = True) -> None:
+    """A row per stage in words (never a dict or a snake_case key), then where the review
+    stands — unless the caller (the demo) reports the review itself."""
+    from zhucun.cli.output import Col, print_table
+    from zhucun.labels import label, tr
 
-    table = Table(title=f"Assistance cycle {summary['county']} {summary['cycle_year']}")
-    table.add_column("stage")
-    table.add_column("result")
-    for name, data in summary["stages"].items():
-        shown = {
-            k: v
-            for k, v in (data or {}).items()
-            if isinstance(v, int | float | str) and k not in ("stage", "county", "cycle_year")
-        }
-        table.add_row(name, ", ".join(f"{k} {_fmt(v)}" for k, v in shown.items()))
-    console.print(table)
-    console.print(f"review: {summary.get('review', '')}")
+    rows = [
+        [label("cycle_stage", name), describe_stage(name, data or {})]
+        for name, data in summary["stages"].items()
+        if name != "review"
+    ]
+    title = tr(
+        f"{summary['county']} {summary['cycle_year']} 年度帮扶周期",
+        f"Assistance cycle {summary['county']} {summary['cycle_year']}",
+    )
+    print_table(title, [Col("stage"), Col("result")], rows)
+    if review_line:
+        say(review_state(summary), wrap=True)
 
 
-def _fmt(v: Any) -> str:
-    return f"{v:,.0f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+def review_state(summary: dict[str, Any]) -> str:
+    """Where the cycle's review stands, and what to do about it."""
+    from zhucun.labels import tr
+
+    waiting = len((summary["stages"].get("review") or {}).get("left_waiting") or [])
+    if not waiting:
+        return tr("审核：全部已决定", "review: all decided")
+    run = summary.get("review_run")
+    todo = (
+        tr(f"，审核流程 {run} 在 Prefect 界面等待", f"; review run {run} waits in the Prefect UI")
+        if run
+        else tr(
+            "，用 `zhucun review list` 查看，`zhucun review decide` 或 `zhucun review import` 决定",
+            "; see `zhucun review list`, decide with `zhucun review decide` or `review import`",
+        )
+    )
+    return (
+        tr(f"审核：{waiting} 个村级审核环节待决定", f"review: {waiting} village stage(s) wait")
+        + todo
+    )
+
+
+def _top(counts: dict[str, int] | None, kind: str, n: int = 3) -> str:
+    from zhucun.labels import label
+
+    ranked = sorted((counts or {}).items(), key=lambda kv: -kv[1])[:n]
+    return "、".join(f"{label(kind, k)} {v:,}" for k, v in ranked)
+
+
+def describe_stage(name: str, d: dict[str, Any]) -> str:
+    """What a stage did, in one sentence of the operator's language."""
+    from zhucun.labels import tr, yuan
+
+    g = lambda key: d.get(key) or 0  # noqa: E731 - a missing count reads as 0
+    if name == "causes":
+        return tr(
+            f"{g('households'):,} 户认定致贫原因（新写 {g('written'):,}，保留人工调整 "
+            f"{g('overrides_kept'):,}）；主要：{_top(d.get('main_causes'), 'cause')}",
+            f"{g('households'):,} households assessed ({g('written'):,} written, "
+            f"{g('overrides_kept'):,} overrides kept); main: {_top(d.get('main_causes'), 'cause')}",
+        )
+    if name == "analysis":
+        return tr(f"{g('villages'):,} 个村完成村情分析", f"{g('villages'):,} villages analysed")
+    if name == "dispatch":
+        return tr(
+            f"组建工作队 {g('teams_formed'):,} 支，派驻队员 {g('members_posted'):,} 人，"
+            f"结对帮扶 {g('helpers_assigned'):,} 户；在岗工作队 {g('active_teams'):,} 支，"
+            f"缺员 {g('shortages_open'):,} 处",
+            f"{g('teams_formed'):,} teams formed, {g('members_posted'):,} members posted, "
+            f"{g('helpers_assigned'):,} helpers assigned; {g('active_teams'):,} teams active, "
+            f"{g('shortages_open'):,} shortages open",
+        )
+    if name == "plans":
+        return tr(
+            f"{g('written'):,} 个村发展规划（审核中保留 {g('kept_in_review'):,}），"
+            f"总投入 {yuan(g('total_yuan'))}（帮扶单位 {yuan(g('sponsor_yuan'))}，"
+            f"县级统筹 {yuan(g('county_funds_yuan'))}）",
+            f"{g('written'):,} village plans ({g('kept_in_review'):,} kept in review), "
+            f"{yuan(g('total_yuan'))} in all ({yuan(g('sponsor_yuan'))} from sponsors, "
+            f"{yuan(g('county_funds_yuan'))} county funds)",
+        )
+    if name == "strategies":
+        return tr(
+            f"{g('written'):,} 户一户一策（重拟 {g('redrafted'):,}，审核中保留 "
+            f"{g('kept_in_review'):,}），金额 {yuan(g('cost_yuan'))}；措施："
+            f"{_top(d.get('measures'), 'measure')}",
+            f"{g('written'):,} household strategies ({g('redrafted'):,} redrafted, "
+            f"{g('kept_in_review'):,} kept in review), {yuan(g('cost_yuan'))}; measures: "
+            f"{_top(d.get('measures'), 'measure')}",
+        )
+    shown = {k: v for k, v in d.items() if isinstance(v, int | float) and k != "chunks"}
+    return ", ".join(f"{k.replace('_', ' ')} {v:,.0f}" for k, v in shown.items())
 
 
 def evaluate_command(
@@ -171,20 +246,32 @@ def evaluate_command(
 
 
 def print_evaluation(county: str, result: dict[str, Any]) -> None:
-    from rich.table import Table
+    from zhucun.cli.output import Col, print_table
+    from zhucun.labels import label, tr
 
-    table = Table(title=f"Progress evaluation {county} {result['period']}")
-    table.add_column("outcome")
-    table.add_column("households", justify="right")
-    for k in ("exit", "remain", "monitor", "relapse"):
-        table.add_row(k, f"{result['outcomes'].get(k, 0):,}")
-    console.print(table)
-    m = result["monitoring"]
-    console.print(
+    period = result["period"]
+    rows = [
+        [label("evaluation_outcome", k), f"{result['outcomes'].get(k, 0):,}"]
+        for k in ("exit", "remain", "monitor", "relapse")
+    ]
+    title = tr(f"{county} {period} 成效评估", f"Progress evaluation {county} {period}")
+    print_table(title, [Col("outcome"), Col("households", "num")], rows)
+    say(evaluation_line(result), wrap=True)
+
+
+def evaluation_line(result: dict[str, Any]) -> str:
+    from zhucun.labels import tr
+
+    m, new = result["monitoring"], len(result.get("newly_exit_eligible") or [])
+    return tr(
+        f"评估 {result['evaluated']:,} 户（此前已评估 {result['already_evaluated']:,}）；"
+        f"监测新开 {m.get('opened', 0):,}、关闭 {m.get('closed', 0):,}、在监测 "
+        f"{m.get('tracked', 0):,}；符合退出条件的村 {result['exit_eligible_villages']:,} 个"
+        f"（新增 {new}）",
         f"evaluated {result['evaluated']:,} (already evaluated {result['already_evaluated']:,}); "
-        f"monitoring cases opened {m.get('opened', 0):,}, closed {m.get('closed', 0):,}; "
-        f"villages exit-eligible {result['exit_eligible_villages']:,} "
-        f"(new: {len(result['newly_exit_eligible'])})"
+        f"monitoring cases opened {m.get('opened', 0):,}, closed {m.get('closed', 0):,}, "
+        f"tracked {m.get('tracked', 0):,}; villages exit-eligible "
+        f"{result['exit_eligible_villages']:,} (new: {new})",
     )
 
 
@@ -233,141 +320,37 @@ def causes_override(
     if as_json:
         emit_json(result)
         return
-    others = ", ".join(result["other_causes"]) or "none"
-    console.print(
-        f"{household_id} {year}: main cause [bold]{main}[/], other causes {others} "
-        f"(override by {by}, recorded)"
+    from zhucun.labels import label, tr
+
+    others = "、".join(label("cause", c) for c in result["other_causes"]) or tr("无", "none")
+    say(
+        tr(
+            f"{household_id} {year}：主要致贫原因 {label('cause', main)}，其他 {others}"
+            f"（{by} 调整，已记录）",
+            f"{household_id} {year}: main cause {label('cause', main)}, other causes {others} "
+            f"(override by {by}, recorded)",
+        )
     )
     if result.get("against_data"):
-        console.print("recorded against the data: " + "; ".join(result["against_data"]))
+        say(
+            tr("与户数据不符，仍已记录：", "recorded against the data: ")
+            + "; ".join(result["against_data"])
+        )
 
 
-def demo_command(
-    county: Annotated[str, typer.Option("--county", help="A national poverty county")] = "522626",
-    households: Annotated[
-        int, typer.Option("--households", min=1, help="Registered poor households")
-    ] = 2000,
-    year: Annotated[int, typer.Option("--year", help="Cycle year")] = 2026,
-    seed: Annotated[int, typer.Option("--seed", help="Generator seed")] = 1,
-    as_json: JsonOpt = False,
-) -> None:
-    """The whole job on a generated county: generate its registry into the data directory,
-    create the database, import, run the assistance cycle (dispatch, analysis, causes,
-    plans, strategies), review it from drafted meeting minutes, evaluate the surveys'
-    latest month, and print what happened."""
-    import time
+def __getattr__(name: str) -> Any:
+    """`zhucun demo` lives in commands_demo; older imports from here keep working."""
+    if name in ("demo_command", "demo_review", "latest_survey_period"):
+        from zhucun.cli import commands_demo
 
-    from zhucun.cli.guards import mark_demo, refuse_foreign_data
-    from zhucun.settings import get_settings
-
-    scope = _scope(county)
-    refuse_foreign_data()
-    out = get_settings().data_dir / "demo" / f"{scope.county}-{households}-{seed}"
-    steps: dict[str, Any] = {}
-    t0 = time.perf_counter()
-
-    from zhucun.generator import UnknownCountyError, generate
-
-    try:
-        gen = generate(scope.county, out, seed=seed, households=households, year=year)
-    except (UnknownCountyError, ValueError) as exc:
-        fail(str(exc), code=2)
-        return
-    steps["generate"] = {"folder": str(out), "rows": dict(gen.rows)}
-    if not as_json:
-        console.print(f"generated {gen.county_name} ({scope.county}) into {out}")
-
-    from zhucun.migrate import upgrade
-
-    upgrade()
-    mark_demo(scope.county)  # before the import: the county is demo data from here on
-    from zhucun.exchange.importer import ImportError_, import_folder
-
-    try:
-        imported = import_folder(out)
-    except ImportError_ as exc:
-        fail(f"import failed: {exc}")
-        return
-    if not imported.ok:
-        fail("import failed: " + "; ".join(imported.errors[:5]))
-    steps["import"] = imported.as_dict()
-    if not as_json:
-        console.print(f"imported {out}")
-
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
-
-    cycle = assistance_cycle(county=scope.county, cycle_year=year)
-    steps["cycle"] = cycle
-    steps["review"] = demo_review(scope.county, year, out / "decisions.csv")
-    period = latest_survey_period(scope.county)
-    if period is not None:
-        steps["evaluation"] = evaluate_progress(county=scope.county, period=period)
-    steps["seconds"] = round(time.perf_counter() - t0, 1)
-    if as_json:
-        emit_json(steps)
-        return
-    print_cycle(cycle)
-    r = steps["review"]
-    console.print(
-        f"review: minutes {r['minutes']} ({r['decisions']} decisions) applied; "
-        f"strategies by status {r['strategies']}; plans by status {r['plans']}"
-    )
-    if period is not None:
-        print_evaluation(scope.county, steps["evaluation"])
-    else:
-        console.print("no surveys imported: evaluation skipped")
-    console.print(f"done in {steps['seconds']} s; data directory {get_settings().data_dir}")
-
-
-def demo_review(county: str, year: int, minutes: Path) -> dict[str, Any]:
-    """The review meeting of the demo: draft minutes approving what waits (each stage signed
-    by someone allowed to sign it), then run the review stage with them, unattended."""
-    from datetime import date
-
-    from sqlalchemy import func, select
-
-    from flows.review import review_cycle
-    from models import Plan, Strategy
-    from tasks.review_minutes import draft_minutes, write_minutes
-    from zhucun.db import session_scope
-
-    with session_scope() as session:
-        rows = draft_minutes(session, county=county, cycle_year=year, decided_on=date.today())
-    write_minutes(rows, minutes)
-    review_cycle(county=county, cycle_year=year, decisions_file=str(minutes))
-    with session_scope() as session:
-        counts = {
-            name: dict(
-                session.execute(
-                    select(model.status, func.count())
-                    .where(model.cycle_year == year, model.village_code.like(f"{county}%"))
-                    .group_by(model.status)
-                ).all()
-            )
-            for name, model in (("strategies", Strategy), ("plans", Plan))
-        }
-    return {"minutes": str(minutes), "decisions": len(rows), **counts}
-
-
-def latest_survey_period(county: str) -> str | None:
-    """The month of the county's latest survey (the demo evaluates the data it has)."""
-    from sqlalchemy import func, select
-
-    from models import Household, Survey
-    from zhucun.db import session_scope
-
-    with session_scope() as session:
-        latest = session.execute(
-            select(func.max(Survey.survey_date))
-            .join(Household, Household.household_id == Survey.household_id)
-            .where(Household.village_code.like(f"{county}%"))
-        ).scalar()
-    return f"{latest:%Y-%m}" if latest else None
+        return getattr(commands_demo, name)
+    raise AttributeError(name)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(cycle_app, name="cycle")
     app.add_typer(causes_app, name="causes")
     app.command("evaluate")(evaluate_command)
+    from zhucun.cli.commands_demo import demo_command
+
     app.command("demo")(demo_command)

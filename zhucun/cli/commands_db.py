@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from zhucun.cli.output import console, emit_json, err_console, fail, say
+from zhucun.labels import tr
 
 if TYPE_CHECKING:
     from zhucun.policy import Policy
@@ -29,22 +30,32 @@ policy_app = typer.Typer(
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Create the schema on a new database, or upgrade an existing one; seeds policy data."""
     from zhucun.migrate import current, upgrade
     from zhucun.settings import get_settings
 
     upgrade(revision=revision)
-    url = get_settings().effective_database_url
-    console.print(f"database at revision [bold]{current()}[/] ({_mask(url)})")
+    url = _mask(get_settings().effective_database_url)
+    if as_json:
+        emit_json({"revision": current(), "database": url})
+        return
+    say(tr(f"数据库已升级到版本 {current()}（{url}）", f"database at revision {current()} ({url})"))
 
 
 @db_app.command("current")
-def db_current() -> None:
+def db_current(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
     """Print the schema revision of the database."""
     from zhucun.migrate import current
 
-    console.print(current() or "empty (run `zhucun db upgrade`)")
+    revision = current()
+    if as_json:
+        emit_json({"revision": revision})
+        return
+    say(revision or tr("空数据库（运行 `zhucun db upgrade`）", "empty (run `zhucun db upgrade`)"))
 
 
 def _sqlite_path(action: str) -> Path:
@@ -104,6 +115,7 @@ def _copy(source: Path, target: Path) -> int:
 def db_backup(
     path: Annotated[Path, typer.Argument(help="Backup file to write")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Back up zhucun's SQLite database to one file, consistent even during a run
     (PostgreSQL: prints the pg_dump line to use)."""
@@ -118,7 +130,15 @@ def db_backup(
         pages = _copy(source, path)
     except (OSError, sqlite3.Error) as exc:
         fail(f"backup failed: {exc}", code=1)
-    say(f"backed up {source} to {path} ({pages} pages)")
+    if as_json:
+        emit_json({"database": str(source), "backup": str(path), "pages": pages})
+        return
+    say(
+        tr(
+            f"已将 {source} 备份到 {path}（{pages} 页）",
+            f"backed up {source} to {path} ({pages} pages)",
+        )
+    )
 
 
 @db_app.command("restore")
@@ -127,6 +147,7 @@ def db_restore(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a database that holds data")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """Restore zhucun's SQLite database from a backup; refuses to replace a database that
     holds data unless --force (PostgreSQL: prints the pg_restore line to use)."""
@@ -147,7 +168,15 @@ def db_restore(
         _copy(path, target)
     except (OSError, sqlite3.Error) as exc:
         fail(f"restore failed: {exc}", code=1)
-    say(f"restored {target} from {path}; `zhucun db upgrade` brings an older backup up to date")
+    if as_json:
+        emit_json({"database": str(target), "backup": str(path)})
+        return
+    say(
+        tr(
+            f"已从 {path} 恢复 {target}；较旧的备份请再运行 `zhucun db upgrade`",
+            f"restored {target} from {path}; `zhucun db upgrade` brings an older backup up to date",
+        )
+    )
 
 
 def _is_zhucun_backup(path: Path) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from zhucun.cli.output import console, emit_json, fail
+from zhucun.cli.output import emit_json, fail
 
 
 def generate_command(
@@ -78,25 +78,32 @@ def generate_command(
     if as_json:
         emit_json(summary.as_dict())
         return
-    from rich.table import Table
+    from zhucun.cli.output import Col, print_table, say
+    from zhucun.labels import tr
 
-    table = Table(
-        title=f"{summary.county_name} ({summary.county_code}), {summary.province}, "
-        f"{summary.region}, {summary.year}, seed {summary.seed}"
+    title = tr(
+        f"{summary.county_name}（{summary.county_code}），{summary.province}，{summary.year} 年，"
+        f"种子 {summary.seed}",
+        f"{summary.county_name} ({summary.county_code}), {summary.province}, "
+        f"{summary.region}, {summary.year}, seed {summary.seed}",
     )
-    table.add_column("file")
-    table.add_column("rows", justify="right")
-    for name, n in summary.rows.items():
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    console.print(
-        f"{summary.townships} townships, {summary.villages} villages "
-        f"({summary.poor_villages} registered poor); "
-        f"{summary.registered_poor_households:,} registered poor households, "
-        f"{summary.edge_households:,} edge households; "
-        f"{summary.cadres_available:,} cadres available. "
-        f"Written to {summary.out_dir} in {summary.seconds:.1f} s."
+    rows = [[name, f"{n:,}"] for name, n in summary.rows.items()]
+    print_table(title, [Col("file", "id"), Col("rows", "num")], rows)
+    say(
+        tr(
+            f"{summary.townships} 个乡镇、{summary.villages} 个村（贫困村 "
+            f"{summary.poor_villages}）；贫困户 {summary.registered_poor_households:,} 户，"
+            f"边缘易致贫户 {summary.edge_households:,} 户；可选派干部 "
+            f"{summary.cadres_available:,} 人。用时 {summary.seconds:.1f} 秒。",
+            f"{summary.townships} townships, {summary.villages} villages "
+            f"({summary.poor_villages} registered poor); "
+            f"{summary.registered_poor_households:,} registered poor households, "
+            f"{summary.edge_households:,} edge households; "
+            f"{summary.cadres_available:,} cadres available ({summary.seconds:.1f} s).",
+        ),
+        wrap=True,
     )
+    say(tr(f"写入 {summary.out_dir}", f"written to {summary.out_dir}"))
 
 
 def register(app: typer.Typer) -> None:

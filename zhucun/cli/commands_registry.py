@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
-from zhucun.cli.output import console, emit_json, err_console, fail
+from zhucun.cli.output import Col, emit_json, err_console, fail, note, print_table
+from zhucun.labels import tr
 
 if TYPE_CHECKING:
     from zhucun.exchange.importer import ImportResult
@@ -107,6 +109,7 @@ def import_command(
         ),
     ] = "zhucun",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column, however wide")] = False,
 ) -> None:
     """Import a county's registry folder (the files described in docs/data-format.md).
 
@@ -144,47 +147,54 @@ def import_command(
         if not result.ok:
             raise typer.Exit(1)
         return
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for line in result.notes:
+        note(line)
     if not result.ok:
         for line in result.errors[:SHOWN_ERRORS]:
             err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         rest = result.error_count - min(len(result.errors), SHOWN_ERRORS)
         if rest > 0:
-            err_console.print(f"... and {rest:,} more", markup=False)
-        err_console.print(f"[bold red]{result.error_count:,} error(s): nothing was imported.[/]")
+            err_console.print(tr(f"… 另有 {rest:,} 处", f"... and {rest:,} more"), markup=False)
+        err_console.print(
+            Text(
+                tr(
+                    f"{result.error_count:,} 处错误：未导入任何数据。",
+                    f"{result.error_count:,} error(s): nothing was imported.",
+                ),
+                style="bold red",
+            )
+        )
         raise typer.Exit(1)
-    _print_summary(result)
+    _print_summary(result, wide)
 
 
-def _print_summary(result: ImportResult) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="zhucun import")
-    for name in ("file", "table", "rows", "inserted", "updated", "unchanged", "warnings"):
-        table.add_column(
-            name, justify="left" if name in ("file", "table") else "right", no_wrap=True
-        )
-    for t in result.tables:
-        table.add_row(
-            t.file,
-            t.table,
-            f"{t.rows:,}",
-            f"{t.inserted:,}",
-            f"{t.updated:,}",
-            f"{t.unchanged:,}",
-            f"{t.warnings:,}",
-        )
-    # a pipe or a log gets the whole table, not one squeezed into 80 columns
-    out = console if console.is_terminal else Console(width=110)
-    out.print(table)
+def _print_summary(result: ImportResult, wide: bool = False) -> None:
+    """Counts per file and table; at 80 columns the unchanged and warning counts give way
+    (--wide shows them), the file and table names are never cut."""
+    cols = [
+        Col("file", "id"),
+        Col("table", "id"),
+        Col("rows", "num"),
+        Col("inserted", "num"),
+        Col("updated", "num", drop=2),
+        Col("unchanged", "num", drop=3),
+        Col("warnings", "num", drop=1),
+    ]
+    rows = [
+        [t.file, t.table, *(f"{n:,}" for n in (t.rows, t.inserted, t.updated, t.unchanged))]
+        + [f"{t.warnings:,}"]
+        for t in result.tables
+    ]
+    print_table(tr("zhucun import 导入结果", "zhucun import"), cols, rows, wide=wide)
     warnings = result.warnings
     for line in warnings[:SHOWN_WARNINGS]:
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        note(line, kind="warning")
     rest = result.warning_count - min(len(warnings), SHOWN_WARNINGS)
     if rest > 0:
-        err_console.print(f"... and {rest:,} more warnings", markup=False)
+        err_console.print(
+            tr(f"… 另有 {rest:,} 条警告（--json 列出全部）", f"... and {rest:,} more warnings"),
+            markup=False,
+        )
 
 
 def export_command(
@@ -210,8 +220,9 @@ def export_command(
     ] = None,
 ) -> None:
     """Write every output file (teams.csv, strategies.csv, audit.csv, ...), each with its
-    header even when empty. ID numbers are never written. CSV headers are the contract's
-    English codes; the --xlsx workbook has Chinese ones."""
+    header even when empty. ID numbers are never written. CSV headers stay the contract's
+    English codes whatever ZHUCUN_LANG says: machines read them, and a code does not change
+    with the reader's language; the --xlsx workbook, for people, has Chinese ones."""
     from zhucun.exchange.exporter import ENCODINGS, ExportError, export_folder
 
     if county is not None and not (len(county) == 6 and county.isdigit()):
@@ -245,14 +256,9 @@ def export_command(
             }
         )
         return
-    from rich.table import Table
-
-    table = Table(title=f"zhucun export → {folder}")
-    table.add_column("file")
-    table.add_column("rows", justify="right")
-    for name, rows in counts.items():
-        table.add_row(name, f"{rows:,}")
-    console.print(table)
+    rows = [[name, f"{n:,}"] for name, n in counts.items()]
+    title = tr(f"zhucun export 导出 → {folder}", f"zhucun export → {folder}")
+    print_table(title, [Col("file", "id"), Col("rows", "num")], rows)
 
 
 def register(app: typer.Typer) -> None:

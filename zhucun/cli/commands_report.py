@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
-from zhucun.cli.output import console, fail
+from zhucun.cli.output import emit_json, fail, say
 
 
 def report_command(
     county: Annotated[str, typer.Option(help="County code (6 digits)")],
     year: Annotated[int, typer.Option(help="Cycle year")],
     out: Annotated[Path, typer.Option(help="FILE.pdf (A4) or FILE.html (charts inline)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
 ) -> None:
     """County progress report (县级驻村帮扶工作进展报告): households by status, exits and
     monitoring by period, causes, measures, funds, teams — with charts."""
@@ -32,7 +33,12 @@ def report_command(
             written = write_county_report(session, county, year, out)
         except LookupError as exc:
             fail(str(exc))
-    console.print(f"report written to {written}")
+    if as_json:
+        emit_json({"county": county, "year": year, "file": str(written)})
+        return
+    from zhucun.labels import tr
+
+    say(tr(f"进展报告已写入 {written}", f"report written to {written}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from zhucun.cli.output import console, emit_json, err_console, fail
+from zhucun.cli.output import clean, console, emit_json, err_console, fail, say
+from zhucun.labels import tr
 
 review_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -68,6 +69,7 @@ def review_list(
     year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown in the table (JSON: all)")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Show every column, however wide")] = False,
 ) -> None:
     """Items waiting for review: stage, who decides (escalations), since when, overdue."""
     from zhucun.db import session_scope
@@ -82,38 +84,63 @@ def review_list(
         emit_json(rows)
         return
     if not rows:
-        console.print("nothing waits for review" + (" past its deadline" if overdue else ""))
-        return
-    from rich.table import Table
+        from zhucun.labels import tr
 
-    table = Table(title=f"Review {code} {cy}: {len(rows)} waiting")
-    for col in (
-        "village",
-        "stage",
-        "subject",
-        "id",
-        "name",
-        "v",
-        "decided by",
-        "waiting",
-        "overdue",
-    ):
-        table.add_column(col)
-    for r in rows[:limit]:
-        table.add_row(
-            r["village"],
-            r["stage"],
-            r["subject"],
-            r["subject_id"],
-            r["name"],
-            str(r["version"]),
-            r["decider"],
-            f"{r['waiting_days']} d",
-            "OVERDUE" if r["overdue"] else "",
+        say(
+            tr("没有待审核事项", "nothing waits for review")
+            + (tr("（无超期）", " past its deadline") if overdue else "")
         )
-    console.print(table)
+        return
+    print_pending(rows, code, cy, limit=limit, wide=wide)
+
+
+def print_pending(
+    rows: list[dict[str, Any]], county: str, year: int, *, limit: int, wide: bool
+) -> None:
+    """The waiting items, fitted to the terminal: ID, village (code and name) and stage
+    always; at 80 columns the version, the decider and the entry time give way first."""
+    from zhucun.cli.output import Col, place_names, print_table
+    from zhucun.labels import label, local_time, tr
+
+    places = place_names(r["village"] for r in rows[:limit])
+    cols = [
+        Col("id", "id"),
+        Col("village", "text"),
+        Col("stage", "text"),
+        Col("subject", "text", drop=3),
+        Col("name", "text", drop=2),
+        Col("version", "num", drop=6),
+        Col("decided_by", "text", drop=4),
+        Col("since", "text", drop=5),
+        Col("waiting", "num", drop=1),
+        Col("overdue", "text"),
+    ]
+    data = [
+        [
+            r["subject_id"],
+            places.get(r["village"], r["village"]),
+            label("review_stage", r["stage"]),
+            label("subject", r["subject"]),
+            r["name"] or "",
+            str(r["version"]),
+            label("review_stage", r["decider"]),
+            local_time(r["entered_at"]),
+            tr(f"{r['waiting_days']} 天", f"{r['waiting_days']} d"),
+            tr("超期", "OVERDUE") if r["overdue"] else "",
+        ]
+        for r in rows[:limit]
+    ]
+    title = tr(
+        f"待审核 {county} {year}：{len(rows)} 项", f"Review {county} {year}: {len(rows)} waiting"
+    )
+    print_table(title, cols, data, wide=wide)
     if len(rows) > limit:
-        console.print(f"… {len(rows) - limit} more (use --json or --village)")
+        say(
+            tr(
+                f"… 另有 {len(rows) - limit} 项（用 --json 或 --village 查看）",
+                f"… {len(rows) - limit} more (use --json or --village)",
+            )
+        )
 
 
 def pending_rows(
@@ -289,19 +316,36 @@ def review_decide(
     if as_json:
         emit_json({**result.counts(), "decisions": summaries, "resumed_runs": resumed})
     else:
-        for s in summaries:
-            mark = "[green]accepted[/]" if s["outcome"] == "accepted" else "[red]refused[/]"
-            extra = f" → {s['new_status']}" if s["new_status"] else ""
-            why = f": {s['refusal_reason']}" if s["refusal_reason"] else ""
-            console.print(
-                f"{s['subject']} {s['subject_id']} {s['stage']} {s['decision']} {mark}{extra}{why}"
-            )
-        console.print(
-            f"{result.accepted} accepted, {result.refused} refused"
-            + (f"; resumed run(s) {', '.join(resumed)}" if resumed else "")
-        )
+        print_decisions(summaries, result.accepted, result.refused, resumed)
     if result.refused:
         raise typer.Exit(1)
+
+
+def print_decisions(
+    summaries: list[dict[str, Any]], accepted: int, refused: int, resumed: list[str]
+) -> None:
+    """One line per decision in the operator's words (the reason is data, never markup)."""
+    from rich.text import Text
+
+    from zhucun.labels import label, tr
+
+    for s in summaries:
+        ok = s["outcome"] == "accepted"
+        line = Text(
+            f"{label('subject', s['subject'])} {s['subject_id']} "
+            f"{label('review_stage', s['stage'])} {label('decision', s['decision'])} "
+        )
+        line.append(label("decision_outcome", s["outcome"]), style="green" if ok else "red")
+        if s["new_status"]:
+            line.append(f" → {label('review_status', s['new_status'])}")
+        if s["refusal_reason"]:
+            line.append(tr("：", ": ") + clean(s["refusal_reason"]))
+        console.print(line, soft_wrap=True, highlight=False)
+    runs = ", ".join(resumed)
+    say(
+        tr(f"受理 {accepted} 项，不予受理 {refused} 项", f"{accepted} accepted, {refused} refused")
+        + ((tr("；已恢复流程 ", "; resumed run(s) ") + runs) if resumed else "")
+    )
 
 
 @review_app.command("import")
@@ -331,16 +375,25 @@ def review_import(
     if as_json:
         emit_json({"ok": res.ok, "errors": res.errors, **counts, "resumed_runs": resumed})
     elif res.already_applied:
-        console.print(f"{path.name}: {res.already_applied}; nothing changed")
+        say(f"{path.name}: {res.already_applied}" + tr("；未作任何更改", "; nothing changed"))
     elif res.ok:
-        console.print(
-            f"{path.name}: {counts.get('accepted', 0)} decisions applied, "
-            f"{counts.get('skipped', 0)} already applied"
+        n, skipped = counts.get("accepted", 0), counts.get("skipped", 0)
+        say(
+            tr(
+                f"{path.name}：已执行 {n} 项决定，{skipped} 项此前已执行",
+                f"{path.name}: {n} decisions applied, {skipped} already applied",
+            )
         )
     else:
-        for e in res.errors:
-            err_console.print(e)
-        err_console.print(f"{path.name}: {len(res.errors)} errors, nothing applied")
+        for e in res.errors:  # file:row:column: rule, verbatim
+            err_console.print(e, markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            tr(
+                f"{path.name}：{len(res.errors)} 处错误，未执行任何决定",
+                f"{path.name}: {len(res.errors)} errors, nothing applied",
+            ),
+            markup=False,
+        )
     if not res.ok:
         raise typer.Exit(1)
 
@@ -388,7 +441,12 @@ def review_minutes(
     if as_json:
         emit_json({"file": str(out), "rows": len(rows)})
     else:
-        console.print(f"{out}: {len(rows)} decisions drafted for {code} {cy}")
+        say(
+            tr(
+                f"{out}：已为 {code} {cy} 年度草拟 {len(rows)} 项决定",
+                f"{out}: {len(rows)} decisions drafted for {code} {cy}",
+            )
+        )
 
 
 @review_app.command("notice")
