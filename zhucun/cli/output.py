@@ -86,7 +86,9 @@ def crash(exc: BaseException) -> None:
     else:
         first = (str(exc).strip().splitlines() or [""])[0]
         message = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    message += " (ZHUCUN_DEBUG=1 shows the traceback)"
+    from zhucun.labels import tr
+
+    message += tr("（ZHUCUN_DEBUG=1 显示调用栈）", " (ZHUCUN_DEBUG=1 shows the traceback)")
     err_console.print(
         Text(_prefix("error"), style="bold red") + Text(clean(message)),
         soft_wrap=True,
