@@ -293,7 +293,7 @@ def test_suspended_review_frees_the_runner_survives_a_restart_and_resumes(
     # re-reads the database and suspends at the township stage.
     committee = seed.officials(v0)["party_secretary"]
     assert _decide(stack, committee, "committee", v0) == [run_id]
-    seen.add(watch.suspended(seen, f"{v0}-township-{2 * n}", timeout=60)["state"]["id"])
+    seen.add(watch.suspended(seen, f"{v0[:9]}-township-{2 * n}", timeout=60)["state"]["id"])
     db = _database(data_dir)
     assert len(db["decisions"]) == 2 * n
     assert [d for d in db["decisions"] if d[0] == "team"] == team  # no duplicate on re-run
@@ -308,7 +308,7 @@ def test_suspended_review_frees_the_runner_survives_a_restart_and_resumes(
     # 5. The township approves (strategies done, the plan goes up to the county), then the
     # county: the last resume finds nothing waiting and the run completes.
     assert _decide(stack, "T0", "township", v0) == [run_id]
-    watch.suspended(seen, f"{v0}-county-{3 * n}", timeout=60)
+    watch.suspended(seen, f"{v0[:6]}-county-{3 * n}", timeout=60)
     assert _decide(stack, "X0", "county", v0) == [run_id]
     done = watch.until("completed", lambda r: r["state"]["type"] in FINAL, timeout=60)
     assert done["state"]["type"] == "COMPLETED", (done["state"], _logs(stack))
