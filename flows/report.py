@@ -23,7 +23,13 @@ def report_dir() -> Path:
 
 @flow(name="county-report", flow_run_name="report-{county}-{year}")
 def county_report(county: CountyCode, year: CycleYear) -> dict[str, Any]:
-    """Gather the county's numbers once, render the charts once, write both files."""
+    """Gather the county's numbers once, render the charts once, write both files.
+
+    Args:
+        county: 6-digit code of the county to report on (e.g. 522626).
+        year: cycle year of the report (e.g. 2026); exits and monitoring are read from
+            January of that year on.
+    """
     from zhucun.db import session_scope
     from zhucun.reports import render_report_file
     from zhucun.reports.charts import report_charts
