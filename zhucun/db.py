@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from zhucun.settings import get_settings
+from zhucun.settings import get_settings, on_reset
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -149,6 +149,9 @@ def get_engine() -> Engine:
 
 def dispose_engines() -> None:
     engine_for.cache_clear()
+
+
+on_reset(dispose_engines)
 
 
 @contextmanager

@@ -3,6 +3,7 @@ environment or touches the disk (a Prefect worker imports flows to load them).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -66,9 +67,18 @@ def get_settings() -> Settings:
     return Settings()
 
 
+# What else must be forgotten with the settings (zhucun.db registers its engine cache):
+# settings sit at the bottom of the layers and import nothing of zhucun's.
+_ON_RESET: list[Callable[[], None]] = []
+
+
+def on_reset(callback: Callable[[], None]) -> None:
+    if callback not in _ON_RESET:
+        _ON_RESET.append(callback)
+
+
 def reset_settings() -> None:
     """Forget cached settings (and engines): for tests and for the CLI's --data-dir option."""
     get_settings.cache_clear()
-    from zhucun import db
-
-    db.dispose_engines()
+    for callback in _ON_RESET:
+        callback()

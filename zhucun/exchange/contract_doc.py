@@ -44,7 +44,8 @@ def _values(col: Col) -> str:
 def render() -> str:
     out = [START]
     for spec in INPUT_FILES:
-        out += ["", f"#### {spec.name}", "", "| column | 中文表头 | | values |", "|---|---|---|---|"]
+        out += ["", f"#### {spec.name}", ""]
+        out += ["| column | 中文表头 | | values |", "|---|---|---|---|"]
         for col in spec.columns:
             out.append(f"| {col.name} | {col.zh or ''} | {_need(col)} | {_values(col)} |")
     out += ["", END]

@@ -26,8 +26,8 @@ from models import (
     Township,
     Village,
 )
-from tasks.registry_import import UpsertCounts, record_file_import, upsert_rows
 from zhucun.exchange.reader import Issues, layout_for, parse_cells
+from zhucun.exchange.registry_writes import UpsertCounts, record_file_import, upsert_rows
 from zhucun.exchange.sources import (
     Discovery,
     LabelledIssues,
