@@ -306,3 +306,12 @@ class EvaluationOutcome(StrEnum):
 class MonitoringStatus(StrEnum):
     open = "open"
     closed = "closed"
+
+
+class DeliveryState(StrEnum):
+    """Where one measure of an approved strategy stands (措施落实)."""
+
+    planned = "planned"  # 未启动
+    in_delivery = "in_delivery"  # 实施中
+    delivered = "delivered"  # 已落实
+    not_delivered = "not_delivered"  # 未落实 (with the reason in the note)

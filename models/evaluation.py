@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -59,3 +60,26 @@ class MonitoringCase(SQLModel, table=True):
     stable_since: str | None = Field(default=None, max_length=7)
     closed_period: str | None = Field(default=None, max_length=7)
     closed_reason: str | None = None
+
+
+class ExitProposal(SQLModel, table=True):
+    """预退出: a household the evaluation found ready to exit, proposed — never exited.
+
+    The status stays poor; the exit procedure (民主评议 → 核实 → 户认可 → 公示 → 公告 → 销号)
+    decides later, through review stages. `reasons_met` lists the conditions the household
+    met (income steadily above the line over the surveys named, guarantees, strategy
+    approved, measures delivered)."""
+
+    __table_args__ = (
+        UniqueConstraint("household_id", "period", name="uq_exit_proposal"),
+        Index("ix_exit_proposal_village_period", "village_code", "period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: str = Field(foreign_key="household.household_id", max_length=32)
+    village_code: str = Field(max_length=12)
+    period: str = Field(max_length=7)
+    reasons_met: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="proposed", max_length=12)
+    proposed_on: date

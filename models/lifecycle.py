@@ -197,6 +197,32 @@ class StrategyMeasure(SQLModel, table=True):
     strategy_id: int = Field(foreign_key="strategy.id", index=True)
     measure: str = Field(max_length=24)
     answers_cause: str = Field(max_length=12)
-    cost_yuan: float
+    cost_yuan: float  # fiscal cost (for microcredit: interest subsidy + risk-fund share)
+    principal_yuan: float | None = None  # a loan's principal: lent and repaid, never spending
     provider: str
     expected_effect: str
+
+
+class MeasureDelivery(SQLModel, table=True):
+    """Delivery (落实) of one measure of a household's approved strategy in one cycle.
+
+    Keyed by household, cycle and measure rather than by `StrategyMeasure.id`, because a
+    redraft replaces the measure rows; no row means the measure is still planned. Exit and
+    risk elimination count `delivered` rows only, never a drafted measure."""
+
+    __table_args__ = (
+        UniqueConstraint("household_id", "cycle_year", "measure", name="uq_measure_delivery"),
+        Index("ix_delivery_village_cycle", "village_code", "cycle_year"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: str = Field(foreign_key="household.household_id", max_length=32)
+    village_code: str = Field(max_length=12)
+    cycle_year: int
+    measure: str = Field(max_length=24)
+    state: str = Field(default="planned", max_length=14)
+    state_on: date | None = None  # the day of the last state change (delivered on, …)
+    spent_yuan: float | None = None  # what was actually spent (fiscal), when known
+    recorded_by: str | None = Field(default=None, max_length=32)  # cadre / helper ID
+    note: str = ""  # evidence, masked (no ID, phone or bank numbers)
+    not_started_flagged_on: date | None = None  # the daily check flagged it once

@@ -42,7 +42,8 @@ h0 AS (
          coalesce(safe_water_ok, 0) AS water, coalesce(has_credit_access, 0) AS credit,
          coalesce(road_access, 0) AS road, coalesce(low_motivation, 0) AS lowmot,
          medical_spending_yuan AS med, education_spending_yuan AS edu,
-         disaster_loss_yuan AS loss,
+         disaster_loss_yuan AS loss, business_income_yuan AS biz,
+         coalesce(production_cost_yuan, 0) AS pcost,
          max(per_capita_income_yuan * max(size, 1), 1.0) AS inc
   FROM household AS hh
   WHERE village_code IN :villages AND registered_poor = 1
@@ -52,7 +53,7 @@ h0 AS (
 ),
 h AS (
   SELECT *, med / inc AS med_share, edu / inc AS edu_share, loss / inc AS loss_share,
-         CAST(land AS REAL) / s AS land_pp
+         CAST(land AS REAL) / s AS land_pp, max(biz - pcost, 0.0) / inc AS biz_share
   FROM h0
 )"""
 
@@ -99,9 +100,13 @@ f AS (
          'no skilled labourer', NULL, 0, ''
   FROM h WHERE labour > 0 AND skilled = 0
   UNION ALL
+  SELECT household_id, 'capital', {ORDER["capital"]}, 0.4, 'business_income_yuan',
+         'net business income ', biz_share, 1, ' of income'
+  FROM h WHERE labour > 0 AND biz IS NOT NULL AND biz_share < :t_cap
+  UNION ALL
   SELECT household_id, 'capital', {ORDER["capital"]}, 0.4, 'has_credit_access',
          'no access to credit', NULL, 0, ''
-  FROM h WHERE labour > 0 AND NOT credit
+  FROM h WHERE labour > 0 AND biz IS NULL AND NOT credit
   UNION ALL
   SELECT household_id, 'transport', {ORDER["transport"]}, 0.45, 'road_access',
          'no road access', NULL, 0, ''
@@ -211,6 +216,7 @@ def _params(villages: Sequence[str], thresholds: dict[str, float]) -> dict[str, 
         t_loss=thresholds["disaster_loss_share"],
         t_land=thresholds["land_mu_per_person"],
         t_lab=thresholds["labour_ratio"],
+        t_cap=thresholds["capital_business_income_share"],
     )
 
 

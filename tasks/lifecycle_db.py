@@ -79,8 +79,11 @@ HOUSEHOLD_FACT_COLUMNS = (
     Household.disaster_loss_yuan,
     Household.road_access,
     Household.has_credit_access,
+    Household.business_income_yuan,  # 缺资金 (rules.causes)
+    Household.production_cost_yuan,
     Household.low_motivation,
     Household.head_birth_year,
+    Household.attribute,  # 低保/特困 decide the social-security floor (rules.measures)
     Household.status,
 )
 
@@ -114,6 +117,7 @@ def facts(h: Mapping[str, Any]) -> HouseholdFacts:
         housing_grade=str(h["housing_grade"]),
         students=int(h["students"]),
         disabled_members=int(h["disabled_members"]),
+        attribute=str(h.get("attribute") or "general"),
     )
 
 

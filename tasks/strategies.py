@@ -181,6 +181,7 @@ def draft_chunk(
                     measure=c.measure.value,
                     answers_cause=c.answers_cause,
                     cost_yuan=c.cost_yuan,
+                    principal_yuan=c.principal_yuan,
                     provider=c.provider,
                     expected_effect=c.expected_effect,
                 )

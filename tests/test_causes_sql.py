@@ -53,6 +53,8 @@ def facts(draw: Any) -> dict[str, Any]:
         safe_water_ok=draw(st.booleans()),
         road_access=draw(st.booleans()),
         has_credit_access=draw(st.booleans()),
+        business_income_yuan=draw(st.one_of(st.none(), money)),
+        production_cost_yuan=draw(st.one_of(st.none(), money)),
         low_motivation=draw(st.booleans()),
     )
 

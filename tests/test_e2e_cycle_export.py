@@ -13,6 +13,7 @@ from sqlmodel import Session
 from tests.support.invariants_dispatch import check_dispatch_invariants
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from zhucun.policy import default_policy
+from zhucun.rules.measures import fiscal_cost
 
 COUNTY, YEAR = "522626", 2026  # 岑巩县, Guizhou: west (3% village exit threshold)
 NATIONAL = {
@@ -104,7 +105,12 @@ def test_generated_county_obeys_every_rule_in_database_and_export(
         if "microcredit" in ms:
             born = int(h.get("head_birth_year") or h["head_id_number"][6:10])
             assert truthy(h["has_credit_access"]) and lo <= YEAR - born <= hi, s
-        costs = sum(policy.measure_unit_cost_yuan[m] for m in ms)
+        if h["attribute"] in ("dibao", "tekun"):  # the attribute decides the floor
+            assert "social_security" in ms, s
+        elif int(h["labour_count"]) > 0:
+            assert "social_security" not in ms, s
+        # the fiscal cost: a microcredit loan's principal is not spending
+        costs = sum(fiscal_cost(m, policy) for m in ms)
         assert abs(float(s["cost_yuan"]) - costs) < 0.01, s
 
     items = read(out / "plan_items.csv")

@@ -14,6 +14,7 @@ from zhucun.rules.measures import (
     BASIS_STUDENTS,
     HouseholdFacts,
     eligible,
+    fiscal_cost,
     has_working_age_labour,
     problems,
     select_measures,
@@ -124,7 +125,7 @@ def test_each_measure_has_cost_and_provider_from_policy() -> None:
     for c in select_measures(
         replace(BASE, housing_grade="D", students=1), Cause.illness, (Cause.capital,), POLICY, YEAR
     ):
-        assert c.cost_yuan == POLICY.measure_unit_cost_yuan[c.measure.value]
+        assert c.cost_yuan == fiscal_cost(c.measure, POLICY)
         assert c.provider == POLICY.measure_provider[c.measure.value]
         assert c.expected_effect
 

@@ -162,17 +162,50 @@ def test_first_secretary_re_signs_the_redraft() -> None:
     assert v.accepted
 
 
-def test_reviewer_related_to_the_head_is_refused_and_the_stage_escalates() -> None:
-    """近亲属: team member C011 is the child of the head; the team stage goes to the
-    committee."""
+def test_reviewer_related_to_the_head_is_refused_and_the_stage_stays_with_the_team() -> None:
+    """近亲属: team member C011 is the child of the head; C011 abstains, first secretary C010
+    (unconflicted) still signs the team stage: nothing escalates."""
     v = r.validate(req("team", "C011"), item(head=HEAD), CTX, policy=POLICY)
-    assert not v.accepted and "child" in v.refusal
-    assert v.escalate is not None and v.escalate[:2] == ("team", "committee")
+    assert not v.accepted and "child" in v.refusal and v.escalate is None
+    assert "another team reviewer" in v.refusal
+    assert r.validate(req("team", "C010"), item(head=HEAD), CTX, policy=POLICY).accepted
+
+
+def test_conflicted_reviewer_escalates_only_when_the_level_has_nobody_left() -> None:
+    """A team whose only other member already decided another stage (or is absent): the
+    conflicted member's refusal sends the team stage to the committee."""
+    alone = r.VillageContext(
+        village_code=V,
+        roles={k: v for k, v in CTX.roles.items() if k != "C010"},
+        id_numbers=CTX.id_numbers,
+        relations=CTX.relations,
+        officials=CTX.officials,
+    )
+    v = r.validate(req("team", "C011"), item(head=HEAD), alone, policy=POLICY)
+    assert not v.accepted and v.escalate is not None and v.escalate[:2] == ("team", "committee")
+
+
+def test_in_law_township_reviewer_leaves_the_stage_to_the_other_reviewer() -> None:
+    """The real case: township reviewer T0 is an in-law of the head; T0's attempt is refused
+    and recorded, and T1 (unconflicted, same township) approves — the stage never moved to
+    the county, so T1 is not refused as 'needs approver'."""
+    it = item("committee_signed", head="head-t0")
+    v = r.validate(req("township", "T0"), it, CTX, policy=POLICY)
+    assert not v.accepted and "in_law" in v.refusal and v.escalate is None
+    ok = r.validate(req("township", "T1"), it, CTX, policy=POLICY)
+    assert ok.accepted and ok.new_status == "approved"
 
 
 def test_township_reviewer_related_escalates_to_the_county() -> None:
+    only_t0 = r.VillageContext(
+        village_code=V,
+        roles={k: v for k, v in CTX.roles.items() if k != "T1"},
+        id_numbers=CTX.id_numbers,
+        relations=CTX.relations,
+        officials=CTX.officials,
+    )
     v = r.validate(
-        req("township", "T0"), item("committee_signed", head="head-t0"), CTX, policy=POLICY
+        req("township", "T0"), item("committee_signed", head="head-t0"), only_t0, policy=POLICY
     )
     assert not v.accepted and v.escalate is not None and v.escalate[1] == "county"
     # after the escalation a county approver decides the township stage

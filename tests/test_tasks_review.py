@@ -137,11 +137,12 @@ def test_official_relative_is_escalated_to_township_even_when_everyone_approves(
     assert one(session, related, "township", "T0").verdict.new_status == "approved"
 
 
-def test_reviewer_relative_is_refused_recorded_and_escalated(
+def test_reviewer_relative_is_refused_recorded_and_the_other_reviewer_decides(
     session: Session, seed: ReviewSeed
 ) -> None:
     """Township reviewer T0 is an in-law of a household head: T0's approval of it is
-    refused with the reason, the township stage escalates to the county, X0 approves."""
+    refused with the reason and recorded; the stage stays with the township, whose
+    unconflicted reviewer T1 approves (before, the county took it and T1 was refused)."""
     v1, team = seed.v1, seed.teams[seed.v1]
     _, hid = seed.info.reviewer_relative_household
     approve_all(session, v1, "team", team[0])
@@ -152,15 +153,11 @@ def test_reviewer_relative_is_refused_recorded_and_escalated(
     assert "in_law" in refused[0].verdict.refusal
     row = ledger(session, subject_id=hid, stage="township")[-1]
     assert (row.outcome, row.reviewer_id, row.channel) == ("refused", "T0", "cli")
-    assert "escalates to county" in row.refusal_reason
-    assert (
-        session.scalars(
-            select(ReviewEscalation.level).where(ReviewEscalation.subject_id == hid)
-        ).one()
-        == "county"
-    )
-    assert not one(session, hid, "township", "T1").verdict.accepted  # now the county's
-    assert one(session, hid, "township", "X0").verdict.new_status == "approved"
+    assert "another township reviewer must decide" in row.refusal_reason
+    assert not session.scalars(
+        select(ReviewEscalation.level).where(ReviewEscalation.subject_id == hid)
+    ).all()
+    assert one(session, hid, "township", "T1").verdict.new_status == "approved"
 
 
 def test_every_invalid_decision_leaves_a_refusal_record(session: Session, seed: ReviewSeed) -> None:
@@ -294,7 +291,7 @@ def test_plan_goes_up_to_the_county(session: Session, seed: ReviewSeed) -> None:
     assert one(session, v0, "county", "X0", subject="plan").verdict.new_status == "approved"
 
 
-def test_team_member_related_to_a_head_escalates_the_team_stage(
+def test_team_member_related_to_a_head_abstains_and_the_team_decides(
     session: Session, seed: ReviewSeed
 ) -> None:
     """C005 is a child of a poor household head in village 1 (planted); put C005 on a team
@@ -312,12 +309,12 @@ def test_team_member_related_to_a_head_escalates_the_team_stage(
         insert(TeamMember), [dict(team_id=team_id, cadre_id=cadre, role="member", active=True)]
     )
     o = one(session, hid, "team", cadre)
-    assert not o.verdict.accepted and o.verdict.escalate[1] == "committee"
-    assert one(session, hid, "team", seed.officials(v1)["committee_director"]).verdict.accepted
-    # the director signed the (escalated) team stage: the committee stage needs the secretary
+    # the team has unconflicted members: C005 abstains, the stage stays with the team
+    assert not o.verdict.accepted and o.verdict.escalate is None
     assert not one(
-        session, hid, "committee", seed.officials(v1)["committee_director"]
-    ).verdict.accepted
+        session, hid, "team", seed.officials(v1)["committee_director"]
+    ).verdict.accepted  # not escalated: the committee cannot sign for the team
+    assert one(session, hid, "team", seed.teams[v1][0]).verdict.accepted
     assert add_team  # fixture helper stays importable for other tests
 
 

@@ -206,8 +206,10 @@ def check_lifecycle_invariants(session: Session, county: str, cycle_year: int) -
         if abs(sum(m.cost_yuan for m in ms) - s.cost_yuan) > 0.01:
             out.append(f"strategy {hid}: cost differs from its measures")
         for m in ms:
-            if m.cost_yuan != policy.measure_unit_cost_yuan[m.measure]:
+            if m.cost_yuan != measure_rules.fiscal_cost(m.measure, policy):
                 out.append(f"strategy {hid}: {m.measure} cost not from policy")
+            if m.principal_yuan != measure_rules.principal(m.measure, policy):
+                out.append(f"strategy {hid}: {m.measure} principal counted as cost or lost")
             if m.provider != policy.measure_provider[m.measure]:
                 out.append(f"strategy {hid}: {m.measure} provider not from policy")
             allowed = measure_rules.MANDATE_BASES | (

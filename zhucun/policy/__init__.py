@@ -58,6 +58,12 @@ class Policy(BaseModel):
     monitoring_min_measures: int
     working_age: tuple[int, int]
     microcredit_max_yuan: float
+    microcredit_term_years: int
+    microcredit_subsidy_rate: float  # 贴息: interest the budget pays, per year of principal
+    microcredit_risk_fund_share: float  # 风险补偿金: budget share per yuan lent
+    social_security_without_labour: bool  # 兜底 also for a 一般 household without labour
+    measure_not_started_days: int  # an approved measure not started after this is flagged
+    exit_stable_surveys: int  # exit proposed only after this many surveys above the line
     measure_unit_cost_yuan: dict[str, float]
     measure_provider: dict[str, str]
     cause_measures: dict[str, list[str]]

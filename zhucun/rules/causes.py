@@ -124,7 +124,24 @@ def findings(h: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[Find
     if labour > 0 and skilled == 0:
         out.append(Finding(Cause.skills, 0.5, "skilled_labour", "no skilled labourer"))
 
-    if labour > 0 and not _truthy(h["has_credit_access"]):
+    # 缺资金 is lack of capital, not lack of credit: credit access (评级授信) is what makes
+    # microcredit possible as its remedy. The card's net business income (生产经营性收入 −
+    # 生产经营性支出) below a share of income says the household cannot finance production;
+    # a registry without the card keeps the contract's only proxy, no credit access.
+    business = h.get("business_income_yuan")
+    if labour > 0 and business is not None:
+        net = float(business) - float(h.get("production_cost_yuan") or 0.0)
+        biz_share = max(net, 0.0) / income
+        if biz_share < thresholds["capital_business_income_share"]:
+            out.append(
+                Finding(
+                    Cause.capital,
+                    0.4,
+                    "business_income_yuan",
+                    f"net business income {biz_share:.0%} of income",
+                )
+            )
+    elif labour > 0 and not _truthy(h["has_credit_access"]):
         out.append(Finding(Cause.capital, 0.4, "has_credit_access", "no access to credit"))
 
     if not _truthy(h["road_access"]):

@@ -7,7 +7,14 @@ Eligibility (domain-rules §3):
   `working_age`, the head's birth year as proxy, and labour_count > 0) and credit access;
 - housing renovation (危房改造) only for a C/D house (grade outside `safe_housing_grades`), and
   every C/D house of a registered household gets it;
-- the social-security floor (社会保障兜底) wherever the household has no labour;
+- the social-security floor (社会保障兜底, 低保/特困供养) follows the poverty attribute on the
+  card: a 低保 or 特困 household always gets it, a 一般 household never does — except one
+  without labour when `social_security_without_labour` says so (docs/rules.md: "the
+  social-security floor where labour is lost"; 五个一批: 社会保障兜底一批 is for those who
+  cannot work; the civil-affairs bureau then re-determines the attribute);
+- microcredit's 50,000 yuan is a loan principal, never spending: a strategy's cost is the
+  fiscal cost (interest subsidy 贴息 over the term plus the risk-compensation fund share),
+  and the principal is kept apart (`MeasureChoice.principal_yuan`);
 - education support (教育扶持) wherever there are students, and only then;
 - measures that need somebody to work (jobs, training, industry, credit) need labour;
   disability support needs a disabled member.
@@ -33,9 +40,20 @@ BASIS_NO_LABOUR = "no_labour"
 BASIS_STUDENTS = "students"
 MANDATE_BASES = frozenset({BASIS_SAFE_HOUSING, BASIS_NO_LABOUR, BASIS_STUDENTS})
 
+BASIS_ATTRIBUTE = "attribute"  # 低保/特困 on the card: the floor is theirs by right
+MANDATE_BASES = MANDATE_BASES | {BASIS_ATTRIBUTE}
+
+# Poverty attributes (Household.attribute) that carry the social-security floor.
+FLOOR_ATTRIBUTES = frozenset({"dibao", "tekun"})
+
 # When no measure of the main cause's list is eligible: 公益岗位 for a household that can work,
-# else 兜底 (五个一批: 社会保障兜底一批 covers those who cannot work).
-FALLBACK: tuple[Measure, ...] = (Measure.public_welfare_job, Measure.social_security)
+# else 兜底 where the attribute (or lost labour) allows it, else 资产收益 (asset income is the
+# 五个一批 channel for poor households without labour).
+FALLBACK: tuple[Measure, ...] = (
+    Measure.public_welfare_job,
+    Measure.social_security,
+    Measure.asset_income,
+)
 
 # Measures that only make sense with somebody able to work in the household.
 NEEDS_LABOUR = frozenset(
@@ -80,15 +98,17 @@ class HouseholdFacts:
     housing_grade: str
     students: int
     disabled_members: int
+    attribute: str = "general"  # 一般 / 低保 / 特困 (Household.attribute)
 
 
 @dataclass(frozen=True)
 class MeasureChoice:
     measure: Measure
     answers_cause: str  # a cause code, or a basis of MANDATE_BASES
-    cost_yuan: float
+    cost_yuan: float  # fiscal cost: what the budget spends
     provider: str
     expected_effect: str
+    principal_yuan: float | None = None  # a loan's principal (microcredit), not spending
 
 
 def has_working_age_labour(h: HouseholdFacts, policy: Policy, year: int) -> bool:
@@ -104,8 +124,27 @@ def unsafe_house(h: HouseholdFacts, policy: Policy) -> bool:
     return h.housing_grade not in policy.safe_housing_grades
 
 
+def floor_eligible(h: HouseholdFacts, policy: Policy) -> bool:
+    """The social-security floor: by attribute (低保/特困), or for lost labour if the policy
+    extends it to a 一般 household."""
+    if h.attribute in FLOOR_ATTRIBUTES:
+        return True
+    return h.labour_count <= 0 and policy.social_security_without_labour
+
+
+def floor_basis(h: HouseholdFacts, policy: Policy) -> str | None:
+    """Why the floor is required, if it is: the attribute first, then lost labour."""
+    if h.attribute in FLOOR_ATTRIBUTES:
+        return BASIS_ATTRIBUTE
+    if h.labour_count <= 0 and policy.social_security_without_labour:
+        return BASIS_NO_LABOUR
+    return None
+
+
 def eligible(m: Measure, h: HouseholdFacts, policy: Policy, year: int) -> bool:
     """Whether a measure may be given to this household at all."""
+    if m is Measure.social_security:
+        return floor_eligible(h, policy)
     if m is Measure.microcredit:
         return has_working_age_labour(h, policy, year) and h.has_credit_access
     if m in NEEDS_LABOUR:
@@ -119,14 +158,32 @@ def eligible(m: Measure, h: HouseholdFacts, policy: Policy, year: int) -> bool:
     return True
 
 
+def principal(m: Measure | str, policy: Policy) -> float | None:
+    """The loan a measure lends (microcredit: up to `microcredit_max_yuan`), else None."""
+    return float(policy.microcredit_max_yuan) if Measure(m) is Measure.microcredit else None
+
+
+def fiscal_cost(m: Measure | str, policy: Policy) -> float:
+    """What the budget spends on a measure. For microcredit that is the interest subsidy
+    (贴息: rate × principal × term) plus the risk-compensation fund's share of the principal,
+    never the principal the household borrows and repays."""
+    m = Measure(m)
+    if m is Measure.microcredit:
+        p = float(policy.microcredit_max_yuan)
+        subsidy = p * policy.microcredit_subsidy_rate * policy.microcredit_term_years
+        return round(subsidy + p * policy.microcredit_risk_fund_share, 2)
+    return float(policy.measure_unit_cost_yuan[m.value])
+
+
 def _choice(m: Measure, answers: str, policy: Policy) -> MeasureChoice:
     effect = EXPECTED_EFFECT[m].format(microcredit_max_yuan=policy.microcredit_max_yuan)
     return MeasureChoice(
         measure=m,
         answers_cause=answers,
-        cost_yuan=float(policy.measure_unit_cost_yuan[m.value]),
+        cost_yuan=fiscal_cost(m, policy),
         provider=policy.measure_provider[m.value],
         expected_effect=effect,
+        principal_yuan=principal(m, policy),
     )
 
 
@@ -166,9 +223,10 @@ def select_measures(
         if m is not None:
             chosen[m] = _choice(m, cause, policy)
 
+    basis = floor_basis(h, policy)
     mandates = (
         (Measure.housing, unsafe_house(h, policy), BASIS_SAFE_HOUSING),
-        (Measure.social_security, h.labour_count <= 0, BASIS_NO_LABOUR),
+        (Measure.social_security, basis is not None, basis or BASIS_NO_LABOUR),
         (Measure.education, h.students > 0, BASIS_STUDENTS),
     )
     for m, required, basis in mandates:
@@ -199,8 +257,8 @@ def problems(
         out.append(f"main cause {main_cause} not answered")
     if unsafe_house(h, policy) and Measure.housing not in ms:
         out.append(f"grade {h.housing_grade} house without renovation")
-    if h.labour_count <= 0 and Measure.social_security not in ms:
-        out.append("no labour and no social-security floor")
+    if (basis := floor_basis(h, policy)) and Measure.social_security not in ms:
+        out.append(f"{basis}: no social-security floor ({h.attribute})")
     if h.students > 0 and Measure.education not in ms:
         out.append("students without education support")
     return out

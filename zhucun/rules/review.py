@@ -11,7 +11,9 @@ Decided here (and why):
 - A stage's roles come from policy. Escalating a stage hands it to the roles of the next
   level on the full ladder (`review_stages_plan`: team → committee → township → county), so
   a committee-stage conflict is decided by a township reviewer, a township-stage conflict
-  by a county approver. The county is the top: there a conflicted approver only abstains.
+  by a county approver — but only when the level has no other eligible reviewer: a
+  conflicted person abstains (refused and recorded) and the item stays with the level's
+  unconflicted reviewers. The county is the top: there a conflicted approver only abstains.
 - Separation of duties holds across the versions of an item within a cycle: a reviewer who
   decided one stage may decide *the same stage* again on a redraft (the first secretary
   re-signs the team stage), but never another stage, or a return-and-redraft would let one
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from models.enums import MEASURE_ZH, Measure
@@ -289,6 +291,37 @@ def conflict(request: Request, item: Item, ctx: VillageContext) -> str | None:
     return None
 
 
+def eligible_others(
+    request: Request,
+    item: Item,
+    ctx: VillageContext,
+    roles: Sequence[str],
+    history: Sequence[Past],
+) -> list[str]:
+    """The other reviewers who could decide this stage at this level: they hold one of its
+    roles, are another person, have no conflict and decided no other stage of the item.
+
+    Why: one conflicted reviewer must not take the stage away from unconflicted colleagues
+    of the same level (an in-law township reviewer would otherwise hand every household to
+    the county); the stage escalates only when the level has nobody eligible left."""
+    me = ctx.person(request.reviewer_id) or f"id:{request.reviewer_id.strip()}"
+    decided_elsewhere = {
+        p.person or ctx.person(p.reviewer_id) or f"id:{p.reviewer_id}"
+        for p in history
+        if p.stage != request.stage
+    }
+    out = []
+    for rid, held in sorted(ctx.roles.items()):
+        if rid == request.reviewer_id or not held & set(roles):
+            continue
+        person = ctx.person(rid) or f"id:{rid}"
+        if person == me or person in decided_elsewhere:
+            continue
+        if conflict(replace(request, reviewer_id=rid), item, ctx) is None:
+            out.append(rid)
+    return out
+
+
 def validate(
     request: Request,
     item: Item | None,
@@ -397,11 +430,15 @@ def validate(
 
     why = conflict(request, item, ctx)
     if why:
+        others = eligible_others(request, item, ctx, roles, history)
         up = next_level(level, full)
-        if up is None:
+        if others or up is None:
+            # The conflicted person abstains; the item stays with the level's other
+            # eligible reviewers and escalates only when none is left.
+            left = f" ({len(others)} eligible left)" if others else ""
             return Verdict(
                 False,
-                f"conflict of interest: {why}; another {level} must decide",
+                f"conflict of interest: {why}; another {level} reviewer must decide{left}",
                 column="reviewer_id",
             )
         return Verdict(
