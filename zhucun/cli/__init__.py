@@ -140,6 +140,7 @@ def _register() -> None:
         "commands_stack",
         "commands_check",
         "commands_report",
+        "commands_measures",
     ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])
