@@ -65,7 +65,8 @@ def evaluate_progress(
     county: CountyCode, period: Period | None = None, villages: list[str] | None = None
 ) -> dict[str, Any]:
     """Evaluate every registered household of the scope for a month (default: the month that
-    just ended, for the monthly schedule): exit, remain, monitor, relapse; village incidence
+    just ended, for the monthly schedule): exit conditions met (proposed for the exit
+    procedure, never flipped), remain, monitor, relapse; village incidence
     and exit eligibility; events for villages that became exit-eligible and for households at
     risk of relapse."""
     scope = Scope(county=county, villages=villages)
@@ -97,6 +98,8 @@ def evaluate_progress(
         "evaluated": sum(p["evaluated"] for p in parts),
         "already_evaluated": sum(p["already_evaluated"] for p in parts),
         "outcomes": outcomes,
+        # 预退出: proposed for the exit procedure; no household's status changed to exited
+        "exit_proposals": sum(p.get("exit_proposals", 0) for p in parts),
         "monitoring": monitoring,
         "exit_eligible_villages": sum(1 for v in villages_rows if v["exit_eligible"]),
         "newly_exit_eligible": newly,

@@ -8,24 +8,30 @@ any record is refused, so a file never half-applies."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from prefect import task
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from models.enums import DeliveryState, StrategyStatus
+from models.evaluation import ExitProposal
 from models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
-from models.registry import Village
+from models.registry import Survey, Village
 from tasks.common import audit_many
 from tasks.lifecycle_db import policy_for
 from tasks.review_lock import server_today
 from tasks.safety import guarded
+from tasks.sql import insert_ignore
 from zhucun.db import session_scope
+from zhucun.policy import Policy
 from zhucun.rules import delivery as rules
+from zhucun.rules import exit as exit_rules
+from zhucun.rules.exit import Situation
 
 ACTOR = "zhucun:measures"
 
@@ -266,3 +272,120 @@ def flag_not_started_task(county: str, cycle_year: int, today: str | None = None
     with session_scope() as session:
         day = date.fromisoformat(today) if today else server_today()
         return flag_not_started(session, county, cycle_year, day)
+
+
+# --- Exit proposals (预退出): they rest on delivered measures ---------------------------
+
+
+def _recent_surveys(
+    session: Session, ids: Sequence[str], end: date, n: int
+) -> dict[str, list[Situation]]:
+    """Each household's latest `n` surveys on or before `end`, newest first."""
+    out: dict[str, list[Situation]] = defaultdict(list)
+    for s in session.scalars(
+        select(Survey)
+        .where(Survey.household_id.in_(ids), Survey.survey_date <= end)
+        .order_by(Survey.household_id, Survey.survey_date.desc())
+    ):
+        if len(out[s.household_id]) < n:
+            out[s.household_id].append(
+                Situation(
+                    per_capita_income_yuan=float(s.per_capita_income_yuan),
+                    food_clothing_secure=bool(s.food_clothing_secure),
+                    compulsory_education_ok=bool(s.compulsory_education_ok),
+                    basic_medical_ok=bool(s.basic_medical_ok),
+                    safe_water_ok=bool(s.safe_water_ok),
+                    housing_grade=s.housing_grade,
+                    shock=s.shock or "none",
+                )
+            )
+    return out
+
+
+def propose_exits(
+    session: Session,
+    *,
+    period: str,
+    end: date,
+    candidates: Sequence[tuple[str, str]],
+    policy: Policy,
+) -> dict[str, Any]:
+    """Put on the 预退出 list the candidates (household, village) — poor households whose
+    survey met the exit conditions this period — that `rules.exit.propose_exit` accepts.
+    Never a status change: the exit procedure through review stages decides later. A re-run
+    leaves an existing proposal as it is. Returns counts by missing condition."""
+    if not candidates:
+        return {"proposed": 0, "not_proposed": {}}
+    ids = [hid for hid, _ in candidates]
+    surveys = _recent_surveys(session, ids, end, policy.exit_stable_surveys)
+    latest = (
+        select(Strategy.household_id, func.max(Strategy.cycle_year).label("y"))
+        .where(Strategy.household_id.in_(ids), Strategy.cycle_year <= end.year)
+        .group_by(Strategy.household_id)
+        .subquery()
+    )
+    strategies = {
+        r.household_id: (r.status, r.cycle_year)
+        for r in session.execute(
+            select(Strategy.household_id, Strategy.status, Strategy.cycle_year).join(
+                latest,
+                and_(
+                    Strategy.household_id == latest.c.household_id,
+                    Strategy.cycle_year == latest.c.y,
+                ),
+            )
+        )
+    }
+    delivered: dict[tuple[str, int], int] = {
+        (hid, int(y)): int(n)
+        for hid, y, n in session.execute(
+            select(
+                MeasureDelivery.household_id,
+                MeasureDelivery.cycle_year,
+                func.count(MeasureDelivery.id),
+            )
+            .where(
+                MeasureDelivery.household_id.in_(ids),
+                MeasureDelivery.state == DeliveryState.delivered.value,
+            )
+            .group_by(MeasureDelivery.household_id, MeasureDelivery.cycle_year)
+        )
+    }
+    rows, missing = [], Counter()
+    for hid, village in candidates:
+        status, year = strategies.get(hid, (None, 0))
+        check = exit_rules.propose_exit(
+            surveys.get(hid, []),
+            strategy_status=status,
+            delivered_measures=delivered.get((hid, year), 0),
+            policy=policy,
+        )
+        missing.update(check.missing)
+        if check.propose:
+            rows.append(
+                dict(
+                    household_id=hid,
+                    village_code=village,
+                    period=period,
+                    reasons_met=check.met,
+                    evidence={**check.evidence, "strategy_year": year},
+                    status="proposed",
+                    proposed_on=end,
+                )
+            )
+    insert_ignore(session, ExitProposal, rows, keys=("household_id", "period"))
+    if rows:
+        audit_many(
+            session,
+            [
+                dict(
+                    actor=ACTOR,
+                    action="exit_proposed",
+                    entity="household",
+                    entity_id=r["household_id"],
+                    after={"period": period, "reasons_met": r["reasons_met"]},
+                )
+                for r in rows
+            ],
+        )
+    return {"proposed": len(rows), "not_proposed": dict(missing)}

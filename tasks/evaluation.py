@@ -1,9 +1,15 @@
 """Progress evaluation and relapse monitoring for one chunk of villages and one period.
 
 A household is evaluated once per period: its `Evaluation` row and the status change it
-caused (poor → exited, exited → relapsed) are written in the same transaction, so a re-run
-skips it (idempotent) and a run that stopped halfway evaluates only the rest (resumable).
-Monitoring cases are opened, tracked (`stable_since`) and closed by `rules.exit`."""
+caused (exited → relapsed) are written in the same transaction, so a re-run skips it
+(idempotent) and a run that stopped halfway evaluates only the rest (resumable).
+Monitoring cases are opened, tracked (`stable_since`) and closed by `rules.exit`.
+
+Exit is proposed, never flipped: a poor household meeting the conditions goes on the 预退出
+list (`ExitProposal`, by `tasks.delivery.propose_exits`: income steadily above the line, the
+guarantees, an approved strategy with a delivered measure) and stays poor. The exit
+procedure (民主评议 → 核实 → 户认可 → 公示 → 公告 → 销号) through review stages is a later step
+and the only one that will change the status."""
 
 from __future__ import annotations
 
@@ -21,8 +27,6 @@ from models import (
     Evaluation,
     Household,
     MonitoringCase,
-    Strategy,
-    StrategyMeasure,
     Survey,
     Village,
     VillageStatus,
@@ -30,6 +34,7 @@ from models import (
 from models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
 from models.transitions import check_transition
 from tasks.common import audit_many
+from tasks.delivery import delivered_counts, propose_exits
 from tasks.lifecycle_db import policy_for
 from tasks.safety import guarded
 from tasks.sql import upsert
@@ -115,22 +120,9 @@ def _registry_situation(h: dict[str, Any]) -> Situation:
 def _measure_counts(
     session: Session, ids: Sequence[str], first_year: int, last_year: int
 ) -> dict[str, int]:
-    """Assistance measures of each household's strategies in the years of its case (a
-    returned or rejected strategy does not count)."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Strategy.household_id, func.count(StrategyMeasure.id))
-        .join(StrategyMeasure, StrategyMeasure.strategy_id == Strategy.id)
-        .where(
-            Strategy.household_id.in_(ids),
-            Strategy.cycle_year >= first_year,
-            Strategy.cycle_year <= last_year,
-            Strategy.status.notin_(("returned", "rejected")),
-        )
-        .group_by(Strategy.household_id)
-    )
-    return {hid: int(n) for hid, n in rows}
+    """Measures *delivered* to each household in the years of its case: risk elimination
+    rests on what the household received, never on a drafted or approved-only measure."""
+    return delivered_counts(session, ids, first_year, last_year)
 
 
 def monitor_households(
@@ -278,6 +270,7 @@ def evaluate_chunk(
     outcomes: Counter[str] = Counter()
     per_village: dict[str, Counter[str]] = defaultdict(Counter)
     risk: dict[str, list[str]] = defaultdict(list)
+    candidates: list[tuple[str, str]] = []  # met the exit conditions this period
     for h in households:
         hid = h["household_id"]
         if hid in done:
@@ -315,6 +308,8 @@ def evaluate_chunk(
                 )
             )
             h["status"] = e.new_status
+        if e.outcome == EvaluationOutcome.exit and h["status"] in POOR_STATUSES:
+            candidates.append((hid, h["village_code"]))
         if e.open_case:
             to_open[hid] = (e.open_case, e.trigger or "")
         if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
@@ -326,6 +321,7 @@ def evaluate_chunk(
         if same:
             session.execute(update(Household), same)
     audit_many(session, audits)
+    proposals = propose_exits(session, period=period, end=end, candidates=candidates, policy=policy)
     monitoring = monitor_households(
         session,
         period=period,
@@ -347,6 +343,7 @@ def evaluate_chunk(
         "evaluated": len(evals),
         "already_evaluated": len(done),
         "outcomes": dict(outcomes),
+        "exit_proposals": proposals["proposed"],
         "monitoring": monitoring,
         "villages": villages_out,
         "relapse_risk": {

@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session, SQLModel
 
 from models import (
     AuditEvent,
     Evaluation,
+    Household,
     HouseholdAssessment,
     Plan,
     PlanItem,
@@ -183,13 +184,21 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
     add_surveys(session, [survey(county.poor_households[-1], date(2026, 6, 5), 4_000.0)])
     session.commit()
     result = evaluate_progress(COUNTY, "2026-06")
+    # conditions met, never flipped: exit is proposed (and only with an approved strategy
+    # and a delivered measure, which these households lack), so the village stays poor
     assert result["outcomes"]["exit"] == len(members)
-    assert result["newly_exit_eligible"] == [village]
+    assert result["exit_proposals"] == 0 and result["newly_exit_eligible"] == []
     snapshot = counts(session), _n(session, Evaluation), _n(session, VillageStatus)
     again = evaluate_progress(COUNTY, "2026-06")
     assert again["evaluated"] == 0 and again["newly_exit_eligible"] == []
     assert (counts(session), _n(session, Evaluation), _n(session, VillageStatus)) == snapshot
     assert artifacts("evaluation-130624-2026-06")
+    # the exit procedure (review stages, not an evaluation) exits them at the end of June
+    session.execute(
+        update(Household)
+        .where(Household.household_id.in_(members))
+        .values(status="exited", exited_period="2026-06")
+    )
     # July: one exited household falls under the monitoring threshold (evaluation);
     # August: another one (the monitoring flow alone)
     add_surveys(session, [survey(members[0], date(2026, 7, 3), 5_000.0)])
@@ -197,6 +206,7 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
     session.commit()
     july = evaluate_progress(COUNTY, "2026-07")
     assert july["outcomes"].get("monitor") == 1 and july["relapse_risk_events"] == 1
+    assert july["newly_exit_eligible"] == [village]
     watched = monitor_relapse(COUNTY, "2026-08")
     assert watched["opened"] == 1 and watched["relapse_risk_events"] == 1
     assert monitor_relapse(COUNTY, "2026-08")["opened"] == 0

@@ -45,9 +45,11 @@ def test_income_exactly_at_the_line_does_not_exit() -> None:
     assert e.outcome is EvaluationOutcome.remain and not e.income_ok
 
 
-def test_one_yuan_over_the_line_with_all_guarantees_exits() -> None:
+def test_one_yuan_over_the_line_with_all_guarantees_meets_exit_but_is_never_flipped() -> None:
+    """One survey meets the conditions (outcome exit); the status stays poor: exit is
+    proposed (预退出) and decided by the exit procedure, never by an evaluation."""
     e = evaluate_household("poor", replace(GOOD, per_capita_income_yuan=LINE + 1), POLICY)
-    assert e.outcome is EvaluationOutcome.exit and e.new_status == "exited"
+    assert e.outcome is EvaluationOutcome.exit and e.new_status == "poor"
 
 
 def test_each_guarantee_blocks_exit() -> None:
@@ -70,8 +72,9 @@ def test_each_guarantee_blocks_exit() -> None:
     )
 
 
-def test_relapsed_household_can_exit_again() -> None:
-    assert evaluate_household("relapsed", GOOD, POLICY).new_status == "exited"
+def test_relapsed_household_meeting_the_conditions_is_a_candidate_again() -> None:
+    e = evaluate_household("relapsed", GOOD, POLICY)
+    assert e.outcome is EvaluationOutcome.exit and e.new_status == "relapsed"
 
 
 def test_exited_household_under_one_and_a_half_times_the_line_is_monitored() -> None:

@@ -18,6 +18,7 @@ from models import (
     StrategyMeasure,
     VillageStatus,
 )
+from models.lifecycle import MeasureDelivery
 from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.lifecycle_fixtures import survey
@@ -63,7 +64,9 @@ def test_one_yuan_over_the_line_with_a_c_house_does_not_exit(
     assert session.get(Household, hid).status == "poor"
 
 
-def test_income_at_the_line_does_not_exit_above_it_does(session: Session, county: SeedInfo) -> None:
+def test_income_at_the_line_does_not_meet_exit_above_it_does(
+    session: Session, county: SeedInfo
+) -> None:
     at, above = county.poor_households[:2]
     add_surveys(
         session, [survey(at, date(2026, 6, 1), LINE), survey(above, date(2026, 6, 1), LINE + 1)]
@@ -74,9 +77,9 @@ def test_income_at_the_line_does_not_exit_above_it_does(session: Session, county
     assert outcome(session, above, "2026-06").outcome == "exit"
     session.expire_all()
     hh = session.get(Household, above)
-    assert (hh.status, hh.exited_period) == ("exited", "2026-06")
-    audit = session.scalars(select(AuditEvent).where(AuditEvent.entity_id == above)).one()
-    assert (audit.before, audit.after["status"]) == ({"status": "poor"}, "exited")
+    # conditions met in one survey: never flipped (exit is proposed, tests/test_exit_proposals)
+    assert (hh.status, hh.exited_period) == ("poor", None)
+    assert not session.scalars(select(AuditEvent).where(AuditEvent.entity_id == above)).all()
 
 
 def test_latest_survey_on_or_before_the_period_counts(session: Session, county: SeedInfo) -> None:
@@ -153,6 +156,8 @@ def test_village_whose_poor_all_exit_becomes_exit_eligible_once(
 ) -> None:
     village = county.poor_villages[0]
     members = [h for h in county.poor_households if h.startswith(f"H{village[-3:]}")]
+    for h in members:  # exited through the exit procedure (an evaluation never exits)
+        set_status(session, h, "exited")
     add_surveys(session, [survey(h, date(2026, 6, 1), LINE * 3) for h in members])
     session.commit()
     result = evaluate(county, "2026-06")
@@ -172,7 +177,9 @@ def test_non_poor_village_is_never_exit_eligible(session: Session, county: SeedI
     assert rich and not any(v["exit_eligible"] for v in rich)
 
 
-def _monitored(session: Session, county: SeedInfo, *, labour: int, measures: bool) -> str:
+def _monitored(
+    session: Session, county: SeedInfo, *, labour: int, measures: bool, delivered: bool = True
+) -> str:
     hid = county.poor_households[0]
     set_status(session, hid, "exited", labour=labour)
     session.add(
@@ -205,6 +212,18 @@ def _monitored(session: Session, county: SeedInfo, *, labour: int, measures: boo
                 expected_effect="y",
             )
         )
+        if delivered:  # risk elimination counts delivered measures only
+            session.add(
+                MeasureDelivery(
+                    household_id=hid,
+                    village_code=county.villages[0],
+                    cycle_year=2026,
+                    measure="industry",
+                    state="delivered",
+                    state_on=date(2026, 2, 1),
+                    spent_yuan=5000,
+                )
+            )
     add_surveys(session, [survey(hid, date(2026, m, 15), THRESHOLD + 2000) for m in range(2, 10)])
     session.commit()
     return hid
@@ -232,6 +251,15 @@ def test_monitoring_closes_after_six_stable_months_with_a_measure(
 
 def test_monitoring_not_closed_without_a_measure(session: Session, county: SeedInfo) -> None:
     _monitored(session, county, labour=2, measures=False)
+    run_months(county, range(2, 10))
+    assert session.scalars(select(MonitoringCase.status)).one() == "open"
+
+
+def test_monitoring_not_closed_on_a_measure_never_delivered(
+    session: Session, county: SeedInfo
+) -> None:
+    """风险消除 needs a measure the household received: one only drafted does not count."""
+    _monitored(session, county, labour=2, measures=True, delivered=False)
     run_months(county, range(2, 10))
     assert session.scalars(select(MonitoringCase.status)).one() == "open"
 

@@ -1,8 +1,14 @@
 """Exit (脱贫退出) and relapse monitoring (防止返贫监测), as pure functions.
 
-- Household exit (厅字〔2016〕16号): per-capita income *above* the year's line and 两不愁三保障
-  plus safe water — food and clothing, compulsory education, basic medical care, housing
-  graded A/B (`safe_housing_grades`), safe drinking water.
+- Household exit (厅字〔2016〕16号): per-capita income *steadily above* the year's line and
+  两不愁三保障 plus safe water — food and clothing, compulsory education, basic medical care,
+  housing graded A/B (`safe_housing_grades`), safe drinking water.
+- An evaluation never exits a household: one survey meeting the conditions is outcome
+  `exit` ("conditions met this period") with the status unchanged, and `propose_exit`
+  decides whether the household goes on the 预退出 list — income above the line in each of
+  the last `exit_stable_surveys` surveys, the guarantees held, its strategy approved and at
+  least one measure *delivered* (never a draft). The exit itself is a later procedure
+  through review stages (民主评议 → 核实 → 户认可 → 公示 → 公告 → 销号), not built here.
 - Village exit: poverty incidence below `village_exit_max_incidence` (2%, 3% in the west).
 - Monitoring (domain-rules §6): an exited household under the monitoring threshold (1.5× the
   line as floor) or hit by a sudden shock is monitored; an exited household back under the
@@ -13,6 +19,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.enums import EvaluationOutcome, HouseholdStatus, Shock
@@ -81,15 +88,15 @@ def evaluate_household(status: str, s: Situation, policy: Policy) -> HouseholdEv
     line = policy.poverty_line_yuan
     income_txt = f"income {s.per_capita_income_yuan:.0f} vs line {line:.0f}"
     if status in POOR_STATUSES:
-        if inc and guar:
+        if inc and guar:  # conditions met this period: a candidate, never a status change
             return HouseholdEvaluation(
                 inc,
                 guar,
                 EvaluationOutcome.exit,
-                HouseholdStatus.exited.value,
+                status,
                 None,
                 None,
-                f"{income_txt}; all guarantees held",
+                f"{income_txt}; all guarantees held (exit is proposed, never flipped)",
             )
         why = [] if inc else [f"{income_txt} (must be above)"]
         why += [f"missing {m}" for m in missing]
@@ -191,3 +198,56 @@ def review_case(
         True,
         f"stable since {since}, {measures} measure(s), guarantees held: risk eliminated (风险消除)",
     )
+
+
+# Reasons an exit proposal names (ExitProposal.reasons_met), in the order they are checked.
+EXIT_INCOME_STEADY = "income_steady"
+EXIT_GUARANTEES = "guarantees"
+EXIT_STRATEGY_APPROVED = "strategy_approved"
+EXIT_MEASURE_DELIVERED = "measure_delivered"
+EXIT_CONDITIONS = (
+    EXIT_INCOME_STEADY,
+    EXIT_GUARANTEES,
+    EXIT_STRATEGY_APPROVED,
+    EXIT_MEASURE_DELIVERED,
+)
+
+
+@dataclass(frozen=True)
+class ExitCheck:
+    propose: bool
+    met: list[str]
+    missing: list[str]
+    evidence: dict[str, object]
+
+
+def propose_exit(
+    surveys: Sequence[Situation],
+    *,
+    strategy_status: str | None,
+    delivered_measures: int,
+    policy: Policy,
+) -> ExitCheck:
+    """Whether a poor household goes on the 预退出 list. `surveys` are its latest surveys,
+    newest first. Why steady: one good month (a harvest sold, a wage paid) is not leaving
+    poverty; the policy's count of surveys says how many in a row must be above the line."""
+    need = policy.exit_stable_surveys
+    recent = list(surveys[:need])
+    incomes = [s.per_capita_income_yuan for s in recent]
+    checks = {
+        EXIT_INCOME_STEADY: len(recent) >= need and all(income_ok(s, policy) for s in recent),
+        EXIT_GUARANTEES: bool(recent) and not missing_guarantees(recent[0], policy),
+        EXIT_STRATEGY_APPROVED: strategy_status == "approved",
+        EXIT_MEASURE_DELIVERED: delivered_measures >= 1,
+    }
+    met = [k for k in EXIT_CONDITIONS if checks[k]]
+    missing = [k for k in EXIT_CONDITIONS if not checks[k]]
+    evidence: dict[str, object] = {
+        "incomes": incomes,
+        "line": policy.poverty_line_yuan,
+        "surveys_needed": need,
+        "missing_guarantees": missing_guarantees(recent[0], policy) if recent else [],
+        "strategy_status": strategy_status,
+        "delivered_measures": delivered_measures,
+    }
+    return ExitCheck(not missing, met, missing, evidence)

@@ -124,17 +124,22 @@ def unsafe_house(h: HouseholdFacts, policy: Policy) -> bool:
     return h.housing_grade not in policy.safe_housing_grades
 
 
+def _floor_attribute(h: HouseholdFacts) -> bool:
+    """低保/特困, also after exit (低保脱贫户 `dibao_exited`: 脱贫不脱政策 keeps the floor)."""
+    return h.attribute.split("_")[0] in FLOOR_ATTRIBUTES
+
+
 def floor_eligible(h: HouseholdFacts, policy: Policy) -> bool:
     """The social-security floor: by attribute (低保/特困), or for lost labour if the policy
     extends it to a 一般 household."""
-    if h.attribute in FLOOR_ATTRIBUTES:
+    if _floor_attribute(h):
         return True
     return h.labour_count <= 0 and policy.social_security_without_labour
 
 
 def floor_basis(h: HouseholdFacts, policy: Policy) -> str | None:
     """Why the floor is required, if it is: the attribute first, then lost labour."""
-    if h.attribute in FLOOR_ATTRIBUTES:
+    if _floor_attribute(h):
         return BASIS_ATTRIBUTE
     if h.labour_count <= 0 and policy.social_security_without_labour:
         return BASIS_NO_LABOUR
