@@ -114,8 +114,9 @@ def main() -> None:
     assert result.ok, result.errors[:5]
     print(f"import:   {time.perf_counter() - t0:.1f} s  peak {peak_mb():.0f} MB")
 
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.flows.evaluation import evaluate_progress
+
     from zhucun.cli.commands_cycle import latest_survey_period
 
     period = latest_survey_period(args.county)

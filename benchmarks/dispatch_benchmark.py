@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from models.enums import Cause
+from zhucun.models.enums import Cause
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -187,9 +187,9 @@ def flow_benchmark(data_dir: Path, county: str, year: int) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from sqlalchemy import func, select
+    from zhucun.flows.dispatch import dispatch_cycle
+    from zhucun.models import Household, Team
 
-    from flows.dispatch import dispatch_cycle
-    from models import Household, Team
     from zhucun.db import session_scope
 
     with session_scope() as s:

@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["ZHUCUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhucun-review-bench-")
 
+import zhucun.models  # noqa: E402, F401
 from sqlmodel import Session, SQLModel  # noqa: E402
+from zhucun.tasks import review as T  # noqa: E402
 
-import models  # noqa: E402, F401
-from tasks import review as T  # noqa: E402
 from tests.support.review_fixtures import seed_review  # noqa: E402
 from zhucun.db import get_engine  # noqa: E402
 from zhucun.policy import seed_policy  # noqa: E402

@@ -212,8 +212,8 @@ def raw_write(db: Path, tables: tuple[str, ...], work: Path) -> tuple[int, float
 
 def latest_period(county: str) -> str | None:
     from sqlalchemy import func, select
+    from zhucun.models import Household, Survey
 
-    from models import Household, Survey
     from zhucun.db import session_scope
 
     with session_scope() as session:
@@ -230,8 +230,8 @@ def run_cycle(
 ) -> tuple[float, list[dict[str, Any]]]:
     """One pass over the counties: the seconds spent in the flow calls (not in this
     script's API reads) and, per stage name, the figures summed over counties."""
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.flows.evaluation import evaluate_progress
 
     stages: dict[str, dict[str, Any]] = {}
 

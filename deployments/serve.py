@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from deployments.definitions import DEPLOYMENTS, REPO_ROOT, DeploymentDef, configured_county
+from zhucun.deployments.definitions import DEPLOYMENTS, REPO_ROOT, DeploymentDef, configured_county
 
 log = logging.getLogger("zhucun.serve")
 

@@ -13,8 +13,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from deployments.definitions import get_definition
-from tasks.common import Scope
+from zhucun.deployments.definitions import get_definition
+from zhucun.tasks.common import Scope
 
 CYCLE_DEPLOYMENT = "assistance-cycle"
 

@@ -7,14 +7,13 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
-
-from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import run_per_chunk
-from flows.parameters import CountyCode, CycleYear
-from models.enums import CAUSE_ZH, Cause
-from tasks.causes import assess_causes_task
-from tasks.common import Scope
-from tasks.lifecycle_db import merge_counts
+from zhucun.flows.common import artifact_key, task_runner
+from zhucun.flows.lifecycle_common import run_per_chunk
+from zhucun.flows.parameters import CountyCode, CycleYear
+from zhucun.models.enums import CAUSE_ZH, Cause
+from zhucun.tasks.causes import assess_causes_task
+from zhucun.tasks.common import Scope
+from zhucun.tasks.lifecycle_db import merge_counts
 
 # One set-based statement per chunk (tasks/causes_sql.py): large chunks, few task runs.
 CAUSES_PER_TASK = 50_000

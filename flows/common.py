@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import tasks.safety  # noqa: F401 - masks personal numbers in every log record
+import zhucun.tasks.safety  # noqa: F401 - masks personal numbers in every log record
+
 from zhucun.settings import get_settings
 
 

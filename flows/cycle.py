@@ -24,17 +24,16 @@ from typing import Any
 
 from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
-
-from flows.analysis import analyse_villages
-from flows.causes import assess_causes
-from flows.common import artifact_key
-from flows.dispatch import dispatch_cycle
-from flows.lifecycle_common import tag_run
-from flows.parameters import CountyCode, CycleYear
-from flows.plans import draft_plans
-from flows.review import review_cycle
-from flows.strategies import draft_strategies
-from tasks.common import Scope
+from zhucun.flows.analysis import analyse_villages
+from zhucun.flows.causes import assess_causes
+from zhucun.flows.common import artifact_key
+from zhucun.flows.dispatch import dispatch_cycle
+from zhucun.flows.lifecycle_common import tag_run
+from zhucun.flows.parameters import CountyCode, CycleYear
+from zhucun.flows.plans import draft_plans
+from zhucun.flows.review import review_cycle
+from zhucun.flows.strategies import draft_strategies
+from zhucun.tasks.common import Scope
 
 
 @flow(name="assistance-cycle", flow_run_name="cycle-{county}-{cycle_year}")

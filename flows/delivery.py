@@ -9,10 +9,9 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
-
-from flows.common import artifact_key, emit
-from flows.parameters import CountyCode
-from tasks.delivery import flag_not_started_task
+from zhucun.flows.common import artifact_key, emit
+from zhucun.flows.parameters import CountyCode
+from zhucun.tasks.delivery import flag_not_started_task
 
 EVENT = "zhucun.measure.not-started"
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger, tags
-
-from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import Progress, tag_run
-from flows.parameters import CountyCode, CycleYear
-from tasks.common import Scope
-from tasks.dispatch import (
+from zhucun.flows.common import artifact_key, emit, task_runner
+from zhucun.flows.lifecycle_common import Progress, tag_run
+from zhucun.flows.parameters import CountyCode, CycleYear
+from zhucun.tasks.common import Scope
+from zhucun.tasks.dispatch import (
     dispatch_chunks_task,
     dispatch_summary_task,
     dispatch_villages_task,

@@ -6,13 +6,12 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import previous_month, run_per_chunk
-from flows.parameters import CountyCode, Period
-from tasks.common import Scope
-from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
-from tasks.lifecycle_db import merge_counts
+from zhucun.flows.common import artifact_key, emit, task_runner
+from zhucun.flows.lifecycle_common import previous_month, run_per_chunk
+from zhucun.flows.parameters import CountyCode, Period
+from zhucun.tasks.common import Scope
+from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
+from zhucun.tasks.lifecycle_db import merge_counts
 
 
 def emit_relapse_risk(county: str, period: str, parts: list[dict[str, dict[str, Any]]]) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flows.common import artifact_key
+from zhucun.flows.common import artifact_key
 
 
 def check_period(period: str) -> str:
@@ -41,8 +41,7 @@ def tag_run(county: str, cycle_year: int | None = None) -> None:
     run's own `cycle_year` (or `year`) parameter is used, if it has one."""
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
-
-    from flows.stale import PROC_TAG, crash_stale_runs, process_tag
+    from zhucun.flows.stale import PROC_TAG, crash_stale_runs, process_tag
 
     rid = flow_run.get_id()
     if not rid:
@@ -132,7 +131,7 @@ def run_per_chunk(
     chunks of villages (about `households_per_task` households each, default the batch
     size), and run `task` once per chunk (with `fixed` keyword arguments, e.g. the cycle
     year) behind a progress artifact keyed by stage, scope and `when`."""
-    from tasks.lifecycle_db import scope_chunks
+    from zhucun.tasks.lifecycle_db import scope_chunks
 
     tag_run(scope.county)
     chunks = scope_chunks(scope.county, scope.villages, households_per_task=households_per_task)

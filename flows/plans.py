@@ -7,12 +7,11 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
-
-from flows.common import artifact_key, task_runner
-from flows.lifecycle_common import Progress, fan_out, tag_run
-from flows.parameters import CountyCode, CycleYear
-from tasks.common import Scope
-from tasks.plans import draft_plans_task, sponsor_groups_task
+from zhucun.flows.common import artifact_key, task_runner
+from zhucun.flows.lifecycle_common import Progress, fan_out, tag_run
+from zhucun.flows.parameters import CountyCode, CycleYear
+from zhucun.tasks.common import Scope
+from zhucun.tasks.plans import draft_plans_task, sponsor_groups_task
 
 
 @flow(name="draft-plans", flow_run_name="plans-{county}-{cycle_year}", task_runner=task_runner())

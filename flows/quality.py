@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from pydantic import Field
-
-from flows.common import artifact_key
-from flows.parameters import CountyCode
-from tasks.quality import data_quality_task
+from zhucun.flows.common import artifact_key
+from zhucun.flows.parameters import CountyCode
+from zhucun.tasks.quality import data_quality_task
 
 
 def _cell(value: object) -> str:

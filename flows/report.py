@@ -10,9 +10,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
+from zhucun.flows.common import artifact_key
+from zhucun.flows.parameters import CountyCode, CycleYear
 
-from flows.common import artifact_key
-from flows.parameters import CountyCode, CycleYear
 from zhucun.settings import get_settings
 
 

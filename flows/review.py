@@ -29,12 +29,11 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
-
-from flows.common import artifact_key, emit, task_runner
-from flows.lifecycle_common import run_per_chunk, tag_run
-from flows.parameters import CountyCode
-from tasks.common import Scope
-from tasks.review import (
+from zhucun.flows.common import artifact_key, emit, task_runner
+from zhucun.flows.lifecycle_common import run_per_chunk, tag_run
+from zhucun.flows.parameters import CountyCode
+from zhucun.tasks.common import Scope
+from zhucun.tasks.review import (
     apply_file_task,
     close_publicity_task,
     dashboard_task,
@@ -45,6 +44,7 @@ from tasks.review import (
     submit_task,
     sync_task,
 )
+
 from zhucun.privacy import mask_text
 
 MAX_FORMS_PER_RUN = 10_000  # a guard against a loop that never ends

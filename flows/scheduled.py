@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-
-from flows.common import artifact_key
-from flows.parameters import CountyCode, CycleYear, Period
+from zhucun.flows.common import artifact_key
+from zhucun.flows.parameters import CountyCode, CycleYear, Period
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -67,7 +66,7 @@ def monthly_progress_evaluation(county: CountyCode, period: Period | None = None
         period: YYYY-MM; empty means the month before the scheduled time (Asia/Shanghai).
     """
     # Imported here: the lifecycle flows are other modules' entry points, loaded per run.
-    from flows.evaluation import evaluate_progress, monitor_relapse
+    from zhucun.flows.evaluation import evaluate_progress, monitor_relapse
 
     period = period or previous_period(scheduled_time())
     evaluation = evaluate_progress(county=county, period=period)
@@ -90,7 +89,7 @@ def yearly_team_term_review(county: CountyCode, year: CycleYear | None = None) -
         county: County code, 6 digits.
         year: The year whose ending terms to review; empty means the scheduled year.
     """
-    from flows.dispatch import review_team_terms
+    from zhucun.flows.dispatch import review_team_terms
 
     year = year or local_year(scheduled_time())
     review_team_terms(county=county, year=year)

@@ -13,12 +13,12 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import select
+from zhucun.flows.common import artifact_key
+from zhucun.flows.parameters import Period, VillageCode
+from zhucun.models import AuditEvent, Township, Village, VillageStatus
+from zhucun.tasks.common import audit, county_region
+from zhucun.tasks.safety import guarded
 
-from flows.common import artifact_key
-from flows.parameters import Period, VillageCode
-from models import AuditEvent, Township, Village, VillageStatus
-from tasks.common import audit, county_region
-from tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.policy import load_policy
 from zhucun.rules.village_exit import VillageExitReview, review_village_exit

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import zhucun.models  # noqa: F401  (registers every table)
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table)
 from zhucun.db import engine_for
 from zhucun.settings import get_settings
 

@@ -3,9 +3,9 @@
 Importing this package registers every table on `SQLModel.metadata` (Alembic and the test
 fixtures rely on that)."""
 
-from models.audit import AuditEvent, Decision
-from models.evaluation import Evaluation, MonitoringCase, VillageStatus
-from models.lifecycle import (
+from zhucun.models.audit import AuditEvent, Decision
+from zhucun.models.evaluation import Evaluation, MonitoringCase, VillageStatus
+from zhucun.models.lifecycle import (
     HelperAssignment,
     HouseholdAssessment,
     Plan,
@@ -18,8 +18,8 @@ from models.lifecycle import (
     TeamMember,
     VillageAssessment,
 )
-from models.policy import PolicyValue
-from models.registry import (
+from zhucun.models.policy import PolicyValue
+from zhucun.models.registry import (
     Cadre,
     County,
     Household,
@@ -30,7 +30,7 @@ from models.registry import (
     Township,
     Village,
 )
-from models.review import Objection, Publicity, ReviewEscalation, ReviewState
+from zhucun.models.review import Objection, Publicity, ReviewEscalation, ReviewState
 
 __all__ = [
     "AuditEvent",

@@ -11,12 +11,12 @@ from typing import Any
 from prefect import task
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import Household, HouseholdAssessment, Village, VillageAssessment
+from zhucun.tasks.common import audit_many
+from zhucun.tasks.lifecycle_db import load_households, policy_for, still_poor
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import upsert
 
-from models import Household, HouseholdAssessment, Village, VillageAssessment
-from tasks.common import audit_many
-from tasks.lifecycle_db import load_households, policy_for, still_poor
-from tasks.safety import guarded
-from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.policy import Policy
 from zhucun.rules import causes as cause_rules

@@ -13,14 +13,14 @@ from typing import Any
 from prefect import task
 from sqlalchemy import select
 from sqlmodel import Session
+from zhucun.models import HelperAssignment, Household, HouseholdAssessment, Team, TeamMember
+from zhucun.models.enums import AssessmentSource
+from zhucun.tasks import causes_sql
+from zhucun.tasks.common import audit_many
+from zhucun.tasks.lifecycle_db import in_care, load_households, policy_for
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import upsert
 
-from models import HelperAssignment, Household, HouseholdAssessment, Team, TeamMember
-from models.enums import AssessmentSource
-from tasks import causes_sql
-from tasks.common import audit_many
-from tasks.lifecycle_db import in_care, load_households, policy_for
-from tasks.safety import guarded
-from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
 from zhucun.rules.quality import cause_conflict, cause_conflicts

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
+from zhucun.models.enums import Cause
 
-from models.enums import Cause
 from zhucun.rules import causes as cause_rules
 from zhucun.rules.exit import POOR_STATUSES
 

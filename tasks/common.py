@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, field_validator
 from sqlalchemy import insert, select
 from sqlmodel import Session
-
-from models import AuditEvent, County, Village
+from zhucun.models import AuditEvent, County, Village
 
 T = TypeVar("T")
 

@@ -17,16 +17,16 @@ from typing import Any
 from prefect import task
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
+from zhucun.models.enums import DeliveryState, StrategyStatus
+from zhucun.models.evaluation import ExitProposal
+from zhucun.models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
+from zhucun.models.registry import Survey, Village
+from zhucun.tasks.common import audit_many
+from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.review_lock import server_today
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import insert_ignore
 
-from models.enums import DeliveryState, StrategyStatus
-from models.evaluation import ExitProposal
-from models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
-from models.registry import Survey, Village
-from tasks.common import audit_many
-from tasks.lifecycle_db import policy_for
-from tasks.review_lock import server_today
-from tasks.safety import guarded
-from tasks.sql import insert_ignore
 from zhucun.db import session_scope
 from zhucun.policy import Policy
 from zhucun.rules import delivery as rules

@@ -27,8 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Cadre,
     HelperAssignment,
     Household,
@@ -41,12 +40,13 @@ from models import (
     Village,
     VillageAssessment,
 )
-from models.enums import HouseholdStatus, MemberRole, TeamStatus
-from models.transitions import check_transition
-from tasks.common import Scope, audit_many, county_region
-from tasks.dispatch_pool import POOLS
-from tasks.safety import guarded
-from tasks.sql import insert_ignore
+from zhucun.models.enums import HouseholdStatus, MemberRole, TeamStatus
+from zhucun.models.transitions import check_transition
+from zhucun.tasks.common import Scope, audit_many, county_region
+from zhucun.tasks.dispatch_pool import POOLS
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import insert_ignore
+
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.privacy import mask_name

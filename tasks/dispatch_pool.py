@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import Cadre, HelperAssignment, Relation, TeamMember
+from zhucun.tasks.common import current_flow_run_id
 
-from models import Cadre, HelperAssignment, Relation, TeamMember
-from tasks.common import current_flow_run_id
 from zhucun.rules import dispatch as rules
 
 
@@ -106,7 +106,7 @@ class PoolCache:
     ) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
         """The chunk's pool (free cadres + the chunk's active team members) and the spouse
         pairs, from the cache when it is still exact, else from the database."""
-        from tasks.dispatch import _CADRE_COLS, load_pool
+        from zhucun.tasks.dispatch import _CADRE_COLS, load_pool
 
         run = current_flow_run_id()
         url = str(session.get_bind().engine.url)

@@ -22,8 +22,7 @@ from typing import Any
 from prefect import task
 from sqlalchemy import and_, func, insert, select, update
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Evaluation,
     Household,
     MonitoringCase,
@@ -31,13 +30,14 @@ from models import (
     Village,
     VillageStatus,
 )
-from models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
-from models.transitions import check_transition
-from tasks.common import audit_many
-from tasks.delivery import delivered_counts, propose_exits
-from tasks.lifecycle_db import policy_for
-from tasks.safety import guarded
-from tasks.sql import upsert
+from zhucun.models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
+from zhucun.models.transitions import check_transition
+from zhucun.tasks.common import audit_many
+from zhucun.tasks.delivery import delivered_counts, propose_exits
+from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import upsert
+
 from zhucun.db import session_scope
 from zhucun.policy import Policy
 from zhucun.rules import exit as exit_rules

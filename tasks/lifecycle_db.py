@@ -11,10 +11,10 @@ from prefect import task
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
+from zhucun.models import Household, MonitoringCase, Village
+from zhucun.tasks.common import Scope, county_region
+from zhucun.tasks.safety import guarded
 
-from models import Household, MonitoringCase, Village
-from tasks.common import Scope, county_region
-from tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.rules.exit import POOR_STATUSES

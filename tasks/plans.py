@@ -20,15 +20,15 @@ from typing import Any
 from prefect import task
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
+from zhucun.models import Cadre, Plan, PlanItem, SponsorResource, Team, Village, VillageAssessment
+from zhucun.models.enums import FundingSource, PlanStatus
+from zhucun.models.transitions import check_transition
+from zhucun.tasks.analysis import village_profiles
+from zhucun.tasks.common import Scope, audit_many
+from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import insert_ignore, upsert
 
-from models import Cadre, Plan, PlanItem, SponsorResource, Team, Village, VillageAssessment
-from models.enums import FundingSource, PlanStatus
-from models.transitions import check_transition
-from tasks.analysis import village_profiles
-from tasks.common import Scope, audit_many
-from tasks.lifecycle_db import policy_for
-from tasks.safety import guarded
-from tasks.sql import insert_ignore, upsert
 from zhucun.db import session_scope
 from zhucun.rules import plans as plan_rules
 

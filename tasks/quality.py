@@ -33,8 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Cadre,
     HelperAssignment,
     Household,
@@ -45,7 +44,8 @@ from models import (
     StrategyMeasure,
     Village,
 )
-from tasks.safety import guarded
+from zhucun.tasks.safety import guarded
+
 from zhucun.db import session_scope
 from zhucun.rules import quality as q
 

@@ -16,15 +16,14 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
-
-from models import County, Township, Village
-from tasks.common import now
-from tasks.review_files import (
+from zhucun.models import County, Township, Village
+from zhucun.tasks.common import now
+from zhucun.tasks.review_files import (
     FileResult,
     apply_decisions_file,
     read_decisions_file,
 )
-from tasks.review_forms import (
+from zhucun.tasks.review_forms import (
     cycles_in_review,
     dashboard,
     deciders,
@@ -37,13 +36,13 @@ from tasks.review_forms import (
     pending_groups,
     villages_of,
 )
-from tasks.review_ledger import (
+from zhucun.tasks.review_ledger import (
     DecideResult,
     Outcome,
     decide,
     sync_states,
 )
-from tasks.review_load import (
+from zhucun.tasks.review_load import (
     FILE_COLUMNS,
     MODELS,
     SUBJECT_KEY,
@@ -56,11 +55,12 @@ from tasks.review_load import (
     pending_statuses,
     policy_for,
 )
-from tasks.review_lock import server_today
-from tasks.review_publicity import (
+from zhucun.tasks.review_lock import server_today
+from zhucun.tasks.review_publicity import (
     close_publicity,
     file_objection,
 )
+
 from zhucun.db import session_scope
 from zhucun.rules import review as rules
 

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from zhucun.models import Decision
+from zhucun.models.audit import AppliedFile
+from zhucun.tasks.common import current_flow_run_id, now
+from zhucun.tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
+from zhucun.tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
+from zhucun.tasks.review_lock import CHINA, begin_write, lock_key
 
-from models import Decision
-from models.audit import AppliedFile
-from tasks.common import current_flow_run_id, now
-from tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
-from tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
-from tasks.review_lock import CHINA, begin_write, lock_key
 from zhucun.rules import review as rules
 
 # --- Decisions files ---------------------------------------------------------------------

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Decision,
     Household,
     Plan,
@@ -20,7 +19,7 @@ from models import (
     Strategy,
     Village,
 )
-from tasks.review_load import (
+from zhucun.tasks.review_load import (
     MODELS,
     load_contexts,
     load_escalations,
@@ -28,6 +27,7 @@ from tasks.review_load import (
     pending_statuses,
     policy_for,
 )
+
 from zhucun.policy import Policy
 from zhucun.rules import review as rules
 
@@ -309,7 +309,7 @@ def dashboard(
 ) -> tuple[str, list[dict[str, Any]]]:
     """(county name, rows): waiting items by township and stage with overdue counts, for
     the review dashboard artifact (counts and names of places only)."""
-    from models import County, Township
+    from zhucun.models import County, Township
 
     cname = session.scalar(select(County.name).where(County.county_code == county)) or county
     tnames = dict(

@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Decision,
     Plan,
     PlanItem,
@@ -23,8 +22,8 @@ from models import (
     ReviewEscalation,
     ReviewState,
 )
-from tasks.common import audit_many, current_flow_run_id, now
-from tasks.review_load import (
+from zhucun.tasks.common import audit_many, current_flow_run_id, now
+from zhucun.tasks.review_load import (
     MODELS,
     SUBJECT_KEY,
     Key,
@@ -36,8 +35,9 @@ from tasks.review_load import (
     load_items,
     pending_statuses,
 )
-from tasks.review_lock import begin_write, lock_villages, server_today
-from tasks.sql import insert_ignore, upsert
+from zhucun.tasks.review_lock import begin_write, lock_villages, server_today
+from zhucun.tasks.sql import insert_ignore, upsert
+
 from zhucun.policy import Policy
 from zhucun.rules import review as rules
 

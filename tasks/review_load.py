@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Cadre,
     Decision,
     HelperAssignment,
@@ -24,7 +23,8 @@ from models import (
     Team,
     TeamMember,
 )
-from tasks.common import county_region
+from zhucun.tasks.common import county_region
+
 from zhucun.policy import Policy, load_policy
 from zhucun.rules import review as rules
 

@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlmodel import Session
-
-from tasks.common import now
+from zhucun.tasks.common import now
 
 CHINA = ZoneInfo("Asia/Shanghai")
 

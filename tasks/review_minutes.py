@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
-
-from tasks.review import (
+from zhucun.tasks.review import (
     FILE_COLUMNS,
     decide,
     group_items,
@@ -29,6 +28,7 @@ from tasks.review import (
     policy_for,
     villages_of,
 )
+
 from zhucun.exchange.cells import neutralise
 from zhucun.rules.review import Request
 

@@ -9,17 +9,17 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Decision,
     Objection,
     Publicity,
     Strategy,
 )
-from tasks.common import audit_many, county_region, now
-from tasks.review_ledger import _set_status, sync_states
-from tasks.review_load import MODELS, SUBJECT_KEY, ReviewError
-from tasks.review_lock import server_today
+from zhucun.tasks.common import audit_many, county_region, now
+from zhucun.tasks.review_ledger import _set_status, sync_states
+from zhucun.tasks.review_load import MODELS, SUBJECT_KEY, ReviewError
+from zhucun.tasks.review_lock import server_today
+
 from zhucun.policy import load_policy
 from zhucun.rules import review as rules
 
@@ -160,7 +160,7 @@ def file_objection(
             SUBJECT_KEY[subject] == subject_id, model.cycle_year == cycle_year
         )
     )
-    from models.transitions import check_transition
+    from zhucun.models.transitions import check_transition
 
     check_transition(subject, status, "returned")
     session.execute(

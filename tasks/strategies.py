@@ -14,14 +14,14 @@ from typing import Any
 from prefect import task
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
+from zhucun.models import HouseholdAssessment, Strategy, StrategyMeasure
+from zhucun.models.enums import StrategyStatus
+from zhucun.models.transitions import check_transition
+from zhucun.tasks.common import audit_many
+from zhucun.tasks.lifecycle_db import facts, in_care, load_households, policy_for
+from zhucun.tasks.safety import guarded
+from zhucun.tasks.sql import upsert
 
-from models import HouseholdAssessment, Strategy, StrategyMeasure
-from models.enums import StrategyStatus
-from models.transitions import check_transition
-from tasks.common import audit_many
-from tasks.lifecycle_db import facts, in_care, load_households, policy_for
-from tasks.safety import guarded
-from tasks.sql import upsert
 from zhucun.db import session_scope
 from zhucun.rules import causes as cause_rules
 from zhucun.rules import measures as measure_rules

@@ -18,9 +18,9 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 os.environ.pop("PREFECT_API_URL", None)
 
 import pytest  # noqa: E402
+import zhucun.models  # noqa: E402, F401
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-import models  # noqa: E402, F401
 from zhucun.db import get_engine  # noqa: E402
 from zhucun.policy import seed_policy  # noqa: E402
 from zhucun.settings import reset_settings  # noqa: E402

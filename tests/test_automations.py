@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 from sqlmodel import Session
+from zhucun.deployments.automations import EXIT_ELIGIBLE, REVIEW_OVERDUE, automation_specs
+from zhucun.models import AuditEvent, VillageStatus
 
-from deployments.automations import EXIT_ELIGIBLE, REVIEW_OVERDUE, automation_specs
-from models import AuditEvent, VillageStatus
 from tests.support.county import seed_county
 from tests.support.stack import api, app_engine, local_stack, prefect_cli, wait_for_runs
 
@@ -50,8 +50,7 @@ def test_automations_are_created_once_and_reapplying_changes_nothing(
     stack: dict[str, Any],
 ) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from deployments.automations import ensure_automations
+    from zhucun.deployments.automations import ensure_automations
 
     with temporary_settings(updates={PREFECT_API_URL: stack["api_url"]}):
         again = ensure_automations(stack["notify_url"])

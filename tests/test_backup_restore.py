@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def test_backup_then_restore_into_a_fresh_directory_exports_the_same_files(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    from flows.causes import assess_causes
+    from zhucun.flows.causes import assess_causes
 
     assert zhucun(data_dir, "db", "upgrade").returncode == 0
     assert zhucun(data_dir, "import", str(valid_folder(tmp_path / "in"))).returncode == 0

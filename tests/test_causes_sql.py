@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlmodel import Session
+from zhucun.models import Household, HouseholdAssessment
+from zhucun.tasks import causes_sql
+from zhucun.tasks.lifecycle_db import in_care, load_households
 
-from models import Household, HouseholdAssessment
-from tasks import causes_sql
-from tasks.lifecycle_db import in_care, load_households
 from tests.support.county import seed_county
 from zhucun.policy import default_policy
 from zhucun.rules import causes as cause_rules

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 from typer.testing import CliRunner
+from zhucun.models import Evaluation, HouseholdAssessment, Strategy, Team
 
-from models import Evaluation, HouseholdAssessment, Strategy, Team
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey

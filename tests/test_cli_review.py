@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 from typer.testing import CliRunner
+from zhucun.models import Decision, Publicity, ReviewState, Strategy
+from zhucun.tasks.review_lock import server_today
 
-from models import Decision, Publicity, ReviewState, Strategy
-from tasks.review_lock import server_today
 from tests.support.review_fixtures import ReviewSeed, seed_review
 from zhucun.cli import app
 
@@ -219,7 +219,8 @@ def test_decide_resumes_the_waiting_review_run(
 ) -> None:
     """The approver decides from the CLI; the paused run is resumed, re-reads the database
     and moves on to the next stage, then finishes when everything is decided."""
-    from flows.review import review_cycle
+    from zhucun.flows.review import review_cycle
+
     from tests.test_flow_review import _paused_run
 
     v0 = seed.info.poor_villages[0]
@@ -276,8 +277,9 @@ def test_import_resumes_the_waiting_review_run_of_the_files_county(
 ) -> None:
     """Minutes entered from a decisions file wake the county's paused review run, though a
     household ID does not carry its county (the county is found through the strategies)."""
-    from flows.review import review_cycle
-    from tasks.review_minutes import draft_minutes, write_minutes
+    from zhucun.flows.review import review_cycle
+    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
+
     from tests.test_flow_review import _paused_run
 
     v0 = seed.info.poor_villages[0]

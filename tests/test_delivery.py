@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import insert, select
 from sqlmodel import Session
 from typer.testing import CliRunner
+from zhucun.models.enums import DeliveryState
+from zhucun.models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
+from zhucun.models.transitions import IllegalTransition
+from zhucun.tasks import delivery as T
 
-from models.enums import DeliveryState
-from models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
-from models.transitions import IllegalTransition
-from tasks import delivery as T
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from zhucun.rules import delivery as rules
 from zhucun.rules.delivery import DeliveryRecord
@@ -48,7 +48,7 @@ def county(session: Session) -> SeedInfo:
             dict(team_id=team_id, cadre_id=info.cadres[1], role="member"),
         ],
     )
-    from models.registry import Household
+    from zhucun.models.registry import Household
 
     hh = list(
         session.scalars(
@@ -220,7 +220,7 @@ def test_daily_check_flow_emits_the_not_started_event(
 ) -> None:
     from unittest import mock
 
-    from flows import delivery as F
+    from zhucun.flows import delivery as F
 
     with mock.patch.object(F, "emit") as emitted:
         out = F.check_measure_delivery(COUNTY, YEAR, today=TODAY.isoformat())

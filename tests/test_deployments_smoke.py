@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from deployments.definitions import (
+from zhucun.deployments.definitions import (
     DEPLOYMENTS,
     PREFECT_YAML,
     REPO_ROOT,
     prefect_yaml_data,
     render_prefect_yaml,
 )
-from deployments.trigger import cycle_idempotency_key, cycle_parameters
+from zhucun.deployments.trigger import cycle_idempotency_key, cycle_parameters
+
 from tests.support.stack import zhucun
 
 FLOW_MODULES = sorted(
@@ -59,7 +59,7 @@ def test_deployment_entrypoint_resolves_and_its_form_builds(d) -> None:  # noqa:
 def test_deployment_takes_a_county_code_from_the_prefect_cli_as_an_int(d) -> None:  # noqa: ANN001
     """`prefect deployment run ... -p county=522626` sends 522626 (JSON): the flow must take
     it as the string '522626' (DESIGN §4)."""
-    from deployments.serve import load_flow
+    from zhucun.deployments.serve import load_flow
 
     flow = load_flow(d)
     params = {"county": 522626, "cycle_year": 2026, "period": "2026-10", "year": 2026,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 from sqlmodel import Session
+from zhucun.models import HelperAssignment, Shortage, Team, TeamMember
+from zhucun.tasks import dispatch_pool
+from zhucun.tasks.common import Scope
+from zhucun.tasks.dispatch import dispatch_chunk, plan_chunks
 
-from models import HelperAssignment, Shortage, Team, TeamMember
-from tasks import dispatch_pool
-from tasks.common import Scope
-from tasks.dispatch import dispatch_chunk, plan_chunks
 from tests.support.county import COUNTY, seed_county
 from tests.support.invariants_dispatch import check_dispatch_invariants
 

@@ -47,8 +47,9 @@ def listed(v: str) -> list[str]:
 
 @pytest.fixture
 def run_county(data_dir: Path, prefect_harness: None) -> dict[str, Path]:
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.flows.evaluation import evaluate_progress
+
     from zhucun.cli.commands_cycle import latest_survey_period
     from zhucun.exchange.exporter import export_folder
     from zhucun.exchange.importer import import_folder

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
+from zhucun.models import Household
+from zhucun.models.evaluation import ExitProposal
+from zhucun.models.lifecycle import MeasureDelivery, Strategy
+from zhucun.tasks.evaluation import evaluate_progress_task
 
-from models import Household
-from models.evaluation import ExitProposal
-from models.lifecycle import MeasureDelivery, Strategy
-from tasks.evaluation import evaluate_progress_task
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.lifecycle_fixtures import survey
 from zhucun.policy import default_policy

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     County,
     Decision,
@@ -29,6 +28,7 @@ from models import (
     VillageAssessment,
     VillageStatus,
 )
+
 from tests.support.registry_fixtures import V1, ids, registry_rows, valid_folder
 from zhucun.exchange.exporter import cell, export_folder, scrub
 from zhucun.exchange.importer import import_folder

@@ -11,8 +11,8 @@ import openpyxl
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
+from zhucun.models import Shortage
 
-from models import Shortage
 from tests.support.registry_fixtures import V1, valid_folder
 from tests.test_export import _seed_lifecycle
 from zhucun.cli import app

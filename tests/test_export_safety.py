@@ -10,9 +10,9 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
+from zhucun.models import PlanItem, Shortage
+from zhucun.tasks.review_minutes import write_minutes
 
-from models import PlanItem, Shortage
-from tasks.review_minutes import write_minutes
 from tests.support.registry_fixtures import valid_folder
 from tests.test_export import _seed_lifecycle
 from zhucun.exchange.exporter import export_folder

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session, SQLModel
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     Evaluation,
     Household,
@@ -22,6 +21,7 @@ from models import (
     VillageAssessment,
     VillageStatus,
 )
+
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey
@@ -63,10 +63,10 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def stages() -> list[dict[str, Any]]:
-    from flows.analysis import analyse_villages
-    from flows.causes import assess_causes
-    from flows.plans import draft_plans
-    from flows.strategies import draft_strategies
+    from zhucun.flows.analysis import analyse_villages
+    from zhucun.flows.causes import assess_causes
+    from zhucun.flows.plans import draft_plans
+    from zhucun.flows.strategies import draft_strategies
 
     return [
         assess_causes(COUNTY, YEAR),
@@ -131,7 +131,7 @@ def flow_run_tags(name: str) -> set[str]:
 
 def test_cli_style_int_county_is_accepted_and_bad_codes_refused(county: SeedInfo) -> None:
     """`prefect deployment run -p county=130624` sends an int: accepted as the code."""
-    from flows.causes import assess_causes
+    from zhucun.flows.causes import assess_causes
 
     assert assess_causes(int(COUNTY), YEAR)["households"] == len(county.poor_households)
     with pytest.raises(Exception, match="pattern|6 digits"):
@@ -143,8 +143,8 @@ def test_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
 ) -> None:
     """A strategy chunk raises (e.g. the database went away mid-run): the other chunks are
     committed, the flow fails, and a re-run drafts only what is missing."""
-    import tasks.strategies as ts
-    from flows.strategies import draft_strategies
+    import zhucun.tasks.strategies as ts
+    from zhucun.flows.strategies import draft_strategies
 
     stages()
     bad_village = county.poor_villages[0]
@@ -174,7 +174,7 @@ def test_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
 def test_evaluation_flow_exits_monitors_and_is_idempotent(
     session: Session, county: SeedInfo
 ) -> None:
-    from flows.evaluation import evaluate_progress, monitor_relapse
+    from zhucun.flows.evaluation import evaluate_progress, monitor_relapse
 
     started = datetime.now(UTC)
     stages()
@@ -262,8 +262,8 @@ def test_assistance_cycle_chains_every_stage_and_reruns_to_no_change(
     session: Session, data_dir: object, prefect_harness: None
 ) -> None:
     """The parent flow with the real dispatch: teams, then plans funded by their sponsors."""
-    from flows.cycle import assistance_cycle
-    from models import Team
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.models import Team
 
     info = seed_county(session)
     session.commit()
@@ -299,10 +299,9 @@ def test_cycle_runs_unattended_from_meeting_minutes_and_never_lets_a_relative_si
     from datetime import date
 
     from sqlmodel import select
-
-    from flows.cycle import assistance_cycle
-    from models import Decision, Plan, Strategy
-    from tasks.review_minutes import draft_minutes, write_minutes
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.models import Decision, Plan, Strategy
+    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
 
     info = seed_county(session)
     session.commit()

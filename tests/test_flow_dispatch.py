@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
+from zhucun.models import AuditEvent, HelperAssignment, Shortage, Team, TeamMember
 
-from models import AuditEvent, HelperAssignment, Shortage, Team, TeamMember
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.invariants_dispatch import check_dispatch_invariants
 from zhucun.settings import reset_settings
@@ -53,7 +53,7 @@ def short_county(session: Session, prefect_harness: None) -> SeedInfo:
 def test_dispatch_cycle_twice_second_run_changes_nothing_and_leaves_artifacts(
     session: Session, short_county: SeedInfo
 ) -> None:
-    from flows.dispatch import dispatch_cycle
+    from zhucun.flows.dispatch import dispatch_cycle
 
     state = dispatch_cycle(COUNTY, YEAR, return_state=True)
     result = state.result()
@@ -94,7 +94,7 @@ def test_dispatch_cycle_twice_second_run_changes_nothing_and_leaves_artifacts(
 def test_county_code_from_the_prefect_cli_as_int_and_bad_codes_refused(
     session: Session, short_county: SeedInfo
 ) -> None:
-    from flows.dispatch import dispatch_cycle
+    from zhucun.flows.dispatch import dispatch_cycle
 
     assert dispatch_cycle(int(COUNTY), YEAR)["county"] == COUNTY
     with pytest.raises(Exception, match="pattern|6 digits"):
@@ -106,7 +106,7 @@ def test_review_team_terms_ends_the_old_teams_and_sends_new_ones(
 ) -> None:
     """Two years after a 2026 dispatch, the terms have ended: the teams end, their members
     are released, and the villages get 2028 teams from the same dispatch."""
-    from flows.dispatch import dispatch_cycle, review_team_terms
+    from zhucun.flows.dispatch import dispatch_cycle, review_team_terms
 
     info = seed_county(session)
     session.commit()
@@ -133,8 +133,8 @@ def test_a_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
 ) -> None:
     """The second chunk's task raises (the database went away): the neediest chunk is
     committed, the flow fails; the re-run serves the rest, with no duplicate."""
-    import tasks.dispatch as td
-    from flows.dispatch import dispatch_cycle
+    import zhucun.tasks.dispatch as td
+    from zhucun.flows.dispatch import dispatch_cycle
 
     monkeypatch.setenv("ZHUCUN_BATCH_SIZE", "50")  # 200 households per dispatch chunk
     reset_settings()

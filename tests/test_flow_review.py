@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
+from zhucun.models import Decision, Publicity, ReviewState, Strategy
 
-from models import Decision, Publicity, ReviewState, Strategy
 from tests.support.review_fixtures import ReviewSeed, seed_review
 
 YEAR = 2026
@@ -68,7 +68,7 @@ def _resume(run_id: UUID, run_input: dict[str, Any]) -> None:
 
 
 def _start(**kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    from flows.review import review_cycle
+    from zhucun.flows.review import review_cycle
 
     out: dict[str, Any] = {}
 
@@ -149,7 +149,7 @@ def test_review_run_pauses_refuses_invalid_input_and_takes_valid_input(
 def test_decisions_file_runs_unattended_and_leaves_the_rest_waiting(
     session: Session, seed: ReviewSeed, tmp_path: Path
 ) -> None:
-    from flows.review import review_cycle
+    from zhucun.flows.review import review_cycle
 
     v0 = seed.info.poor_villages[0]
     leader = seed.teams[v0][0]
@@ -184,8 +184,8 @@ def test_decisions_file_runs_unattended_and_leaves_the_rest_waiting(
 def test_check_overdue_reviews_reports_stale_stages_and_closes_publicity(
     session: Session, seed: ReviewSeed
 ) -> None:
-    from flows.review import check_overdue_reviews
-    from tasks.review import policy_for, sync_states
+    from zhucun.flows.review import check_overdue_reviews
+    from zhucun.tasks.review import policy_for, sync_states
 
     v0 = seed.info.poor_villages[0]
     sync_states(session, YEAR, [v0], policy=policy_for(session, "130624", YEAR))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from zhucun.models.enums import Cause, Skill
 
-from models.enums import Cause, Skill
 from zhucun.cli import app
 from zhucun.generator import FILES, UnknownCountyError, generate
 from zhucun.generator.geography import sample_villages

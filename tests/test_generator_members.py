@@ -285,8 +285,7 @@ def test_a_generated_county_is_clean_for_the_data_quality_checks(
     """`zhucun check` finds each planted inconsistency (tests/test_quality.py) and nothing on
     a clean registry: the generator's counties are clean in both layouts."""
     from sqlalchemy.orm import Session
-
-    from tasks.quality import check_quality
+    from zhucun.tasks.quality import check_quality
 
     for form in ("zhucun-utf8", "national-utf8"):
         db = imported[form]["folder"].parent / "zhucun.db"

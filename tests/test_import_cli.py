@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
+from zhucun.models import Household
 
-from models import Household
 from tests.support.registry_fixtures import registry_rows, valid_folder, write_folder
 from zhucun.cli import app
 from zhucun.db import get_engine
@@ -128,7 +128,7 @@ def test_generate_import_export_round_trip(data_dir: Path, tmp_path: Path) -> No
     counts match, and the export then writes every output file."""
     import csv
 
-    from models import Cadre, Official, Survey, Village
+    from zhucun.models import Cadre, Official, Survey, Village
 
     folder = tmp_path / "county"
     generated = runner.invoke(

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     Cadre,
     County,
@@ -19,6 +18,7 @@ from models import (
     Township,
     Village,
 )
+
 from tests.support.registry_fixtures import (
     COUNTY,
     V1,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from zhucun.models import AuditEvent, Household, Village
 
-from models import AuditEvent, Household, Village
 from tests.support.registry_fixtures import registry_rows, valid_folder, write_folder
 from zhucun.db import engine_for
 from zhucun.exchange.exporter import export_folder

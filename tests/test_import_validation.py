@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from zhucun.models import Household
 
-from models import Household
 from tests.support.registry_fixtures import (
     COUNTY,
     TOWNSHIP,

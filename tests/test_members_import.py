@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from zhucun.models import Household, Member
 
-from models import Household, Member
 from tests.support.member_fixtures import NATIONAL_HEADERS, member_rows, national_rows
 from tests.support.registry_fixtures import registry_rows, write_folder
 from zhucun.exchange.importer import import_folder
@@ -54,8 +54,12 @@ def test_tally_counts_labour_illness_students_from_people() -> None:
         [
             {"relation": "head", "labour_skill": "skilled", "health": "healthy"},
             {"relation": "spouse", "labour_skill": "ordinary", "health": "chronic"},
-            {"relation": "son", "labour_skill": "none", "health": "disabled",
-             "school_status": "junior"},
+            {
+                "relation": "son",
+                "labour_skill": "none",
+                "health": "disabled",
+                "school_status": "junior",
+            },
             {"relation": "mother", "labour_skill": "lost", "health": "serious"},
         ],  # fmt: skip
         2026,
@@ -134,8 +138,7 @@ def test_counts_may_be_left_out_when_members_give_them(engine: Engine, tmp_path:
     assert _household(engine, "H0001").size == 4
     refused = import_folder(_folder(tmp_path / "b", H0003=blank))
     assert refused.errors == [
-        "households.csv:4:size: must not be empty (or list the household's members in "
-        "members.csv)"
+        "households.csv:4:size: must not be empty (or list the household's members in members.csv)"
     ]
 
 
@@ -151,8 +154,7 @@ def test_member_rules(engine: Engine, tmp_path: Path) -> None:
         "members.csv:7:disability_cert: must be a disability certificate number of 20 or 22 "
         "characters",
         "members.csv:7:phone: must be an 11-digit mobile number or a landline with its area code",
-        "members.csv:6:household_id: unknown household (not in households.csv nor in the "
-        "database)",
+        "members.csv:6:household_id: unknown household (not in households.csv nor in the database)",
         "members.csv:7:relation: the household has no head (与户主关系 = 户主)",
     ]
 

@@ -8,9 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-
-from models import Cadre, County, Team, TeamMember, Township, Village
-from models.transitions import IllegalTransition, allowed, check_transition
+from zhucun.models import Cadre, County, Team, TeamMember, Township, Village
+from zhucun.models.transitions import IllegalTransition, allowed, check_transition
 
 
 def test_strategy_cannot_skip_committee_co_signature() -> None:

@@ -19,8 +19,8 @@ from uuid import UUID
 import pytest
 from sqlalchemy import create_engine, select, text, update
 from sqlmodel import Session, SQLModel
+from zhucun.models import Household
 
-from models import Household
 from tests.support.review_fixtures import ReviewSeed, seed_review
 from zhucun.policy import seed_policy
 from zhucun.settings import reset_settings
@@ -121,7 +121,7 @@ def pg_seed(postgres_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 def test_a_lock_timeout_leaves_no_id_number_in_prefect(
     pg_seed: tuple[str, ReviewSeed, set[str]],
 ) -> None:
-    from flows.review import review_cycle
+    from zhucun.flows.review import review_cycle
 
     url, seed, numbers = pg_seed
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -148,7 +148,7 @@ def test_a_lock_timeout_leaves_no_id_number_in_prefect(
 def test_an_id_number_typed_as_reviewer_leaves_no_trace_in_prefect(
     session: Session, tmp_path: Path
 ) -> None:
-    from flows.review import review_cycle
+    from zhucun.flows.review import review_cycle
 
     seed = seed_review(session, villages=1, households_per_village=4)
     numbers = _personal_numbers(session, seed)

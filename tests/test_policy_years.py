@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
+from zhucun.models.policy import PolicyValue
 
-from models.policy import PolicyValue
 from zhucun.cli import app
 from zhucun.policy import Policy, default_policy, default_rows, load_policy, seed_policy
 

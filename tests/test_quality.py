@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Cadre,
     HelperAssignment,
     Household,
@@ -25,7 +24,8 @@ from models import (
     Strategy,
     StrategyMeasure,
 )
-from tasks.quality import check_quality, rule_queries, run_rule
+from zhucun.tasks.quality import check_quality, rule_queries, run_rule
+
 from tests.support.registry_fixtures import COUNTY, V2, ids, valid_folder
 from zhucun.exchange.importer import import_folder
 from zhucun.idnumber import make_id_number

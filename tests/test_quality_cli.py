@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 from typer.testing import CliRunner
+from zhucun.models import AuditEvent, HelperAssignment, HouseholdAssessment
 
-from models import AuditEvent, HelperAssignment, HouseholdAssessment
 from tests.support.registry_fixtures import COUNTY, V1, valid_folder
 from tests.test_quality import plant
 from zhucun.cli import app
@@ -111,7 +111,7 @@ def test_override_against_the_data_is_refused_unless_forced(registry: Session) -
     ).one()
     assert audit.after["against_data"] == ["缺水 (water), but the household has safe water"]
 
-    from tasks.quality import check_quality
+    from zhucun.tasks.quality import check_quality
 
     found = check_quality(registry, COUNTY)
     cause = next(r for r in found["rules"] if r["code"] == "cause-vs-data")

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
+from zhucun.models import Cadre, Household, Official, Village
 
-from models import Cadre, Household, Official, Village
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.lifecycle_fixtures import survey
 from zhucun.cli import app
@@ -83,8 +83,9 @@ def pdf_pages(pdf: Path, out_prefix: Path, dpi: int = 60) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def county(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedInfo]:
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.flows.evaluation import evaluate_progress
+
     from zhucun.cli.commands_cycle import demo_review
     from zhucun.db import get_engine
     from zhucun.policy import default_policy, seed_policy
@@ -254,9 +255,8 @@ def test_notice_pdf_names_heads_hides_personal_data_and_keeps_the_markdown(
 def test_county_report_flow_writes_files_and_artifacts(county: SeedInfo) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    from flows.common import artifact_key
-    from flows.report import county_report, report_dir
+    from zhucun.flows.common import artifact_key
+    from zhucun.flows.report import county_report, report_dir
 
     result = county_report(COUNTY, YEAR)
     files = [Path(f) for f in result["files"]]

@@ -9,8 +9,8 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session
+from zhucun.models import Decision, Household, Official, Plan, Strategy, Township, Village
 
-from models import Decision, Household, Official, Plan, Strategy, Township, Village
 from tests.support.review_fixtures import ReviewSeed, add_plan, add_strategies, seed_review
 from tests.test_flow_review import _paused_run, _resume, _start
 
@@ -109,7 +109,7 @@ def test_one_form_per_township_then_one_for_the_county(session: Session) -> None
 
 
 def test_refusals_are_grouped_and_the_dashboard_names_townships(session: Session) -> None:
-    from tasks.review import dashboard_task, form_task, policy_for, submit_task, sync_states
+    from zhucun.tasks.review import dashboard_task, form_task, policy_for, submit_task, sync_states
 
     seed = seed_at_township(session)
     session.commit()

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel
+from zhucun.models import AuditEvent, Decision
+from zhucun.models.audit import AppliedFile
 
-from models import AuditEvent, Decision
-from models.audit import AppliedFile
 from tests.support.review_fixtures import YEAR, ReviewSeed, seed_review
 from zhucun.db import dispose_engines, get_engine
 from zhucun.policy import seed_policy
@@ -64,7 +64,8 @@ def _worker(kind: str, barrier: object, url: str, args: tuple) -> None:
         os.environ["ZHUCUN_DATABASE_URL"] = url
         reset_settings()
         dispose_engines()
-        from tasks import review as T
+        from zhucun.tasks import review as T
+
         from zhucun.db import session_scope
         from zhucun.rules.review import Request
 
@@ -177,7 +178,7 @@ def test_concurrent_imports_of_one_file_apply_it_once(
     accepted = _count(s, Decision.channel == "file", Decision.outcome == "accepted")
     assert accepted == len(seed.strategies[v0])
     # a later import of the same bytes changes nothing and says when it was applied
-    from tasks import review as T
+    from zhucun.tasks import review as T
 
     fr = T.apply_decisions_file(s, f, cycle_year=YEAR)
     s.commit()
@@ -220,7 +221,8 @@ def test_the_database_refuses_a_second_accepted_decision(
 def test_ledger_and_audit_are_append_only(db: tuple[str, Session, ReviewSeed], table: str) -> None:
     _url, s, seed = db
     v0 = seed.info.poor_villages[0]
-    from tasks import review as T
+    from zhucun.tasks import review as T
+
     from zhucun.rules.review import Request
 
     T.decide(

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
+from zhucun.models import Cadre, Decision, Household, Official, Relation
+from zhucun.tasks import review as T
 
-from models import Cadre, Decision, Household, Official, Relation
-from tasks import review as T
 from tests.support.review_fixtures import YEAR, ReviewSeed, seed_review
 from zhucun.rules import review as rules
 from zhucun.rules.review import Request

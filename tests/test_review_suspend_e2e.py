@@ -24,8 +24,8 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
+from zhucun.models import Decision, Plan, Strategy
 
-from models import Decision, Plan, Strategy
 from tests.support.county import COUNTY
 from tests.support.review_fixtures import ReviewSeed, seed_review
 from tests.support.stack import (

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 from typer.testing import CliRunner
+from zhucun.models import AuditEvent, Publicity
+from zhucun.tasks import review as T
+from zhucun.tasks.review_lock import server_today
 
-from models import AuditEvent, Publicity
-from tasks import review as T
-from tasks.review_lock import server_today
 from tests.support.review_fixtures import YEAR, ReviewSeed, seed_review
 from zhucun.cli import app
 from zhucun.rules.review import Request

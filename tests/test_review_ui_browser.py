@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
+from zhucun.models import Decision, Strategy
 
-from models import Decision, Strategy
 from tests.support.browser import LAUNCH_ARGS, ensure_browser, screenshot_path
 from tests.support.prefect_server import real_prefect_server
 from tests.support.review_fixtures import seed_review
@@ -130,8 +130,8 @@ def test_county_form_decides_every_village_in_one_submission(
     with names, who may decide in Chinese; approve all, submit, the ledger has each once."""
     chromium = ensure_browser()
     from playwright.sync_api import sync_playwright
+    from zhucun.models import Plan
 
-    from models import Plan
     from tests.test_review_county_form import VILLAGE2, seed_at_township
 
     seed = seed_at_township(session)

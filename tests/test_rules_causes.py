@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from zhucun.models.enums import Cause
 
-from models.enums import Cause
 from zhucun.policy import default_policy
 from zhucun.rules.causes import RULE_VERSION, assess, validate_override
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.enums import EvaluationOutcome
+from zhucun.models.enums import EvaluationOutcome
+
 from zhucun.policy import default_policy
 from zhucun.rules.exit import (
     CATEGORY_SHOCK,

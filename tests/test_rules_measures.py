@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from zhucun.models.enums import Cause, Measure
 
-from models.enums import Cause, Measure
 from zhucun.policy import default_policy
 from zhucun.rules.measures import (
     BASIS_NO_LABOUR,
@@ -149,7 +149,8 @@ def test_problems_flags_a_strategy_breaking_the_rules() -> None:
 def test_land_poor_household_with_labour_gets_a_job_transfer_without_labour_asset_income() -> None:
     """缺土地: where there is labour, job transfer (劳务输出) comes first; a household that
     cannot work gets dividends from collective assets instead (资产收益)."""
-    from models.enums import Measure
+    from zhucun.models.enums import Measure
+
     from zhucun.policy import default_policy
     from zhucun.rules.measures import HouseholdFacts, select_measures
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from zhucun.models.enums import Cause, FundingSource, Gap, PlanCategory
 
-from models.enums import Cause, FundingSource, Gap, PlanCategory
 from zhucun.policy import default_policy
 from zhucun.rules.plans import allocate, draft_items, sponsor_budget
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
+from zhucun.deployments.definitions import DEPLOYMENTS
 
-from deployments.definitions import DEPLOYMENTS
 from tests.support.county import COUNTY, seed_county
 from tests.support.stack import api, app_engine, local_stack, wait_for_runs, zhucun
 
@@ -31,7 +31,7 @@ def test_every_deployment_parameter_has_a_description(d: Any) -> None:
     if d.name in DESCRIBED_ELSEWHERE:
         pytest.xfail(f"{d.entrypoint}: owned by another engineer, Args: section pending")
     module, func = d.entrypoint.split(":")
-    flow = getattr(importlib.import_module(module[:-3].replace("/", ".")), func)
+    flow = getattr(importlib.import_module("zhucun." + module[:-3].replace("/", ".")), func)
     props = parameter_schema(flow).model_dump()["properties"]
     assert {k for k, v in props.items() if not v.get("description")} == set()
 

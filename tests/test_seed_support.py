@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlmodel import Session, func, select
+from zhucun.models import Household, Relation, Village
 
-from models import Household, Relation, Village
 from tests.support.county import seed_county
 from zhucun.idnumber import id_number_problem
 

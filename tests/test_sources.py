@@ -287,7 +287,7 @@ def test_number_text(raw: str, shown: str) -> None:
 
 
 def test_review_decisions_in_gb18030_and_broken(tmp_path: Path) -> None:
-    from tasks.review import FILE_COLUMNS, read_decisions_file
+    from zhucun.tasks.review import FILE_COLUMNS, read_decisions_file
 
     head = ",".join(FILE_COLUMNS)
     row = "team,strategy,H0001,C001,reject,资料不全,2026-03-02"
@@ -304,7 +304,7 @@ def test_review_decisions_in_gb18030_and_broken(tmp_path: Path) -> None:
 
 
 def test_review_import_of_a_mis_encoded_file_is_one_line(engine: object, tmp_path: Path) -> None:
-    from tasks.review import FILE_COLUMNS
+    from zhucun.tasks.review import FILE_COLUMNS
 
     path = tmp_path / "decisions.csv"
     head = ",".join(FILE_COLUMNS).encode()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import Team
 
-from models import Team
 from tests.support.county import COUNTY, seed_county
 from tests.support.stack import (
     api,
@@ -97,8 +97,7 @@ def test_dispatch_cycle_triggered_from_the_prefect_cli(stack: dict[str, Any]) ->
 
 def test_a_double_click_on_the_cycle_starts_one_run(stack: dict[str, Any]) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from deployments.trigger import run_cycle_via_deployment
+    from zhucun.deployments.trigger import run_cycle_via_deployment
 
     with temporary_settings(updates={PREFECT_API_URL: stack["api_url"]}):
         first = run_cycle_via_deployment(COUNTY, 2027, wait=False)

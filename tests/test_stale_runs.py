@@ -43,8 +43,7 @@ def test_a_killed_run_is_marked_crashed_by_the_next_run_of_its_county(
     session: Session, data_dir: Path
 ) -> None:
     from prefect.settings import PREFECT_API_URL
-
-    from flows.causes import assess_causes
+    from zhucun.flows.causes import assess_causes
 
     seed_county(session, households_per_village=4, cycle_year=YEAR)
     session.commit()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.enums import Cause, Measure
+from zhucun.models.enums import Cause, Measure
+
 from zhucun.policy import default_policy
 from zhucun.rules import causes as cause_rules
 from zhucun.rules.measures import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import AuditEvent, VillageAssessment
+from zhucun.tasks.analysis import analyse_villages_task
+from zhucun.tasks.causes import assess_causes_task, record_override
 
-from models import AuditEvent, VillageAssessment
-from tasks.analysis import analyse_villages_task
-from tasks.causes import assess_causes_task, record_override
 from tests.support.county import COUNTY, seed_county
 from tests.support.lifecycle_fixtures import agency_cadres, make_team
 

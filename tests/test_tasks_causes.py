@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import AuditEvent, Household, HouseholdAssessment, MonitoringCase
+from zhucun.tasks.causes import OverrideRefused, assess_causes_task, record_override
 
-from models import AuditEvent, Household, HouseholdAssessment, MonitoringCase
-from tasks.causes import OverrideRefused, assess_causes_task, record_override
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.lifecycle_fixtures import agency_cadres, make_team
 from zhucun.rules.causes import RULE_VERSION

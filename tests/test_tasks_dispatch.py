@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, SQLModel
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     Cadre,
     HelperAssignment,
@@ -18,9 +17,9 @@ from models import (
     TeamMember,
     VillageAssessment,
 )
-from models.transitions import IllegalTransition
-from tasks.common import Scope
-from tasks.dispatch import (
+from zhucun.models.transitions import IllegalTransition
+from zhucun.tasks.common import Scope
+from zhucun.tasks.dispatch import (
     dispatch_chunk,
     dispatch_summary,
     end_expired_teams,
@@ -28,6 +27,7 @@ from tasks.dispatch import (
     load_pool,
     plan_chunks,
 )
+
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.invariants_dispatch import check_dispatch_invariants
 from zhucun.policy import default_policy
@@ -315,7 +315,7 @@ def test_a_recalled_team_cannot_be_ended(session: Session, county: SeedInfo) -> 
     session.commit()
     statuses = dict(session.execute(select(Team.village_code, Team.status)).all())
     assert statuses[county.poor_villages[0]] == "recalled"
-    from models.transitions import check_transition
+    from zhucun.models.transitions import check_transition
 
     with pytest.raises(IllegalTransition):
         check_transition("team", "ended", "active")

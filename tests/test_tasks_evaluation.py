@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     Evaluation,
     Household,
@@ -18,8 +17,9 @@ from models import (
     StrategyMeasure,
     VillageStatus,
 )
-from models.lifecycle import MeasureDelivery
-from tasks.evaluation import evaluate_progress_task, monitor_relapse_task
+from zhucun.models.lifecycle import MeasureDelivery
+from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
+
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.lifecycle_fixtures import survey
 from zhucun.policy import default_policy

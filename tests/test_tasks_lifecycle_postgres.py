@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
+from zhucun.models import AuditEvent, Evaluation, SponsorResource
+from zhucun.tasks.analysis import analyse_villages_task
+from zhucun.tasks.causes import assess_causes_task
+from zhucun.tasks.common import Scope
+from zhucun.tasks.evaluation import evaluate_progress_task
+from zhucun.tasks.plans import draft_plans_task, sponsor_groups
+from zhucun.tasks.strategies import draft_strategies_task
 
-from models import AuditEvent, Evaluation, SponsorResource
-from tasks.analysis import analyse_villages_task
-from tasks.causes import assess_causes_task
-from tasks.common import Scope
-from tasks.evaluation import evaluate_progress_task
-from tasks.plans import draft_plans_task, sponsor_groups
-from tasks.strategies import draft_strategies_task
 from tests.support.county import COUNTY, add_surveys, seed_county
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey

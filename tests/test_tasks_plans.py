@@ -7,12 +7,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import AuditEvent, Plan, PlanItem, SponsorResource
+from zhucun.tasks.analysis import analyse_villages_task
+from zhucun.tasks.causes import assess_causes_task
+from zhucun.tasks.common import Scope
+from zhucun.tasks.plans import draft_plans_task, sponsor_groups
 
-from models import AuditEvent, Plan, PlanItem, SponsorResource
-from tasks.analysis import analyse_villages_task
-from tasks.causes import assess_causes_task
-from tasks.common import Scope
-from tasks.plans import draft_plans_task, sponsor_groups
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.lifecycle_fixtures import agency_cadres, make_team
 from zhucun.policy import default_policy

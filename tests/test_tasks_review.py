@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     AuditEvent,
     Decision,
     Objection,
@@ -20,7 +19,8 @@ from models import (
     ReviewState,
     Strategy,
 )
-from tasks import review as T
+from zhucun.tasks import review as T
+
 from tests.support.review_fixtures import ReviewSeed, add_team, seed_review
 from zhucun.rules.review import Request
 
@@ -298,7 +298,7 @@ def test_team_member_related_to_a_head_abstains_and_the_team_decides(
     there and the team stage of that household goes to the committee."""
     v1 = seed.v1
     cadre, hid = seed.info.cadre_related_to_head
-    from models import TeamMember
+    from zhucun.models import TeamMember
 
     team_id = session.scalar(
         select(TeamMember.team_id).where(TeamMember.cadre_id == seed.teams[v1][0])
@@ -417,8 +417,8 @@ def test_helper_signs_the_team_stage_where_no_team_is_posted(
     """About a third of poor households live outside registered poor villages, where no
     resident team is posted: their 帮扶责任人 signs the team stage; another cadre may not."""
     from sqlalchemy import insert
+    from zhucun.models import HelperAssignment
 
-    from models import HelperAssignment
     from tests.support.review_fixtures import add_strategies
 
     village = seed.info.villages[-1]  # not a registered poor village: no team

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from zhucun.models import AuditEvent, Household, Strategy, StrategyMeasure
+from zhucun.tasks.causes import assess_causes_task
+from zhucun.tasks.strategies import draft_strategies_task
 
-from models import AuditEvent, Household, Strategy, StrategyMeasure
-from tasks.causes import assess_causes_task
-from tasks.strategies import draft_strategies_task
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 

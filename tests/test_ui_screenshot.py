@@ -20,8 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 @pytest.fixture(scope="module")
 def finished_cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    from deployments.trigger import run_cycle_via_deployment
+    from zhucun.deployments.trigger import run_cycle_via_deployment
 
     data_dir = tmp_path_factory.mktemp("ui") / "data"
     with local_stack(data_dir, county=COUNTY) as state:

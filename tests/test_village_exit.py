@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
+from zhucun.flows.scheduled import local_year, previous_period
+from zhucun.models import AuditEvent, Village, VillageStatus
 
-from flows.scheduled import local_year, previous_period
-from models import AuditEvent, Village, VillageStatus
 from tests.support.county import seed_county
 from zhucun.policy import default_policy
 from zhucun.rules.village_exit import review_village_exit
@@ -76,7 +76,7 @@ def _audit_rows(session: Session, village: str, period: str) -> int:
 def test_review_task_audits_once_and_again_only_when_the_outcome_changes(
     session: Session,
 ) -> None:
-    from flows.village_exit import review_exit
+    from zhucun.flows.village_exit import review_exit
 
     info = seed_county(session)
     village = info.poor_villages[0]
@@ -103,7 +103,7 @@ def test_review_task_audits_once_and_again_only_when_the_outcome_changes(
 
 
 def test_review_task_refuses_a_period_without_an_evaluation(session: Session) -> None:
-    from flows.village_exit import review_exit
+    from zhucun.flows.village_exit import review_exit
 
     info = seed_county(session)
     session.commit()
@@ -118,8 +118,7 @@ def test_village_exit_review_flow_accepts_an_int_code_and_is_idempotent(
     it as the string code; a second run appends no audit row; each run leaves the artifact."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
-
-    from flows.village_exit import village_exit_review
+    from zhucun.flows.village_exit import village_exit_review
 
     info = seed_county(session)
     village = info.poor_villages[0]

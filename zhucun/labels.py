@@ -16,8 +16,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from models import enums
 from zhucun.exchange.labels import COLUMN_LABELS
+from zhucun.models import enums
 from zhucun.reports import fmt
 from zhucun.reports.fmt import CHINA, yuan, zh_period
 

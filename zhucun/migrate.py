@@ -12,7 +12,7 @@ from zhucun.settings import get_settings
 
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("migrations")))
+    cfg.set_main_option("script_location", str(resources.files("zhucun.migrations")))
     cfg.set_main_option("sqlalchemy.url", url or get_settings().effective_database_url)
     return cfg
 

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-
-from models.audit import (
+from zhucun.models.audit import (
     ACCEPTED,
     APPEND_ONLY_TABLES,
     pg_append_only,

@@ -15,8 +15,8 @@ from datetime import date
 
 from sqlalchemy import insert
 from sqlmodel import Session
+from zhucun.models import Cadre, County, Household, Official, Relation, Survey, Township, Village
 
-from models import Cadre, County, Household, Official, Relation, Survey, Township, Village
 from zhucun.idnumber import make_id_number
 
 COUNTY = "130624"

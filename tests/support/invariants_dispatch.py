@@ -10,8 +10,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Cadre,
     County,
     HelperAssignment,
@@ -23,6 +22,7 @@ from models import (
     TeamMember,
     Village,
 )
+
 from zhucun.policy import load_policy
 
 

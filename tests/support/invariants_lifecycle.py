@@ -8,8 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 from sqlmodel import Session
-
-from models import (
+from zhucun.models import (
     Household,
     HouseholdAssessment,
     Plan,
@@ -20,8 +19,9 @@ from models import (
     Village,
     VillageAssessment,
 )
-from models.enums import Cause, FundingSource, PlanCategory
-from tasks.lifecycle_db import facts, in_care, load_households, policy_for
+from zhucun.models.enums import Cause, FundingSource, PlanCategory
+from zhucun.tasks.lifecycle_db import facts, in_care, load_households, policy_for
+
 from zhucun.rules import causes as cause_rules
 from zhucun.rules import measures as measure_rules
 from zhucun.rules import village as village_rules

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlmodel import Session
-
-from models import Cadre, Team, TeamMember
+from zhucun.models import Cadre, Team, TeamMember
 
 
 def make_team(

@@ -57,12 +57,24 @@ def member_rows() -> list[dict[str, str]]:
         _member("M000101", "H0001", "王明", m["m1"], "户主", labour_skill="技能劳动力"),
         _member("M000102", "H0001", "张兰", m["m2"], "配偶", health="长期慢性病"),
         _member(
-            "M000103", "H0001", "王小", m["m3"], "之子", school_status="小学", labour_skill="无劳动力"
+            "M000103",
+            "H0001",
+            "王小",
+            m["m3"],
+            "之子",
+            school_status="小学",
+            labour_skill="无劳动力",
         ),
         _member("M000104", "H0001", "王丽", m["m4"], "之女", school_status="中职二年级"),
         _member("M000201", "H0002", "李芳", m["m5"], "户主", health="患有大病"),
         _member(
-            "M000202", "H0002", "李强", m["m6"], "之孙子", labour_skill="无劳动力", phone="13800138000"
+            "M000202",
+            "H0002",
+            "李强",
+            m["m6"],
+            "之孙子",
+            labour_skill="无劳动力",
+            phone="13800138000",
         ),
     ]
 

@@ -10,8 +10,8 @@ from datetime import date
 
 from sqlalchemy import insert, select
 from sqlmodel import Session
+from zhucun.models import Plan, PlanItem, Strategy, Team, TeamMember
 
-from models import Plan, PlanItem, Strategy, Team, TeamMember
 from tests.support.county import SeedInfo, seed_county
 
 YEAR = 2026

@@ -29,7 +29,7 @@ def check_command(
     if county is not None:
         from pydantic import ValidationError
 
-        from tasks.common import Scope
+        from zhucun.tasks.common import Scope
 
         try:
             county = Scope(county=county).county
@@ -38,7 +38,7 @@ def check_command(
         from zhucun.cli.guards import require_county
 
         require_county(county)
-    from flows.quality import data_quality_check
+    from zhucun.flows.quality import data_quality_check
 
     summary = data_quality_check(county=county, limit=limit)
     if as_json:

@@ -31,7 +31,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON"
 def _scope(county: str, villages: list[str] | None = None) -> Any:
     from pydantic import ValidationError
 
-    from tasks.common import Scope
+    from zhucun.tasks.common import Scope
 
     try:
         return Scope(county=county, villages=villages)
@@ -88,7 +88,7 @@ def cycle_run(
     if via_deployment:
         _via_deployment(scope, year, decisions, as_json)
         return
-    from flows.cycle import assistance_cycle
+    from zhucun.flows.cycle import assistance_cycle
 
     summary = assistance_cycle(
         county=scope.county,
@@ -107,7 +107,7 @@ def _via_deployment(scope: Any, year: int, decisions: Path | None, as_json: bool
     if scope.villages:
         fail("--via-deployment runs the whole county: drop --village", code=2)
     try:
-        from deployments.trigger import run_cycle_via_deployment
+        from zhucun.deployments.trigger import run_cycle_via_deployment
     except ImportError as exc:
         fail(f"--via-deployment is not available in this installation ({exc})", code=2)
         return
@@ -230,13 +230,13 @@ def evaluate_command(
     """Evaluate every registered household of the county for a month from its latest
     surveys: exit, remain, monitor (relapse risk) or relapse; village exit eligibility."""
     scope = _known_scope(county)
-    from flows.lifecycle_common import check_period
+    from zhucun.flows.lifecycle_common import check_period
 
     try:
         check_period(period)
     except ValueError as exc:
         fail(str(exc), code=2)
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.evaluation import evaluate_progress
 
     result = evaluate_progress(county=scope.county, period=period)
     if as_json:
@@ -299,8 +299,8 @@ def causes_override(
     """Record the team's override of a household's causes (source `override`, with reason
     and author). Later runs of the cycle keep it. Causes the household's own data
     contradict are refused unless --force."""
-    from tasks.causes import OverrideRefused, record_override
     from zhucun.db import session_scope
+    from zhucun.tasks.causes import OverrideRefused, record_override
 
     try:
         with session_scope() as session:

@@ -233,8 +233,8 @@ def _effective_policy(year: int, region: str, province: str | None) -> Policy:
     from sqlalchemy import inspect
     from sqlmodel import Session
 
-    from models.policy import PolicyValue
     from zhucun.db import engine_for
+    from zhucun.models.policy import PolicyValue
     from zhucun.policy import default_policy, load_policy
     from zhucun.settings import get_settings
 

@@ -79,8 +79,8 @@ def demo_command(
     steps["import"] = imported.as_dict()
     step("[2/6] 已导入，全部通过校验", "[2/6] imported, every row valid")
 
-    from flows.cycle import assistance_cycle
-    from flows.evaluation import evaluate_progress
+    from zhucun.flows.cycle import assistance_cycle
+    from zhucun.flows.evaluation import evaluate_progress
 
     cycle = assistance_cycle(county=scope.county, cycle_year=year)
     steps["cycle"] = cycle
@@ -299,10 +299,10 @@ def demo_review(county: str, year: int, minutes: Path) -> dict[str, Any]:
 
     from sqlalchemy import func, select
 
-    from flows.review import review_cycle
-    from models import Decision, Plan, Publicity, ReviewEscalation, ReviewState, Strategy
-    from tasks.review_minutes import draft_minutes, write_minutes
     from zhucun.db import session_scope
+    from zhucun.flows.review import review_cycle
+    from zhucun.models import Decision, Plan, Publicity, ReviewEscalation, ReviewState, Strategy
+    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
 
     with session_scope() as session:
         rows = draft_minutes(session, county=county, cycle_year=year, decided_on=date.today())
@@ -377,8 +377,8 @@ def latest_survey_period(county: str) -> str | None:
     """The month of the county's latest survey (the demo evaluates the data it has)."""
     from sqlalchemy import func, select
 
-    from models import Household, Survey
     from zhucun.db import session_scope
+    from zhucun.models import Household, Survey
 
     with session_scope() as session:
         latest = session.execute(

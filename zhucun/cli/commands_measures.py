@@ -55,9 +55,9 @@ def _money(value: str) -> float | None:
 
 def _write(records: list[Any], labels: list[str], as_json: bool) -> None:
     """Record all or nothing; refusals name where (a label per record)."""
-    from tasks.delivery import record
     from zhucun.db import session_scope
     from zhucun.privacy import mask_text
+    from zhucun.tasks.delivery import record
 
     with session_scope() as session:
         refusals = record(session, records, source="file" if len(labels) > 1 else "cli")
@@ -90,8 +90,8 @@ def deliver_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Record one delivery state of one measure of an approved strategy."""
-    from tasks.review_lock import server_today
     from zhucun.rules.delivery import DeliveryRecord
+    from zhucun.tasks.review_lock import server_today
 
     try:
         day = _date(on) if on else server_today()
@@ -174,10 +174,10 @@ def list_command(
     wide: Annotated[bool, typer.Option("--wide", help="Show every column")] = False,
 ) -> None:
     """The measures of approved strategies and where each stands."""
-    from tasks.delivery import list_deliveries
     from zhucun.cli.output import Col, print_table
     from zhucun.db import session_scope
     from zhucun.labels import label
+    from zhucun.tasks.delivery import list_deliveries
 
     with session_scope() as session:
         rows = list_deliveries(session, year, county=county, village=village, household=household)

@@ -36,7 +36,7 @@ def _year(session: Any, year: int | None) -> int:
         return year
     from sqlalchemy import func, select
 
-    from models import Strategy
+    from zhucun.models import Strategy
 
     found = session.scalar(select(func.max(Strategy.cycle_year)))
     if found is None:
@@ -47,7 +47,7 @@ def _year(session: Any, year: int | None) -> int:
 def _county(session: Any, county: str | None, village: str | None) -> str:
     from sqlalchemy import select
 
-    from models import County
+    from zhucun.models import County
     from zhucun.settings import get_settings
 
     if village:
@@ -154,10 +154,10 @@ def pending_rows(
     """One row per waiting item (after bringing the stage clocks up to date)."""
     from sqlalchemy import select
 
-    from models import Household, ReviewEscalation, ReviewState, Village
-    from tasks.common import now
-    from tasks.review import policy_for, sync_states, villages_of
+    from zhucun.models import Household, ReviewEscalation, ReviewState, Village
     from zhucun.rules import review as rules
+    from zhucun.tasks.common import now
+    from zhucun.tasks.review import policy_for, sync_states, villages_of
 
     policy = policy_for(session, county, cycle_year)
     codes = [village] if village else villages_of(session, county, None)
@@ -259,10 +259,10 @@ def review_decide(
     the county's waiting review run, if any."""
     from sqlalchemy import select
 
-    from models import Strategy
-    from tasks.review import ReviewError, decide, form_requests, policy_for
     from zhucun.db import session_scope
+    from zhucun.models import Strategy
     from zhucun.rules import review as rules
+    from zhucun.tasks.review import ReviewError, decide, form_requests, policy_for
 
     if all_ and decision != "approve":
         fail("--all only approves; return or reject items one by one with --household")
@@ -358,8 +358,8 @@ def review_import(
 ) -> None:
     """All or nothing: every row is judged exactly as a UI decision; if any row is refused
     nothing is applied and every refusal is listed as file:row:column: rule."""
-    from tasks.review import apply_decisions_file
     from zhucun.db import session_scope
+    from zhucun.tasks.review import apply_decisions_file
 
     with session_scope() as session:
         cy = _year(session, year)
@@ -403,7 +403,7 @@ def _counties_of(session: Any, cycle_year: int, outcomes: list[Any]) -> list[str
     strategy; a plan's subject is its village code), whose waiting review runs to resume."""
     from sqlalchemy import select
 
-    from models import Strategy
+    from zhucun.models import Strategy
 
     households = [o.request.subject_id for o in outcomes if o.request.subject == "strategy"]
     villages = {o.request.subject_id for o in outcomes if o.request.subject == "plan"}
@@ -430,8 +430,8 @@ def review_minutes(
     """Draft the minutes of a review meeting: decisions.csv approving every waiting item,
     each stage signed by someone who may sign it (never a near relative, never one person
     for two stages). Edit it to what the meeting decided, then `zhucun review import`."""
-    from tasks.review_minutes import draft_minutes, write_minutes
     from zhucun.db import session_scope
+    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
 
     with session_scope() as session:
         cy = _year(session, year)
@@ -463,8 +463,8 @@ def review_notice(
     (names masked to surname + *, dates and where to object)."""
     from sqlalchemy import select
 
-    from models import Household, Plan, PlanItem, Publicity, Strategy, Village
     from zhucun.db import session_scope
+    from zhucun.models import Household, Plan, PlanItem, Publicity, Strategy, Village
     from zhucun.rules import review as rules
 
     with session_scope() as session:
@@ -547,8 +547,8 @@ def publicity_close(
     are final. A window closes by the server's clock, not the caller's: `--today` is refused
     unless `--admin-as-of --by NAME --reason WHY` is given, which writes an audit row
     (`review.as_of`) naming who, why, the date used and the server's date."""
-    from tasks.review import close_publicity
     from zhucun.db import session_scope
+    from zhucun.tasks.review import close_publicity
 
     as_of = _as_of(today, admin_as_of, by, reason, "review publicity close")
     with session_scope() as session:
@@ -568,8 +568,8 @@ def object_cmd(
 ) -> None:
     """File an objection in the publicity window (公示期): the item goes back for
     re-review with the objection as reason."""
-    from tasks.review import ReviewError, file_objection
     from zhucun.db import session_scope
+    from zhucun.tasks.review import ReviewError, file_objection
 
     if bool(household) == bool(village):
         fail("give exactly one of --household (a strategy) or --village (its plan)")
@@ -613,8 +613,8 @@ def _as_of(
 
 
 def _audit_as_of(session: Any, as_of: date, by: str, reason: str, command: str) -> None:
-    from tasks.common import audit
-    from tasks.review_lock import server_today
+    from zhucun.tasks.common import audit
+    from zhucun.tasks.review_lock import server_today
 
     audit(
         session,
@@ -628,7 +628,7 @@ def _audit_as_of(session: Any, as_of: date, by: str, reason: str, command: str) 
 
 def _date(value: str | None) -> date:
     if not value:
-        from tasks.review_lock import server_today
+        from zhucun.tasks.review_lock import server_today
 
         return server_today()
     try:

@@ -166,8 +166,8 @@ def start_stack(
     """Start server, sink and serve; register automations; return the state written."""
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    from deployments.automations import EXIT_REVIEW_DEPLOYMENT, ensure_automations
-    from deployments.definitions import REPO_ROOT
+    from zhucun.deployments.automations import EXIT_REVIEW_DEPLOYMENT, ensure_automations
+    from zhucun.deployments.definitions import REPO_ROOT
     from zhucun.settings import get_settings
     from zhucun.stack import free_port, prefect_env, start_server, stop_process_group, wait_healthy
 
@@ -209,7 +209,7 @@ def start_stack(
             [
                 sys.executable,
                 "-m",
-                "deployments.notify_sink",
+                "zhucun.deployments.notify_sink",
                 "--port",
                 str(sink_port),
                 "--out",
@@ -219,7 +219,7 @@ def start_stack(
             ldir / "sink.log",
             REPO_ROOT,
         )
-        serve_cmd = [sys.executable, "-m", "deployments.serve"]
+        serve_cmd = [sys.executable, "-m", "zhucun.deployments.serve"]
         if county:
             serve_cmd += ["--county", county]
         pids["serve"] = _spawn(serve_cmd, env, ldir / "serve.log", REPO_ROOT)
@@ -374,8 +374,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Start the local stack: Prefect server + UI, deployments, automations, runner."""
-        from tasks.common import Scope
         from zhucun.settings import get_settings
+        from zhucun.tasks.common import Scope
 
         settings = get_settings()
         port = port or settings.server_port
@@ -482,8 +482,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Render deployments/prefect.yaml from deployments/definitions.py."""
-        from deployments.definitions import PREFECT_YAML, render_prefect_yaml
-        from tasks.common import Scope
+        from zhucun.deployments.definitions import PREFECT_YAML, render_prefect_yaml
+        from zhucun.tasks.common import Scope
 
         text = render_prefect_yaml(Scope(county=county).county if county else None)
         if out is not None and str(out) == "-":

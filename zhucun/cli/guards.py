@@ -16,8 +16,8 @@ DEMO_ACTION = "demo-generated"
 def _existing_engine():  # noqa: ANN202 - None, or the engine of a database with a schema
     from sqlalchemy import inspect
 
-    from models import County
     from zhucun.db import engine_for
+    from zhucun.models import County
     from zhucun.settings import get_settings
 
     url = get_settings().effective_database_url
@@ -31,7 +31,7 @@ def require_county(county: str) -> str:
     """The county, if the database holds it; otherwise fail (exit 2)."""
     from sqlmodel import Session
 
-    from models import County
+    from zhucun.models import County
 
     engine = _existing_engine()
     if engine is not None:
@@ -56,7 +56,7 @@ def demo_counties() -> tuple[set[str], set[str]]:
     from sqlalchemy import select
     from sqlmodel import Session
 
-    from models import AuditEvent, County
+    from zhucun.models import AuditEvent, County
 
     engine = _existing_engine()
     if engine is None:
@@ -94,9 +94,9 @@ def mark_demo(county: str) -> None:
     """Record that `county` in this database is generated demo data."""
     from sqlalchemy import select
 
-    from models import AuditEvent
-    from tasks.common import audit
     from zhucun.db import session_scope
+    from zhucun.models import AuditEvent
+    from zhucun.tasks.common import audit
 
     with session_scope() as s:
         exists = s.scalar(

@@ -194,9 +194,9 @@ def place_names(codes: Iterable[str]) -> dict[str, str]:
     (a code alone says nothing to a reader who knows the villages by name)."""
     from sqlalchemy import select
 
-    from models import Township, Village
     from zhucun.db import session_scope
     from zhucun.labels import place
+    from zhucun.models import Township, Village
 
     wanted = sorted({c for c in codes if c})
     found: dict[str, str] = {}

@@ -28,7 +28,11 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
-from models import (
+from zhucun.exchange.cells import neutralise
+from zhucun.exchange.specs import OUTPUT_COLUMNS
+from zhucun.exchange.workbook import Workbook
+from zhucun.idnumber import id_number_problem
+from zhucun.models import (
     AuditEvent,
     Decision,
     Evaluation,
@@ -43,10 +47,6 @@ from models import (
     VillageAssessment,
     VillageStatus,
 )
-from zhucun.exchange.cells import neutralise
-from zhucun.exchange.specs import OUTPUT_COLUMNS
-from zhucun.exchange.workbook import Workbook
-from zhucun.idnumber import id_number_problem
 from zhucun.privacy import mask_id_number, mask_text
 
 CHUNK = 2000

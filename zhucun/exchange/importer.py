@@ -15,17 +15,6 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
-from models import (
-    Cadre,
-    County,
-    Household,
-    Member,
-    Official,
-    Relation,
-    Survey,
-    Township,
-    Village,
-)
 from zhucun.exchange.reader import Issues, layout_for, parse_cells
 from zhucun.exchange.registry_writes import UpsertCounts, record_file_import, upsert_rows
 from zhucun.exchange.sources import (
@@ -48,6 +37,17 @@ from zhucun.exchange.validate import (
     RegistryDB,
     Validator,
     open_registry,
+)
+from zhucun.models import (
+    Cadre,
+    County,
+    Household,
+    Member,
+    Official,
+    Relation,
+    Survey,
+    Township,
+    Village,
 )
 from zhucun.rules.members import COUNT_COLUMNS, MemberTally, apply_members
 

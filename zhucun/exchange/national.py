@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import County, Township, Village
 from zhucun.exchange.codelists import code_list_parser
 from zhucun.exchange.parsers import CellError
 from zhucun.exchange.sources import SourceError, is_workbook, open_table
 from zhucun.exchange.specs import HOUSEHOLDS, MEMBERS, VILLAGES
+from zhucun.models import County, Township, Village
 
 HOUSEHOLD_TYPE = "household_type"
 

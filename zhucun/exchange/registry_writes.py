@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Table, Text, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models import AuditEvent
+from zhucun.models import AuditEvent
 
 
 @dataclass
@@ -100,7 +100,7 @@ def record_file_import(
     """One audit row per imported file: counts only, never a person's data."""
     run_id = None
     if "prefect" in sys.modules:  # inside a flow run: link the audit row to it
-        from tasks.common import current_flow_run_id
+        from zhucun.tasks.common import current_flow_run_id
 
         run_id = current_flow_run_id()
     after: dict[str, Any] = {

@@ -11,20 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.enums import (
-    CAUSE_ZH,
-    AgencyLevel,
-    Cause,
-    Gender,
-    HousingGrade,
-    OfficialLevel,
-    OfficialRole,
-    Region,
-    RelationKind,
-    Shock,
-    Skill,
-    Terrain,
-)
 from zhucun.exchange.codelists import code_list_parser
 from zhucun.exchange.parsers import (
     Parser,
@@ -43,6 +29,20 @@ from zhucun.exchange.parsers import (
     parse_phone,
     parse_str,
     str_list,
+)
+from zhucun.models.enums import (
+    CAUSE_ZH,
+    AgencyLevel,
+    Cause,
+    Gender,
+    HousingGrade,
+    OfficialLevel,
+    OfficialRole,
+    Region,
+    RelationKind,
+    Shock,
+    Skill,
+    Terrain,
 )
 
 THIS_YEAR = date.today().year

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from models import Cadre, County, Household, Member, Official, Township, Village
 from zhucun.exchange.parsers import CellError
 from zhucun.exchange.reader import Issues, Layout, layout_for, parse_cells
 from zhucun.exchange.sources import Located, SourceError, open_located
@@ -29,6 +28,7 @@ from zhucun.exchange.specs import (
     FileSpec,
 )
 from zhucun.exchange.validate_members import MemberChecks
+from zhucun.models import Cadre, County, Household, Member, Official, Township, Village
 from zhucun.rules.members import MemberTally
 
 PROGRESS_EVERY = 10_000

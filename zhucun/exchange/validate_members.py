@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from models import Household
 from zhucun.exchange.reader import Issues, Layout
 from zhucun.exchange.specs import HOUSEHOLDS, MEMBERS, THIS_YEAR
+from zhucun.models import Household
 from zhucun.rules.members import COUNT_COLUMNS, MemberTally, count_mismatches
 
 if TYPE_CHECKING:

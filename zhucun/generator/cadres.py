@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
 
-from models.enums import Skill
 from zhucun.generator import distributions as d
 from zhucun.generator.geography import County, Village, poverty_county_codes
 from zhucun.generator.households import pick, table
 from zhucun.generator.names import IdAllocator, birth_date, person_name
 from zhucun.generator.officials import Official, Person, RelationWriter, kinship
+from zhucun.models.enums import Skill
 
 CADRE_HEADER = (
     "cadre_id",

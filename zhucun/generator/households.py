@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 
-from models.enums import Cause
 from zhucun.generator import distributions as d
+from zhucun.models.enums import Cause
 
 ORDER = tuple(c.value for c in Cause)  # the national list order that breaks ties
 

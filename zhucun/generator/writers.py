@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.enums import CAUSE_ZH, Cause
 from zhucun.exchange.codelists import label_zh
 from zhucun.generator.members import MEMBER_HEADER, Member
+from zhucun.models.enums import CAUSE_ZH, Cause
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 LAYOUTS = ("zhucun", "national")

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, select
 
-from models.policy import PolicyValue
+from zhucun.models.policy import PolicyValue
 
 
 class ReviewStageRule(BaseModel):

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models import (
+from zhucun.models import (
     County,
     Evaluation,
     Household,

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from models import (
+from zhucun.models import (
     Plan,
     PlanItem,
     Shortage,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from models.enums import CAUSE_ZH, MEASURE_ZH, Cause, Measure
+from zhucun.models.enums import CAUSE_ZH, MEASURE_ZH, Cause, Measure
 
 CHINA = ZoneInfo("Asia/Shanghai")
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session
 
-from models import Village
+from zhucun.models import Village
 from zhucun.reports.fmt import named, zh_date
 
 

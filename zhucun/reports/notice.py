@@ -19,7 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 from sqlmodel import Session
 
-from models import County, Township, Village
+from zhucun.models import County, Township, Village
 from zhucun.reports.fmt import named, today_china, yuan, zh_date
 from zhucun.reports.render_pdf import CONTENT_WIDTH, build_pdf, esc, pdf_table, styles
 from zhucun.rules.review import NoticeRow, assert_public, public_measures

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.enums import Cause
+from zhucun.models.enums import Cause
 
 NATIONAL_ORDER: tuple[Cause, ...] = tuple(Cause)
 MAX_OTHER_CAUSES = 2

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import date
 
-from models.enums import DeliveryState, StrategyStatus
-from models.transitions import IllegalTransition
+from zhucun.models.enums import DeliveryState, StrategyStatus
+from zhucun.models.transitions import IllegalTransition
 from zhucun.policy import Policy
 from zhucun.privacy import mask_text
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.enums import EvaluationOutcome, HouseholdStatus, Shock
+from zhucun.models.enums import EvaluationOutcome, HouseholdStatus, Shock
 from zhucun.policy import Policy
 
 # Households still counted as poor (incidence, strategies): 未脱贫 and 返贫.

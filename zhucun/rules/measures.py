@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from models.enums import Measure
+from zhucun.models.enums import Measure
 from zhucun.policy import Policy
 
 # Bases for a measure required by eligibility rather than by a cause (StrategyMeasure.answers_cause)

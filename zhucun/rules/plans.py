@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from models.enums import Cause, FundingSource, Gap, PlanCategory
+from zhucun.models.enums import Cause, FundingSource, Gap, PlanCategory
 from zhucun.policy import Policy
 
 # gap → (category, cost key, item)

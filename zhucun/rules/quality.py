@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.enums import CAUSE_ZH, Cause, Measure
+from zhucun.models.enums import CAUSE_ZH, Cause, Measure
 from zhucun.rules.members import LABOUR_SKILLS
 
 # 劳动法 art. 15 forbids employing anyone under 16, and the registry's 劳动力 counts the

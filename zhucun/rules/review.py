@@ -38,9 +38,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from models.enums import MEASURE_ZH, Measure
-from models.transitions import MACHINES, check_transition
 from zhucun.idnumber import IdNumberError, normalise_id_number
+from zhucun.models.enums import MEASURE_ZH, Measure
+from zhucun.models.transitions import MACHINES, check_transition
 from zhucun.policy import Policy, ReviewStageRule
 
 DECISIONS = ("approve", "reject", "return")

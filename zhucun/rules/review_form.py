@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from models.enums import MEMBER_ROLE_ZH, OFFICIAL_ROLE_ZH, REVIEW_STAGE_ZH
+from zhucun.models.enums import MEMBER_ROLE_ZH, OFFICIAL_ROLE_ZH, REVIEW_STAGE_ZH
 from zhucun.reports.fmt import CHINA, yuan
 from zhucun.rules.review import assert_public, public_measures
 

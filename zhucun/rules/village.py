@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from models.enums import Cause, Gap, Skill
+from zhucun.models.enums import Cause, Gap, Skill
 
 # villages.csv flag → the gap its absence means
 GAP_FLAGS: dict[str, Gap] = {
