@@ -372,8 +372,10 @@ def one_size(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000])
-    ap.add_argument("--quick", action="store_true", help="20,000 households (under a minute)")
+    ap.add_argument("--sizes", type=int, nargs="+", help="default 50,000 and 200,000")
+    ap.add_argument(
+        "--quick", action="store_true", help="20,000 households (under a minute), or --sizes"
+    )
     ap.add_argument("--year", type=int, default=2026)
     ap.add_argument("--county-size", type=int, default=250_000, help="households per county")
     ap.add_argument("--no-evaluation", action="store_true")
@@ -383,7 +385,7 @@ def main() -> None:
     if args.one:
         one_size(args)
         return
-    sizes = [20_000] if args.quick else args.sizes
+    sizes = args.sizes or ([20_000] if args.quick else [50_000, 200_000])
     for size in sizes:
         data = tempfile.mkdtemp(prefix=f"zhucun-scale-{size}-")
         env = dict(

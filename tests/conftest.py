@@ -105,3 +105,15 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+_BARE = ("models", "tasks", "flows", "deployments", "migrations")
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """The folders are the package `zhucun.*`: a test that reaches one by its bare name
+    (a `monkeypatch.setattr("flows.x", …)` string, say) loads a second copy of the code."""
+    import sys
+
+    bare = [n for n in sys.modules if n.split(".")[0] in _BARE]
+    assert not bare, f"{item.nodeid} imported {bare[:3]}: use zhucun.{bare[0]}"

@@ -132,20 +132,3 @@ def test_causes_override_is_recorded_and_refused_when_invalid(
         ],
     )
     assert bad.exit_code == 2 and "refused" in bad.output
-
-
-def test_demo_runs_the_whole_job_on_a_generated_county(
-    data_dir: object, prefect_harness: None
-) -> None:
-    """The README's main job: generate, upgrade, import, cycle, evaluate, summary (on a
-    fresh data directory: `demo` creates the database itself)."""
-    from zhucun.db import get_engine
-
-    res = runner.invoke(app, ["demo", "--county", "522626", "--households", "150", "--json"])
-    assert res.exit_code == 0, res.output
-    data = json.loads(res.stdout)
-    assert data["import"]["ok"]
-    assert data["cycle"]["stages"]["strategies"]["households"] >= 150
-    assert sum(data["evaluation"]["outcomes"].values()) > 0
-    with Session(get_engine()) as session:
-        assert check_lifecycle_invariants(session, "522626", 2026) == []

@@ -51,3 +51,15 @@ def test_demo_prints_a_tour_and_writes_export_and_report(
     data = json.loads(again.stdout)
     assert data["review"]["accepted"] >= 0 and "waiting" in data["review"]
     assert data["export"]["files"]["teams.csv"] > 0
+    # the README's main job, whole: the cycle's stages, the evaluation, every invariant
+    assert data["import"]["ok"]
+    assert data["cycle"]["stages"]["strategies"]["households"] >= 40
+    from sqlmodel import Session, func, select
+    from zhucun.models import Evaluation
+
+    from tests.support.invariants_lifecycle import check_lifecycle_invariants
+    from zhucun.db import get_engine
+
+    with Session(get_engine()) as session:
+        assert session.scalar(select(func.count()).select_from(Evaluation)) > 0
+        assert check_lifecycle_invariants(session, "522626", 2026) == []

@@ -159,7 +159,7 @@ def test_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
         return original_chunk(session_, county_, year, villages)
 
     monkeypatch.setattr(ts, "draft_chunk", draft_chunk)
-    monkeypatch.setattr("flows.strategies.HOUSEHOLDS_PER_TASK", 50)  # several chunks
+    monkeypatch.setattr("zhucun.flows.strategies.HOUSEHOLDS_PER_TASK", 50)  # several chunks
     with pytest.raises(RuntimeError, match="simulated crash"):
         draft_strategies(COUNTY, YEAR)
     partial = counts(session)["Strategy"]

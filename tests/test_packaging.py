@@ -85,3 +85,27 @@ def test_installed_beside_a_project_with_its_own_models(wheel: Path, tmp_path: P
         )
         assert run.returncode == 0, (args, run.stdout[-1000:], run.stderr[-1000:])
         assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_no_module_imports_a_top_level_folder_by_its_bare_name() -> None:
+    """Every module of zhucun imported in one process: none pulls in `models`, `tasks`,
+    `flows`, `deployments` or `migrations` bare (a second copy of the tables would load)."""
+    code = (
+        "import pkgutil, sys, zhucun\n"
+        "for m in pkgutil.walk_packages(zhucun.__path__, 'zhucun.'):\n"
+        "    if not m.name.startswith(('zhucun.migrations.versions', 'zhucun.__main__')):\n"
+        "        __import__(m.name)\n"
+        "import zhucun.models, zhucun.tasks, zhucun.flows, zhucun.deployments\n"
+        "for p in ('models', 'tasks', 'flows', 'deployments'):\n"
+        "    pkg = sys.modules['zhucun.' + p]\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, 'zhucun.' + p + '.'):\n"
+        "        __import__(m.name)\n"
+        "bare = sorted(n for n in sys.modules if n.split('.')[0] in "
+        "('models', 'tasks', 'flows', 'deployments', 'migrations'))\n"
+        "print(bare)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
