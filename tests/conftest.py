@@ -110,10 +110,23 @@ def postgres_url() -> Iterator[str]:
 _BARE = ("models", "tasks", "flows", "deployments", "migrations")
 
 
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    """The folders are the package `zhucun.*`: a test that reaches one by its bare name
-    (a `monkeypatch.setattr("flows.x", …)` string, say) loads a second copy of the code."""
+def _bare_modules() -> set[str]:
     import sys
 
-    bare = [n for n in sys.modules if n.split(".")[0] in _BARE]
-    assert not bare, f"{item.nodeid} imported {bare[:3]}: use zhucun.{bare[0]}"
+    return {n for n in sys.modules if n.split(".")[0] in _BARE}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """The folders are the package `zhucun.*`: a test that reaches one by its bare name
+    (`import_module("flows.x")`, a `monkeypatch.setattr("flows.x", …)` string) loads a
+    second copy of the code. Only that test fails; the copy is dropped again."""
+    import sys
+
+    before = _bare_modules()
+    result = yield
+    new = sorted(_bare_modules() - before)
+    for name in new:
+        sys.modules.pop(name, None)
+    assert not new, f"imported {new[:3]} by a bare name: use zhucun.{new[0]}"
+    return result

@@ -28,7 +28,7 @@ FLOW_MODULES = sorted(
 @pytest.mark.parametrize("module", FLOW_MODULES)
 def test_every_flow_module_imports_without_touching_the_database(module: str) -> None:
     """A worker imports flow modules to load them: no engine, settings or DB at import."""
-    importlib.import_module(f"flows.{module}")
+    importlib.import_module(f"zhucun.flows.{module}")
 
 
 @pytest.mark.parametrize("d", DEPLOYMENTS, ids=lambda d: d.name)
