@@ -22,6 +22,7 @@ from zhucun.tasks.review_ledger import DecideResult, Outcome, _stage_order, deci
 from zhucun.tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
 from zhucun.tasks.review_lock import CHINA, begin_write, lock_key
 
+from zhucun.exchange.reader import message
 from zhucun.rules import review as rules
 
 # --- Decisions files ---------------------------------------------------------------------
@@ -62,15 +63,15 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
     header = fh.read_header() or []
     missing = [c for c in FILE_COLUMNS if c not in header]
     unknown = [c for c in header if c not in FILE_COLUMNS]
-    errors += [f"{name}:1:{c}: missing column" for c in missing]
-    errors += [f"{name}:1:{c}: unknown column" for c in unknown]
+    errors += [message(name, 1, c, "missing column") for c in missing]
+    errors += [message(name, 1, c, "unknown column") for c in unknown]
     if errors:
         return [], [], errors
     for line, cells in fh.rows():
         row = {k: (v or "").strip() for k, v in zip(header, cells, strict=False) if k}
         for c in ("stage", "subject", "subject_id", "reviewer_id", "decision", "decided_on"):
             if not row.get(c):
-                errors.append(f"{name}:{line}:{c}: required")
+                errors.append(message(name, line, c, "required"))
         try:
             decided = date.fromisoformat(row.get("decided_on", ""))
         except ValueError:

@@ -13,6 +13,16 @@ from zhucun.exchange.specs import FileSpec
 EMPTY_RULE = "must not be empty"
 
 
+_BREAKS = str.maketrans({"\n": "⏎", "\r": "⏎", "\t": " ", "\x0b": " ", "\x0c": " "})
+
+
+def message(file: str, line: int, column: str, rule: str) -> str:
+    """`file:row:column: rule` on one line, whatever a header or a file name held (a column
+    label is the file's own text, so a line break in it must not split the message)."""
+    text = f"{file}:{line}:{column}: {rule}"
+    return text.translate(_BREAKS)
+
+
 @dataclass
 class Issues:
     """Errors and warnings as `file:row:column: rule`, all counted, the first `keep` kept."""
@@ -28,13 +38,13 @@ class Issues:
     def error(self, file: str, line: int, column: str, rule: str) -> None:
         self.error_count += 1
         if len(self.errors) < self.keep:
-            self.errors.append(f"{file}:{line}:{column}: {rule}")
+            self.errors.append(message(file, line, column, rule))
 
     def warn(self, file: str, line: int, column: str, rule: str) -> None:
         self.warning_count += 1
         self.warnings_by_file[file] = self.warnings_by_file.get(file, 0) + 1
         if len(self.warnings) < self.keep:
-            self.warnings.append(f"{file}:{line}:{column}: {rule}")
+            self.warnings.append(message(file, line, column, rule))
 
 
 @dataclass(frozen=True)

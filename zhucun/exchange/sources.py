@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zhucun.exchange.reader import Issues
+from zhucun.exchange.reader import Issues, message
 from zhucun.exchange.xlsx_reader import Workbook, XlsxError
 
 if TYPE_CHECKING:
@@ -296,7 +296,7 @@ class LabelledIssues(Issues):
         self.warning_count += 1
         self.warnings_by_file[file] = self.warnings_by_file.get(file, 0) + 1
         if len(self.warnings) < self.keep:
-            self.warnings.append(f"{self.labels.get(file, file)}:{line}:{column}: {rule}")
+            self.warnings.append(message(self.labels.get(file, file), line, column, rule))
 
     def fatal(self, message: str) -> None:
         """A problem of the folder rather than of a row (a missing or doubled file)."""
