@@ -67,7 +67,13 @@ def evaluate_progress(
     just ended, for the monthly schedule): exit conditions met (proposed for the exit
     procedure, never flipped), remain, monitor, relapse; village incidence
     and exit eligibility; events for villages that became exit-eligible and for households at
-    risk of relapse."""
+    risk of relapse.
+
+    Args:
+        county: 6-digit code of the county to evaluate (e.g. 522626).
+        period: the month evaluated, YYYY-MM; empty: the month that just ended (Asia/Shanghai).
+        villages: 12-digit village codes to narrow the run to; empty: every village.
+    """
     scope = Scope(county=county, villages=villages)
     period = _period(period)
     parts = run_per_chunk(
@@ -112,7 +118,12 @@ def evaluate_progress(
 )
 def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[str, Any]:
     """Only the monitoring part of an evaluation: open cases for exited households under the
-    monitoring threshold or hit by a shock; track and close open cases by the rules."""
+    monitoring threshold or hit by a shock; track and close open cases by the rules.
+
+    Args:
+        county: 6-digit code of the county to monitor (e.g. 522626).
+        period: the month monitored, YYYY-MM; empty: the month that just ended (Asia/Shanghai).
+    """
     scope = Scope(county=county)
     period = _period(period)
     parts = run_per_chunk(
