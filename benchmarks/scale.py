@@ -395,6 +395,8 @@ def main() -> None:
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             DO_NOT_TRACK="1",
             PREFECT_LOGGING_LEVEL="WARNING",
+            # the temporary server starts slowly on a loaded machine (default 20 s)
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         )
         env.pop("PREFECT_API_URL", None)
         cmd = [sys.executable, __file__, "--one", str(size), "--year", str(args.year)]
