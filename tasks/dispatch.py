@@ -301,21 +301,25 @@ def load_pool(
     stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member())
     if team_members:
         stmt = stmt.union_all(select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members))))
-    for cid, agency, skills, party, join, work, home in session.execute(stmt):
-        out.append(
-            rules.CadreInfo(
-                cadre_id=cid,
-                agency=agency,
-                skills=tuple(skills or ()),
-                party_member=bool(party),
-                party_join_year=join,
-                work_start_year=int(work),
-                home_village=home,
-                caseload=int(caseload.get(cid, 0)),
-                team_village=team_members.get(cid),
-            )
-        )
+    for row in session.execute(stmt):
+        out.append(cadre_info(row, caseload, team_members))
     return out
+
+
+def cadre_info(row: Any, caseload: dict[str, int], team_members: dict[str, str]) -> Any:
+    """A `_CADRE_COLS` row as the matching algorithm's `CadreInfo`."""
+    cid, agency, skills, party, join, work, home = row
+    return rules.CadreInfo(
+        cadre_id=cid,
+        agency=agency,
+        skills=tuple(skills or ()),
+        party_member=bool(party),
+        party_join_year=join,
+        work_start_year=int(work),
+        home_village=home,
+        caseload=int(caseload.get(cid, 0)),
+        team_village=team_members.get(cid),
+    )
 
 
 def _relatives(

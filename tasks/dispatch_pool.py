@@ -106,7 +106,7 @@ class PoolCache:
     ) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
         """The chunk's pool (free cadres + the chunk's active team members) and the spouse
         pairs, from the cache when it is still exact, else from the database."""
-        from zhucun.tasks.dispatch import _CADRE_COLS, load_pool
+        from zhucun.tasks.dispatch import _CADRE_COLS, cadre_info, load_pool
 
         run = current_flow_run_id()
         url = str(session.get_bind().engine.url)
@@ -128,22 +128,10 @@ class PoolCache:
                 self.state = state if run else None
             members = []
             if team_members:
-                for cid, agency, skills, party, join, work, home in session.execute(
+                for row in session.execute(
                     select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members)))
                 ):
-                    members.append(
-                        rules.CadreInfo(
-                            cadre_id=cid,
-                            agency=agency,
-                            skills=tuple(skills or ()),
-                            party_member=bool(party),
-                            party_join_year=join,
-                            work_start_year=int(work),
-                            home_village=home,
-                            caseload=state.caseload.get(cid, 0),
-                            team_village=team_members.get(cid),
-                        )
-                    )
+                    members.append(cadre_info(row, state.caseload, team_members))
             return [*state.free.values(), *members], state.spouse_pairs
 
     def expect(self, teams: Iterable[rules.TeamPlan], helpers: list[tuple[str, str, str]]) -> None:
