@@ -77,8 +77,13 @@ Row = tuple[str, int, str, Any]  # key, year_from, scope, value
 
 @lru_cache(maxsize=1)
 def default_rows() -> tuple[dict[str, Any], ...]:
-    text = resources.files("zhucun.policy").joinpath("defaults.toml").read_text("utf-8")
-    rows = tomllib.loads(text)["value"]
+    """Every `*.toml` of the package, in name order: one file per concern (defaults.toml,
+    procedures.toml, monitoring.toml …), so a county's edits and reviews stay local."""
+    files = sorted(
+        (f for f in resources.files("zhucun.policy").iterdir() if f.name.endswith(".toml")),
+        key=lambda f: f.name,
+    )
+    rows = [r for f in files for r in tomllib.loads(f.read_text("utf-8")).get("value", [])]
     return tuple({"scope": "*", "source": "", **r} for r in rows)
 
 
