@@ -19,6 +19,7 @@ from zhucun.models.lifecycle import (
     VillageAssessment,
 )
 from zhucun.models.policy import PolicyValue
+from zhucun.models.procedure import CrossCheckFinding, ProcedureCase
 from zhucun.models.registry import (
     Cadre,
     County,
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEvent",
     "Cadre",
     "County",
+    "CrossCheckFinding",
     "Decision",
     "Evaluation",
     "HelperAssignment",
@@ -48,6 +50,7 @@ __all__ = [
     "Plan",
     "PlanItem",
     "PolicyValue",
+    "ProcedureCase",
     "Publicity",
     "Relation",
     "ReviewEscalation",

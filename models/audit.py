@@ -91,6 +91,9 @@ class Decision(SQLModel, table=True):
     flow_run_id: str | None = None
     outcome: str = Field(max_length=10)  # accepted / refused
     refusal_reason: str | None = None
+    # What a procedure stage records beside the decision: the appraisal's tally
+    # (representatives, present, in_favour), who of the household acknowledged an exit.
+    details: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
 class AppliedFile(SQLModel, table=True):

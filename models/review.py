@@ -65,7 +65,7 @@ class Publicity(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint(
-            "subject", "subject_id", "cycle_year", "version", name="uq_publicity_item"
+            "subject", "subject_id", "cycle_year", "version", "stage", name="uq_publicity_item"
         ),
         Index("ix_publicity_village", "village_code", "cycle_year", "status"),
     )
@@ -75,6 +75,9 @@ class Publicity(SQLModel, table=True):
     subject_id: str = Field(max_length=32)
     cycle_year: int
     version: int = 1
+    # the procedure stage the window belongs to (identification has two); '' for the
+    # publicity of an approved strategy or plan
+    stage: str = Field(default="", max_length=12)
     village_code: str = Field(max_length=12)
     opens_on: date
     closes_on: date

@@ -20,9 +20,21 @@ from zhucun.models.policy import PolicyValue
 
 
 class ReviewStageRule(BaseModel):
+    """One stage of a review or a procedure. `kind` says who moves it on: `decide` (people
+    holding `roles`, `approvers` of them), `appraisal` (民主评议: a tally of the village
+    representatives, recorded by `roles`, needs `quorum` of them present and a majority),
+    `acknowledge` (户认可: a member of the household, recorded by `roles`), `publicity`
+    (公示 for `days`: nobody decides; the window closes it or an objection sends it back),
+    `crosscheck` (数据比对 against sector findings: automatic), `announce` (公告: the status
+    changes here and nowhere earlier)."""
+
     stage: str
-    roles: list[str]
+    roles: list[str] = []
     approvers: int = 1
+    kind: str = "decide"
+    days: int | None = None
+    quorum: float | None = None
+    zh: str = ""
 
 
 class Policy(BaseModel):
@@ -54,6 +66,9 @@ class Policy(BaseModel):
     review_deadline_days: int
     review_stages_strategy: list[ReviewStageRule]
     review_stages_plan: list[ReviewStageRule]
+    # procedures on the same engine: identification (识别), household exit, village exit
+    procedure_stages: dict[str, list[ReviewStageRule]] = {}
+    crosscheck_exclusions: dict[str, dict[str, str]] = {}
     monitoring_min_months: int
     monitoring_min_measures: int
     working_age: tuple[int, int]
