@@ -23,6 +23,7 @@ from zhucun.models import (
     ReviewState,
 )
 from zhucun.tasks.common import audit_many, current_flow_run_id, now
+from zhucun.tasks.procedure_cases import run_crosschecks, set_case_status
 from zhucun.tasks.review_load import (
     MODELS,
     SUBJECT_KEY,
@@ -39,6 +40,7 @@ from zhucun.tasks.review_lock import begin_write, lock_villages, server_today
 from zhucun.tasks.sql import insert_ignore, upsert
 
 from zhucun.policy import Policy
+from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
 
 # --- Deciding ---------------------------------------------------------------------------------
@@ -94,7 +96,9 @@ class DecideResult:
 
 
 def _stage_order(policy: Policy, subject: str, stage: str) -> int:
-    names = [s.stage for s in rules.stages_for(policy, subject)] if subject in MODELS else []
+    names = (
+        [s.stage for s in rules.stages_for(policy, subject)] if subject in rules.SUBJECTS else []
+    )
     return names.index(stage) if stage in names else 99
 
 
@@ -130,7 +134,7 @@ def decide(
     if not requests:
         return DecideResult()
     begin_write(session)
-    keys = {(r.subject, r.subject_id) for r in requests if r.subject in MODELS}
+    keys = {(r.subject, r.subject_id) for r in requests if r.subject in rules.SUBJECTS}
     first = load_items(session, cycle_year, keys=keys)
     lock_villages(session, cycle_year, {i.village_code for i in first.values()})
     for attempt in range(2):
@@ -194,7 +198,8 @@ def _judge(
         ctx = contexts.get(item.village_code) if item else None
         esc = dict(escalations.get(key, {}))
         if item is not None and ctx is not None:
-            for stage, (level, _why) in rules.standing_escalations(item, ctx, full).items():
+            own = rules.stages_for(policy, item.subject)
+            for stage, (level, _why) in rules.standing_escalations(item, ctx, full, own).items():
                 esc.setdefault(stage, level)
         past = history.get(key, [])
         verdict = rules.validate(
@@ -263,6 +268,7 @@ def _write(
                 flow_run_id=flow_run_id,
                 outcome="accepted" if v.accepted else "refused",
                 refusal_reason=v.refusal,
+                details=dict(r.details) if r.details else None,
             )
         )
         if v.accepted and v.new_status and item is not None:
@@ -312,7 +318,12 @@ def _write(
     if ledger:
         session.execute(insert(Decision), ledger)
     for subject, rows in changes.items():
-        _set_status(session, subject, cycle_year, rows)
+        if subject in proc.PROCEDURES:
+            set_case_status(session, subject, cycle_year, rows, policy=policy, today=today)
+        else:
+            _set_status(session, subject, cycle_year, rows)
+    if any(subject in proc.PROCEDURES for subject in changes):
+        run_crosschecks(session, cycle_year, policy=policy, today=today)
     if new_escalations:
         esc_rows = [
             dict(
@@ -342,7 +353,10 @@ def _write(
         ]
     if publicity:
         insert_ignore(
-            session, Publicity, publicity, ("subject", "subject_id", "cycle_year", "version")
+            session,
+            Publicity,
+            publicity,
+            ("subject", "subject_id", "cycle_year", "version", "stage"),
         )
         audit += [
             dict(

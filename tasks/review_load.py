@@ -200,6 +200,9 @@ def load_items(
         items[("plan", r.village_code)] = rules.Item(
             "plan", r.village_code, cycle_year, r.village_code, r.status, r.version
         )
+    from zhucun.tasks.procedure_load import load_procedure_items
+
+    items.update(load_procedure_items(session, cycle_year, villages=villages, keys=keys))
     return items
 
 

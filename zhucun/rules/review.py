@@ -42,9 +42,12 @@ from zhucun.idnumber import IdNumberError, normalise_id_number
 from zhucun.models.enums import MEASURE_ZH, Measure
 from zhucun.models.transitions import MACHINES, check_transition
 from zhucun.policy import Policy, ReviewStageRule
+from zhucun.rules import procedure as proc
 
 DECISIONS = ("approve", "reject", "return")
-SUBJECTS = ("strategy", "plan")
+SUBJECTS = ("strategy", "plan", *proc.PROCEDURES)
+# Subjects whose item is a household (its head's relatives are conflicted).
+HOUSEHOLD_SUBJECTS = frozenset({"strategy"}) | proc.HOUSEHOLD_PROCEDURES
 # Statuses that leave the approval chain (never a "next" status of an approval).
 _EXITS = frozenset({"returned", "rejected"})
 
@@ -78,6 +81,10 @@ def stages_for(policy: Policy, subject: str) -> list[ReviewStageRule]:
         return list(policy.review_stages_strategy)
     if subject == "plan":
         return list(policy.review_stages_plan)
+    if subject in proc.PROCEDURES:
+        if subject not in policy.procedure_stages:
+            raise ReviewConfigError(f"the policy lists no stages for the {subject} procedure")
+        return list(policy.procedure_stages[subject])
     raise ValueError(f"unknown subject {subject!r}")
 
 
@@ -86,8 +93,11 @@ def ladder(policy: Policy) -> list[ReviewStageRule]:
     return max((policy.review_stages_plan, policy.review_stages_strategy), key=len)
 
 
-def status_chain(subject: str) -> list[str]:
-    """draft → … → approved, read off `models.transitions` (the non-exit successors)."""
+def status_chain(subject: str, stages: Sequence[ReviewStageRule] = ()) -> list[str]:
+    """draft → … → approved, read off `models.transitions` (the non-exit successors); for a
+    procedure, its stages then done."""
+    if subject in proc.PROCEDURES:
+        return proc.chain(stages)
     machine = MACHINES[subject]
     chain = ["draft"]
     while True:
@@ -100,6 +110,8 @@ def status_chain(subject: str) -> list[str]:
 
 
 def check_stages(subject: str, stages: Sequence[ReviewStageRule]) -> None:
+    if subject in proc.PROCEDURES:
+        return
     chain = status_chain(subject)
     if len(stages) != len(chain) - 1:
         raise ReviewConfigError(
@@ -110,6 +122,8 @@ def check_stages(subject: str, stages: Sequence[ReviewStageRule]) -> None:
 
 def waiting_stage(subject: str, status: str, stages: Sequence[ReviewStageRule]) -> str | None:
     """The stage an item in `status` waits for, or None (approved, returned, rejected)."""
+    if subject in proc.PROCEDURES:
+        return proc.waiting(status, stages)
     check_stages(subject, stages)
     chain = status_chain(subject)
     if status not in chain[:-1]:
@@ -119,6 +133,8 @@ def waiting_stage(subject: str, status: str, stages: Sequence[ReviewStageRule]) 
 
 def next_status(subject: str, stage: str, stages: Sequence[ReviewStageRule]) -> str:
     """The status an approval of `stage` leads to."""
+    if subject in proc.PROCEDURES:
+        return proc.after(stage, stages)
     chain = status_chain(subject)
     names = [s.stage for s in stages]
     return chain[names.index(stage) + 1]
@@ -203,7 +219,8 @@ class Item:
     village_code: str
     status: str
     version: int = 1
-    head_id_number: str | None = None  # strategies only; never leaves the rules
+    head_id_number: str | None = None  # household items only; never leaves the rules
+    members: frozenset[str] = frozenset()  # names of the household (exit acknowledgement)
 
 
 @dataclass(frozen=True)
@@ -227,6 +244,7 @@ class Request:
     decision: str
     reason: str | None
     decided_on: date
+    details: Mapping[str, object] | None = None  # a procedure stage's record (tally, who)
 
 
 @dataclass(frozen=True)
@@ -244,15 +262,19 @@ class Verdict:
 
 
 def standing_escalations(
-    item: Item, ctx: VillageContext, full: Sequence[ReviewStageRule]
+    item: Item,
+    ctx: VillageContext,
+    full: Sequence[ReviewStageRule],
+    stages: Sequence[ReviewStageRule] = (),
 ) -> dict[str, tuple[str, str]]:
     """Escalations that hold whatever anybody decides: {stage: (level, reason)}.
 
     优亲厚友 rule (domain-rules §7, 近亲属备案): a household whose head is a near relative of an
     official of its own village is reviewed by the township — the village committee cannot
     co-sign it, so its committee stage goes to the next level."""
-    if item.subject != "strategy" or not item.head_id_number:
-        return {}
+    out = _nobody_to_decide(item, ctx, full, stages)
+    if item.subject not in HOUSEHOLD_SUBJECTS or not item.head_id_number:
+        return out
     for pid, id_no in sorted(ctx.officials.items()):
         rel = ctx.relation(item.head_id_number, id_no)
         if rel:
@@ -260,20 +282,43 @@ def standing_escalations(
             if level is None:
                 return {}
             role = next(iter(sorted(ctx.roles.get(pid, frozenset()))), "official")
-            return {
+            return out | {
                 "committee": (
                     level,
                     f"优亲厚友: household head is a near relative ({rel}) of village "
                     f"{role} {pid}; the committee cannot co-sign, the {level} decides",
                 )
             }
-    return {}
+    return out
+
+
+def _nobody_to_decide(
+    item: Item,
+    ctx: VillageContext,
+    full: Sequence[ReviewStageRule],
+    stages: Sequence[ReviewStageRule],
+) -> dict[str, tuple[str, str]]:
+    """A procedure stage that nobody in the village holds a role for (no team posted where
+    a non-poor household applies) goes to the next level, so it never waits forever."""
+    if item.subject not in proc.PROCEDURES:
+        return {}
+    held = {r for rs in ctx.roles.values() for r in rs}
+    out = {}
+    for rule in stages:
+        if rule.kind in proc.AUTOMATIC or not rule.roles or held & set(rule.roles):
+            continue
+        level = next_level(rule.stage, full)
+        if level:
+            why = f"nobody here holds a {rule.stage}-stage role: the {level} decides"
+            out[rule.stage] = (level, why)
+    return out
+
 
 
 def conflict(request: Request, item: Item, ctx: VillageContext) -> str | None:
     """Why the reviewer may not decide this item because of a near relative, or None."""
     reviewer_no = ctx.id_numbers.get(request.reviewer_id)
-    if item.subject == "strategy":
+    if item.subject in HOUSEHOLD_SUBJECTS:
         rel = ctx.relation(reviewer_no, item.head_id_number)
         if rel == "self":
             return "the reviewer is the head of this household"
@@ -360,6 +405,9 @@ def validate(
             False, f"a {item.subject} has no stage {request.stage!r} ({names})", column="stage"
         )
     waiting = waiting_stage(item.subject, item.status, stages)
+    rule = stage_rule(stages, request.stage)
+    if waiting == request.stage and rule is not None and rule.kind in proc.AUTOMATIC:
+        return Verdict(False, proc.person_refusal(rule), column="stage")
     if waiting is None:
         return Verdict(
             False, f"the {item.subject} is {item.status}: nothing to decide", column="subject_id"
@@ -448,11 +496,15 @@ def validate(
             column="reviewer_id",
         )
 
+    if request.decision == "approve" and rule is not None:
+        refusal = _record_refusal(rule, request, item)
+        if refusal:
+            return Verdict(False, refusal, column="details")
     if request.decision == "return":
-        check_transition(item.subject, item.status, "returned")
+        _check(item, "returned", stages)
         return Verdict(True, new_status="returned")
     if request.decision == "reject":
-        check_transition(item.subject, item.status, "rejected")
+        _check(item, "rejected", stages)
         return Verdict(True, new_status="rejected")
     needed = stage_rule(stages, request.stage).approvers  # type: ignore[union-attr]
     approvals = {
@@ -463,8 +515,25 @@ def validate(
     if len(approvals) < needed:
         return Verdict(True)
     new = next_status(item.subject, request.stage, stages)
-    check_transition(item.subject, item.status, new)
+    _check(item, new, stages)
     return Verdict(True, new_status=new)
+
+
+def _check(item: Item, new: str, stages: Sequence[ReviewStageRule]) -> None:
+    if item.subject in proc.PROCEDURES:
+        proc.check_step(item.status, new, stages)
+    else:
+        check_transition(item.subject, item.status, new)
+
+
+def _record_refusal(rule: ReviewStageRule, request: Request, item: Item) -> str | None:
+    """What a procedure stage must record before it approves (the tally, who of the
+    household acknowledged), or None."""
+    if rule.kind == "appraisal":
+        return proc.appraisal_refusal(rule, request.details)
+    if rule.kind == "acknowledge":
+        return proc.acknowledgement_refusal(request.details, item.members)
+    return None
 
 
 # --- Publicity (公示) ------------------------------------------------------------------------
