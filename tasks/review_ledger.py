@@ -276,7 +276,7 @@ def _write(
                 dict(
                     subject_id=r.subject_id,
                     status=v.new_status,
-                    reason=r.reason if v.new_status == "returned" else None,
+                    reason=r.reason if v.new_status in ("returned", "rejected") else None,
                 )
             )
             audit.append(

@@ -3,6 +3,7 @@ final) and objections that send an item back for re-review."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -12,15 +13,18 @@ from sqlmodel import Session
 from zhucun.models import (
     Decision,
     Objection,
+    ProcedureCase,
     Publicity,
     Strategy,
 )
 from zhucun.tasks.common import audit_many, county_region, now
+from zhucun.tasks.procedure_cases import auto_decisions, run_crosschecks, set_case_status
 from zhucun.tasks.review_ledger import _set_status, sync_states
 from zhucun.tasks.review_load import MODELS, SUBJECT_KEY, ReviewError
 from zhucun.tasks.review_lock import server_today
 
 from zhucun.policy import load_policy
+from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
 
 # --- Publicity and objections --------------------------------------------------------------
@@ -48,6 +52,7 @@ def close_publicity(
         Publicity.version,
         Publicity.closes_on,
         Publicity.village_code,
+        Publicity.stage,
     ).where(Publicity.status == "open", Publicity.closes_on <= today)
     if county:
         stmt = stmt.where(Publicity.village_code.like(f"{county}%"))
@@ -84,6 +89,7 @@ def close_publicity(
                 for p, sid in _strategy_ids(session, strategies)
             ],
         )
+    _advance_procedures(session, [p for p in due if p.subject in proc.PROCEDURES], today, at)
     audit_many(
         session,
         [
@@ -98,6 +104,39 @@ def close_publicity(
         ],
     )
     return {"closed": len(due)}
+
+
+def _advance_procedures(session: Session, due: Sequence[Any], today: date, at: datetime) -> None:
+    """A procedure's window closed without objection: the case passes that stage, as an
+    automatic decision in the ledger (reviewer zhucun:system), and runs on into an
+    automatic stage that follows (the cross-check)."""
+    by_cycle: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for p in due:
+        by_cycle[(p.cycle_year, p.village_code[:6])].append(p)
+    for (cycle_year, county), pubs in sorted(by_cycle.items()):
+        region, province = county_region(session, county)
+        policy = load_policy(session, cycle_year, region, province)
+        at_stage = {
+            (r.procedure, r.subject_id): (r.status, r.version)
+            for r in session.execute(
+                select(ProcedureCase.procedure, ProcedureCase.subject_id,
+                       ProcedureCase.status, ProcedureCase.version)
+                .where(ProcedureCase.cycle_year == cycle_year,
+                       ProcedureCase.subject_id.in_([p.subject_id for p in pubs]))
+            )
+        }  # fmt: skip
+        moves = [
+            dict(procedure=p.subject, subject_id=p.subject_id, village_code=p.village_code,
+                 version=p.version, stage=p.stage, decision="approve",
+                 reason=f"公示期满无异议 ({p.closes_on})",
+                 new_status=proc.after(p.stage, rules.stages_for(policy, p.subject)))
+            for p in pubs
+            if at_stage.get((p.subject, p.subject_id)) == (p.stage, p.version)
+        ]  # fmt: skip
+        auto_decisions(session, moves, cycle_year=cycle_year, policy=policy, today=today, at=at)
+        run_crosschecks(session, cycle_year, policy=policy, today=today, county=county)
+        villages = sorted({p.village_code for p in pubs})
+        sync_states(session, cycle_year, villages, policy=policy, at=at)
 
 
 def _strategy_ids(session: Session, pubs: Sequence[Any]) -> list[tuple[Any, int]]:
@@ -138,7 +177,7 @@ def file_objection(
                 Publicity.subject_id == subject_id,
                 Publicity.cycle_year == cycle_year,
             )
-            .order_by(Publicity.version.desc())
+            .order_by(Publicity.version.desc(), Publicity.id.desc())
             .limit(1)
         )
         .scalars()
@@ -154,15 +193,26 @@ def file_objection(
     )
     if why or pub is None:
         raise ReviewError(why or "not in publicity")
-    model = MODELS[subject]
-    status = session.scalar(
-        select(model.status).where(
-            SUBJECT_KEY[subject] == subject_id, model.cycle_year == cycle_year
+    if subject in proc.PROCEDURES:
+        status = session.scalar(
+            select(ProcedureCase.status).where(
+                ProcedureCase.procedure == subject,
+                ProcedureCase.subject_id == subject_id,
+                ProcedureCase.cycle_year == cycle_year,
+            )
         )
-    )
-    from zhucun.models.transitions import check_transition
+        if status != pub.stage:
+            raise ReviewError(f"the case is at {status}, not in its {pub.stage} window")
+    else:
+        model = MODELS[subject]
+        status = session.scalar(
+            select(model.status).where(
+                SUBJECT_KEY[subject] == subject_id, model.cycle_year == cycle_year
+            )
+        )
+        from zhucun.models.transitions import check_transition
 
-    check_transition(subject, status, "returned")
+        check_transition(subject, status, "returned")
     session.execute(
         insert(Objection),
         [
@@ -181,12 +231,13 @@ def file_objection(
     session.execute(
         update(Publicity).where(Publicity.id == pub.id).values(status="objected", closed_at=at)
     )
-    _set_status(
-        session,
-        subject,
-        cycle_year,
-        [dict(subject_id=subject_id, status="returned", reason=f"objection: {reason}")],
-    )
+    back = [dict(subject_id=subject_id, status="returned", reason=f"objection: {reason}")]
+    region, province = county_region(session, pub.village_code[:6])
+    policy = load_policy(session, cycle_year, region, province)
+    if subject in proc.PROCEDURES:
+        set_case_status(session, subject, cycle_year, back, policy=policy, today=filed_on)
+    else:
+        _set_status(session, subject, cycle_year, back)
     audit_many(
         session,
         [
@@ -200,14 +251,7 @@ def file_objection(
             )
         ],
     )
-    region, province = county_region(session, pub.village_code[:6])
-    sync_states(
-        session,
-        cycle_year,
-        [pub.village_code],
-        policy=load_policy(session, cycle_year, region, province),
-        at=at,
-    )
+    sync_states(session, cycle_year, [pub.village_code], policy=policy, at=at)
     return {
         "subject": subject,
         "subject_id": subject_id,

@@ -21,6 +21,7 @@ Decided here (and why):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from math import ceil
 from typing import Any
 
@@ -79,12 +80,13 @@ def appraisal_refusal(rule: ReviewStageRule, details: Mapping[str, Any] | None) 
         )
     if present > reps or yes > present:
         return f"the tally does not add up: {yes} in favour of {present} present of {reps}"
-    quorum = rule.quorum or 0.0
-    needed = ceil(quorum * reps - 1e-9)
+    # policy writes 2/3 as 0.6667: read it as the fraction a meeting's rule means
+    quorum = Fraction(rule.quorum or 0.0).limit_denominator(12)
+    needed = ceil(quorum * reps)
     if present < needed:
         return (
             f"quorum missing: {present} of {reps} representatives present, "
-            f"needs at least {needed} ({quorum:.0%})"
+            f"needs at least {needed} ({quorum})"
         )
     if yes * 2 <= present:
         return f"the appraisal did not carry: {yes} of {present} present in favour"
