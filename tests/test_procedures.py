@@ -32,8 +32,16 @@ DAY = date(2026, 3, 2)
 TALLY = {"representatives": 33, "present": 25, "in_favour": 21}
 
 
-def req(subject: str, sid: str, stage: str, who: str, decision: str = "approve",
-        reason: str | None = None, on: date = DAY, **details: object) -> rules.Request:  # fmt: skip
+def req(
+    subject: str,
+    sid: str,
+    stage: str,
+    who: str,
+    decision: str = "approve",
+    reason: str | None = None,
+    on: date = DAY,
+    **details: object,
+) -> rules.Request:
     return rules.Request(subject, sid, stage, who, decision, reason, on, details or None)
 
 
@@ -99,10 +107,22 @@ def test_identification_walks_two_publicities_and_one_announcement(
         .values(status="non_poor", registered_poor=False)
     )
     # T0 is the applicant's in-law; the excluded household has a member on the payroll
-    session.add(Relation(id_number_a=seeded.info.id_numbers["T0"],
-                         id_number_b=seeded.info.id_numbers[applicant], relation="in_law"))  # fmt: skip
-    session.add(CrossCheckFinding(household_id=excluded, kind="payroll", source="财政",
-                                  found_on=DAY, detail="妻 县教育局在编"))  # fmt: skip
+    session.add(
+        Relation(
+            id_number_a=seeded.info.id_numbers["T0"],
+            id_number_b=seeded.info.id_numbers[applicant],
+            relation="in_law",
+        )
+    )
+    session.add(
+        CrossCheckFinding(
+            household_id=excluded,
+            kind="payroll",
+            source="财政",
+            found_on=DAY,
+            detail="妻 县教育局在编",
+        )
+    )
     session.commit()
     opened = apply_identification(
         session, [applicant, excluded, seeded.info.poor_households[0]], cycle_year=YEAR, today=DAY
@@ -138,9 +158,16 @@ def test_identification_walks_two_publicities_and_one_announcement(
     assert (pub.stage, pub.closes_on) == ("publicity1", DAY + timedelta(days=7))
 
     # an objection in the first window sends the applicant back to the appraisal (version 2)
-    file_objection(session, subject="identify", subject_id=applicant, cycle_year=YEAR,
-                   filed_by="村民代表王某", reason="家中有经营性货车", filed_on=DAY + timedelta(days=2),
-                   at=None)  # fmt: skip
+    file_objection(
+        session,
+        subject="identify",
+        subject_id=applicant,
+        cycle_year=YEAR,
+        filed_by="村民代表王某",
+        reason="家中有经营性货车",
+        filed_on=DAY + timedelta(days=2),
+        at=None,
+    )
     session.commit()
     c = case(session, "identify", applicant)
     assert (c.status, c.version) == ("appraisal", 2) and "objection" in (c.reason or "")
@@ -197,8 +224,16 @@ def test_exit_needs_the_households_acknowledgement_and_changes_status_at_announc
     v0 = seeded.info.poor_villages[0]
     ready, doubtful = seeded.strategies[v0][0], seeded.strategies[v0][1]
     for hid in (ready, doubtful):
-        session.add(ExitProposal(household_id=hid, village_code=v0, period="2026-02",
-                                 reasons_met=["income_steady"], evidence={}, proposed_on=DAY))  # fmt: skip
+        session.add(
+            ExitProposal(
+                household_id=hid,
+                village_code=v0,
+                period="2026-02",
+                reasons_met=["income_steady"],
+                evidence={},
+                proposed_on=DAY,
+            )
+        )
     session.commit()
     assert propose_exits(session, "130624", "2026-02", today=DAY)["opened"] == 2
     assert propose_exits(session, "130624", "2026-02", today=DAY)["opened"] == 0  # re-run
@@ -259,8 +294,16 @@ def test_a_household_related_to_a_village_official_is_never_appraised_by_that_of
     township instead of the committee."""
     official, hid = seeded.info.official_relative_household
     v1 = seeded.v1
-    session.add(ExitProposal(household_id=hid, village_code=v1, period="2026-02",
-                             reasons_met=[], evidence={}, proposed_on=DAY))  # fmt: skip
+    session.add(
+        ExitProposal(
+            household_id=hid,
+            village_code=v1,
+            period="2026-02",
+            reasons_met=[],
+            evidence={},
+            proposed_on=DAY,
+        )
+    )
     session.commit()
     propose_exits(session, "130624", "2026-02", today=DAY)
     session.commit()
