@@ -243,11 +243,22 @@ class ReviewStage(StrEnum):
     committee = "committee"
     township = "township"
     county = "county"
+    # stages of the procedures (identification, exit): zhucun/policy/procedures.toml
+    appraisal = "appraisal"
+    acknowledge = "acknowledge"
+    publicity = "publicity"
+    publicity1 = "publicity1"
+    publicity2 = "publicity2"
+    crosscheck = "crosscheck"
+    announce = "announce"
 
 
 class ReviewSubject(StrEnum):
     strategy = "strategy"
     plan = "plan"
+    identify = "identify"
+    exit = "exit"
+    vexit = "vexit"
 
 
 REVIEW_STAGE_ZH: dict[ReviewStage, str] = {
@@ -255,11 +266,21 @@ REVIEW_STAGE_ZH: dict[ReviewStage, str] = {
     ReviewStage.committee: "村两委",
     ReviewStage.township: "乡镇",
     ReviewStage.county: "县",
+    ReviewStage.appraisal: "民主评议",
+    ReviewStage.acknowledge: "户认可",
+    ReviewStage.publicity: "公示",
+    ReviewStage.publicity1: "第一次公示",
+    ReviewStage.publicity2: "第二次公示",
+    ReviewStage.crosscheck: "数据比对",
+    ReviewStage.announce: "公告",
 }
 
 REVIEW_SUBJECT_ZH: dict[ReviewSubject, str] = {
     ReviewSubject.strategy: "一户一策",
     ReviewSubject.plan: "村发展规划",
+    ReviewSubject.identify: "贫困户识别",
+    ReviewSubject.exit: "贫困户退出",
+    ReviewSubject.vexit: "贫困村退出",
 }
 
 

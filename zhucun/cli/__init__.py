@@ -141,6 +141,7 @@ def _register() -> None:
         "commands_check",
         "commands_report",
         "commands_measures",
+        "commands_procedure",
     ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])

@@ -31,6 +31,18 @@ REVIEW_STATUS_ZH = {
     "approved": "已批准",
     "returned": "退回修改",
     "rejected": "不予批准",
+    "done": "已公告",
+    "appraisal": "待民主评议",
+    "committee": "待村两委核实",
+    "team": "待工作队核实",
+    "acknowledge": "待户认可",
+    "publicity": "公示中",
+    "publicity1": "第一次公示中",
+    "publicity2": "第二次公示中",
+    "township": "待乡镇审核",
+    "crosscheck": "待数据比对",
+    "county": "待县审定",
+    "announce": "待公告",
 }
 SHORTAGE_ZH = {"team": "工作队员", "leader": "第一书记", "helper": "帮扶责任人"}
 PROVIDER_ZH = {
