@@ -25,6 +25,9 @@ from zhucun.tasks.review_lock import CHINA, begin_write, lock_key
 from zhucun.exchange.reader import message
 from zhucun.rules import review as rules
 
+# Optional columns a procedure stage records (民主评议's tally, who acknowledged an exit).
+DETAIL_COLUMNS = ("representatives", "present", "in_favour", "acknowledged_by")
+
 # --- Decisions files ---------------------------------------------------------------------
 
 
@@ -62,7 +65,7 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
     rows: list[int] = []
     header = fh.read_header() or []
     missing = [c for c in FILE_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in FILE_COLUMNS]
+    unknown = [c for c in header if c not in FILE_COLUMNS and c not in DETAIL_COLUMNS]
     errors += [message(name, 1, c, "missing column") for c in missing]
     errors += [message(name, 1, c, "unknown column") for c in unknown]
     if errors:
@@ -78,6 +81,14 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
             if row.get("decided_on"):
                 errors.append(f"{name}:{line}:decided_on: not a date YYYY-MM-DD")
             continue
+        details: dict[str, object] = {}
+        for c in DETAIL_COLUMNS:
+            if row.get(c):
+                value = row[c]
+                if c != "acknowledged_by" and not value.isdigit():
+                    errors.append(message(name, line, c, "a whole number"))
+                    continue
+                details[c] = int(value) if c != "acknowledged_by" else value
         requests.append(
             rules.Request(
                 row["subject"],
@@ -87,6 +98,7 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
                 row["decision"],
                 row.get("reason") or None,
                 decided,
+                details or None,
             )
         )
         rows.append(line)

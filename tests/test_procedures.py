@@ -5,6 +5,7 @@ reason, and the household's status changes at announcement and nowhere earlier."
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -315,3 +316,49 @@ def test_a_household_related_to_a_village_official_is_never_appraised_by_that_of
     v = one(session, req("exit", hid, "committee", other))
     assert not v.accepted and "township" in (v.refusal or "")
     assert one(session, req("exit", hid, "committee", "T1")).accepted
+
+
+def test_a_decisions_file_carries_the_tally_and_the_acknowledgement(
+    session: Session, seeded: ReviewSeed, tmp_path: Path
+) -> None:
+    """The meeting minutes decide procedure stages in the one decisions format; a row
+    without its tally refuses the whole file."""
+    from zhucun.tasks.review_files import apply_decisions_file
+
+    v0 = seeded.info.poor_villages[0]
+    hid = seeded.strategies[v0][0]
+    session.add(
+        ExitProposal(
+            household_id=hid,
+            village_code=v0,
+            period="2026-02",
+            reasons_met=[],
+            evidence={},
+            proposed_on=DAY,
+        )
+    )
+    session.commit()
+    propose_exits(session, "130624", "2026-02", today=DAY)
+    session.commit()
+    head = session.get(Household, hid).head_name  # type: ignore[union-attr]
+    o = seeded.officials(v0)
+    cols = "stage,subject,subject_id,reviewer_id,decision,reason,decided_on"
+    rows = [
+        f"appraisal,exit,{hid},{o['party_secretary']},approve,,{DAY},30,24,20,",
+        f"committee,exit,{hid},{o['committee_director']},approve,,{DAY},,,,",
+        f"team,exit,{hid},{seeded.teams[v0][0]},approve,,{DAY},,,,",
+        f"acknowledge,exit,{hid},{seeded.teams[v0][1]},approve,,{DAY},,,,{head}",
+    ]
+    header = f"{cols},representatives,present,in_favour,acknowledged_by\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "\n".join([rows[0].replace(",30,24,20,", ",,,,"), *rows[1:]]))
+    res = apply_decisions_file(session, bad, cycle_year=YEAR, county="130624", today=DAY)
+    session.rollback()
+    assert res.result is not None and not res.result.applied
+    assert case(session, "exit", hid).status == "appraisal"
+    good = tmp_path / "minutes.csv"
+    good.write_text(header + "\n".join(rows))
+    res = apply_decisions_file(session, good, cycle_year=YEAR, county="130624", today=DAY)
+    session.commit()
+    assert res.result is not None and res.result.applied and res.result.accepted == 4
+    assert case(session, "exit", hid).status == "publicity"
