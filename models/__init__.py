@@ -18,6 +18,7 @@ from zhucun.models.lifecycle import (
     TeamMember,
     VillageAssessment,
 )
+from zhucun.models.monitoring import MonitoringClue
 from zhucun.models.policy import PolicyValue
 from zhucun.models.procedure import CrossCheckFinding, ProcedureCase
 from zhucun.models.registry import (
@@ -45,6 +46,7 @@ __all__ = [
     "HouseholdAssessment",
     "Member",
     "MonitoringCase",
+    "MonitoringClue",
     "Objection",
     "Official",
     "Plan",

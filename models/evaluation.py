@@ -60,6 +60,10 @@ class MonitoringCase(SQLModel, table=True):
     stable_since: str | None = Field(default=None, max_length=7)
     closed_period: str | None = Field(default=None, max_length=7)
     closed_reason: str | None = None
+    # 风险类型 (zhucun.models.monitoring.RiskType codes) found when the case opened
+    risk_types: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # the daily clock found no development measure a month after identification (once)
+    measure_flagged_on: date | None = None
 
 
 class ExitProposal(SQLModel, table=True):

@@ -48,12 +48,20 @@ MONITORING: Mapping[str, frozenset[str]] = {
     "closed": frozenset(),
 }
 
+# A monitoring clue (MonitoringClue) becomes a case or is dismissed; it never disappears.
+CLUE: Mapping[str, frozenset[str]] = {
+    "open": frozenset({"case", "dismissed"}),
+    "case": frozenset(),
+    "dismissed": frozenset(),
+}
+
 MACHINES: Mapping[str, Mapping[str, frozenset[str]]] = {
     "strategy": STRATEGY,
     "plan": PLAN,
     "team": TEAM,
     "household": HOUSEHOLD,
     "monitoring": MONITORING,
+    "clue": CLUE,
 }
 
 

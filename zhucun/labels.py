@@ -18,6 +18,7 @@ from typing import Any
 
 from zhucun.exchange.labels import COLUMN_LABELS
 from zhucun.models import enums
+from zhucun.models import monitoring as mon
 from zhucun.reports import fmt
 from zhucun.reports.fmt import CHINA, yuan, zh_period
 
@@ -52,6 +53,17 @@ _CLI: dict[str, dict[str, tuple[str, str]]] = {
         "key": ("项目", "key"),
         "value": ("值", "value"),
         "count": ("数量", "count"),
+        "channel": ("渠道", "channel"),
+        "sector": ("部门", "sector"),
+        "clue_kind": ("线索", "clue"),
+        "amount": ("金额", "amount"),
+        "reported_on": ("发现日期", "reported"),
+        "due_on": ("办结期限", "due"),
+        "clue_status": ("状态", "status"),
+        "dismissed_by": ("排除人", "dismissed by"),
+        "reason": ("理由", "reason"),
+        "category": ("监测类型", "category"),
+        "risk_type": ("风险类型", "risk type"),
     },
     "cycle_stage": {
         "generate": ("生成登记数据", "generate"),
@@ -82,6 +94,12 @@ _ZH_SOURCES: dict[str, Mapping[Any, str]] = {
     "review_status": fmt.REVIEW_STATUS_ZH,
     "funding": fmt.FUNDING_ZH,
     "category": fmt.CATEGORY_ZH,
+    "clue_channel": mon.CHANNEL_ZH,
+    "clue_sector": mon.SECTOR_ZH,
+    "clue_kind": mon.CLUE_KIND_ZH,
+    "clue_status": mon.CLUE_STATUS_ZH,
+    "risk_type": mon.RISK_TYPE_ZH,
+    "monitoring_category": mon.MONITORING_CATEGORY_ZH,
 }
 
 

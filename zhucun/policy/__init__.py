@@ -71,6 +71,14 @@ class Policy(BaseModel):
     crosscheck_exclusions: dict[str, dict[str, str]] = {}
     monitoring_min_months: int
     monitoring_min_measures: int
+    # 防止返贫监测 (monitoring.toml): a province's own threshold on top of the national floor
+    monitoring_province_threshold_yuan: float | None = None
+    monitoring_income_months: int  # income counted over the months before the clue
+    monitoring_clue_days: int  # a clue is decided (case or dismissed) within this many days
+    monitoring_measure_months: int  # a development measure within this many months
+    monitoring_stable_months: int  # income steadily above the threshold this long
+    monitoring_development_measures: list[str]  # 开发式帮扶: measures that count as such
+    monitoring_clue_deciders: list[str]  # roles that may dismiss a clue
     working_age: tuple[int, int]
     microcredit_max_yuan: float
     microcredit_term_years: int
