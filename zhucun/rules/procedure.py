@@ -124,3 +124,41 @@ def exclusion(
             if effect == wanted:
                 return kind, effect
     return None
+
+
+NOTICE_TITLE = {
+    ("identify", "publicity1"): "贫困户识别第一次公示",
+    ("identify", "publicity2"): "贫困户识别第二次公示",
+    ("identify", "announce"): "贫困户识别公告",
+    ("exit", "publicity"): "拟退出贫困户公示",
+    ("exit", "announce"): "贫困户退出公告",
+    ("vexit", "publicity"): "拟退出贫困村公示",
+    ("vexit", "announce"): "贫困村退出公告",
+}
+
+
+def notice_markdown(
+    procedure: str,
+    stage: str,
+    village: str,
+    rows: Sequence[tuple[str, int | None]],
+    opens_on: object,
+    closes_on: object | None,
+) -> str:
+    """A village notice (公示 with its window, or 公告): head names and household sizes only
+    — never an ID number, phone, bank account or health condition (domain rules §7)."""
+    title = NOTICE_TITLE.get((procedure, stage), f"{PROCEDURE_ZH.get(procedure, procedure)}公示")
+    lines = [f"## {village} {title}", ""]
+    if closes_on is not None:
+        lines.append(
+            f"公示期：{opens_on} 至 {closes_on}。如有异议，请向村委会、乡镇或拨打"
+            " 12317 监督举报电话反映。"
+        )
+    else:
+        lines.append(f"公告日期：{opens_on}。")
+    lines += ["", "| 序号 | 户主 | 家庭人口 |", "|---|---|---|"]
+    lines += [f"| {n} | {name} | {size or ''} |" for n, (name, size) in enumerate(rows, 1)]
+    text = "\n".join(lines) + "\n"
+    from zhucun.rules.review import assert_public
+
+    return assert_public(text)

@@ -1,0 +1,155 @@
+"""One step of a county's procedures, as a Prefect task (one session, one commit, a small
+summary): open exit cases from an evaluation's 预退出 list, close the publicity windows whose
+days have passed, run the cross-checks, apply the meeting minutes, and say where every case
+stands with the notices to post. Personal data never leaves: names and sizes only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlmodel import Session
+from zhucun.models import AuditEvent, Household, ProcedureCase, Publicity, Village
+from zhucun.tasks.procedure_cases import run_crosschecks
+from zhucun.tasks.procedures import propose_exits
+from zhucun.tasks.review_files import apply_decisions_file
+from zhucun.tasks.review_load import ReviewError, policy_for
+from zhucun.tasks.review_lock import server_today
+from zhucun.tasks.review_publicity import close_publicity
+from zhucun.tasks.safety import guarded
+
+from zhucun.db import session_scope
+from zhucun.rules import procedure as proc
+
+DEMO_ACTOR, DEMO_ACTION = "zhucun demo", "demo-generated"
+
+
+def demo_clock(session: Session, county: str, as_of: str | None) -> date | None:
+    """A compressed calendar (as_of) only for a county `zhucun demo` generated: on a real
+    county the server's date decides every window and every decision date."""
+    if not as_of:
+        return None
+    demo = session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.actor == DEMO_ACTOR,
+            AuditEvent.action == DEMO_ACTION,
+            AuditEvent.entity_id == county,
+        )
+    )
+    if demo is None:
+        raise ReviewError(
+            f"as_of is refused for county {county}: only a demo county runs on a "
+            "compressed calendar; windows close by the server's date"
+        )
+    return date.fromisoformat(as_of)
+
+
+@task(
+    cache_policy=NO_CACHE, name="procedure-step", task_run_name="procedures-{county}-{cycle_year}"
+)
+@guarded
+def procedure_step_task(
+    county: str,
+    cycle_year: int,
+    period: str | None = None,
+    decisions: str | None = None,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    with session_scope() as session:
+        today = demo_clock(session, county, as_of) or server_today()
+        out: dict[str, Any] = {"today": str(today)}
+        if period:
+            out["proposed"] = propose_exits(session, county, period, today=today)
+        out["publicity"] = close_publicity(session, today=today, county=county)
+        policy = policy_for(session, county, cycle_year)
+        out["crosscheck"] = run_crosschecks(
+            session, cycle_year, policy=policy, today=today, county=county
+        )
+        if decisions:
+            res = apply_decisions_file(
+                session, Path(decisions), cycle_year=cycle_year, county=county, today=today
+            )
+            if res.errors:
+                raise ReviewError(res.errors[0])
+            out["decisions"] = res.result.counts() if res.result else {}
+            if res.result and not res.result.applied:
+                refused = next(o for o in res.result.outcomes if not o.verdict.accepted)
+                row = f"row {refused.row}: " if refused.row else ""
+                raise ReviewError(f"{Path(decisions).name}: {row}{refused.verdict.refusal}")
+        out |= standing(session, county, cycle_year, today)
+    return out
+
+
+def standing(session: Session, county: str, cycle_year: int, today: date) -> dict[str, Any]:
+    """Cases by procedure and status, and the notices of windows open today and of cases
+    announced today (names and household sizes only)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for r in session.execute(
+        select(ProcedureCase.procedure, ProcedureCase.status).where(
+            ProcedureCase.cycle_year == cycle_year, ProcedureCase.village_code.like(f"{county}%")
+        )
+    ):
+        counts[(r.procedure, r.status)] += 1
+    vnames = {
+        r.village_code: r.name
+        for r in session.execute(
+            select(Village.village_code, Village.name).where(Village.county_code == county)
+        )
+    }
+    notices: list[str] = []
+    windows: dict[tuple[str, str, str, date, date], list[tuple[str, int | None]]] = {}
+    for r in session.execute(
+        select(
+            Publicity.subject,
+            Publicity.stage,
+            Publicity.village_code,
+            Publicity.opens_on,
+            Publicity.closes_on,
+            Household.head_name,
+            Household.size,
+        )
+        .outerjoin(Household, Household.household_id == Publicity.subject_id)
+        .where(
+            Publicity.subject.in_(proc.PROCEDURES),
+            Publicity.status == "open",
+            Publicity.cycle_year == cycle_year,
+            Publicity.village_code.like(f"{county}%"),
+        )
+        .order_by(Publicity.village_code, Household.head_name)
+    ):
+        key = (r.subject, r.stage, r.village_code, r.opens_on, r.closes_on)
+        windows.setdefault(key, []).append((r.head_name or "", r.size))
+    for (subject, stage, village, opens, closes), rows in sorted(windows.items()):
+        notices.append(
+            proc.notice_markdown(subject, stage, vnames.get(village, village), rows, opens, closes)
+        )
+    announced: dict[tuple[str, str], list[tuple[str, int | None]]] = {}
+    for r in session.execute(
+        select(
+            ProcedureCase.procedure, ProcedureCase.village_code, Household.head_name, Household.size
+        )
+        .outerjoin(Household, Household.household_id == ProcedureCase.subject_id)
+        .where(
+            ProcedureCase.status == proc.DONE,
+            ProcedureCase.closed_on == today,
+            ProcedureCase.village_code.like(f"{county}%"),
+        )
+        .order_by(ProcedureCase.village_code, Household.head_name)
+    ):
+        announced.setdefault((r.procedure, r.village_code), []).append((r.head_name or "", r.size))
+    for (procedure, village), rows in sorted(announced.items()):
+        notices.append(
+            proc.notice_markdown(
+                procedure, "announce", vnames.get(village, village), rows, today, None
+            )
+        )
+    return {
+        "cases": [dict(procedure=p, status=s, count=n) for (p, s), n in sorted(counts.items())],
+        "announced_today": sum(len(v) for v in announced.values()),
+        "notices": notices,
+    }
