@@ -6,6 +6,7 @@ or the minutes given here; the same engine judges them all."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from prefect import flow, get_run_logger
