@@ -68,8 +68,24 @@ def review_exit(village_code: str, period: str) -> dict[str, Any]:
                 before=last,
                 after=after,
             )
+        opened = 0
+        if review.eligible and village.exit_year is None:
+            from zhucun.tasks.procedure_cases import open_cases
+            from zhucun.tasks.review_lock import server_today
+
+            # the village exit procedure (乡镇提出 → 公示 → 县审定 → 公告): a case, once
+            opened = open_cases(
+                session,
+                "vexit",
+                [dict(subject_id=village_code, village_code=village_code)],
+                cycle_year=int(period[:4]),
+                origin="incidence",
+                policy=policy,
+                today=server_today(),
+            )
         township = session.get(Township, village.township_code)
         return {
+            "vexit_opened": opened,
             "review": after,
             "village_name": village.name,
             "township_name": township.name if township else village.township_code,

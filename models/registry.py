@@ -44,6 +44,8 @@ class VillageBase(SQLModel):
 
 class Village(VillageBase, table=True):
     village_code: str = Field(primary_key=True, max_length=12)
+    # 贫困村退出: the year its exit was announced (the vexit procedure); never imported
+    exit_year: int | None = None
 
 
 class HouseholdBase(SQLModel):

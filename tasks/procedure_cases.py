@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
-from zhucun.models import CrossCheckFinding, Decision, Household, ProcedureCase, Publicity
+from zhucun.models import (
+    CrossCheckFinding,
+    Decision,
+    Household,
+    ProcedureCase,
+    Publicity,
+    Village,
+)
 from zhucun.models.evaluation import ExitProposal
 from zhucun.tasks.common import audit_many, current_flow_run_id, now
 from zhucun.tasks.sql import insert_ignore
@@ -131,9 +138,7 @@ def set_case_status(
             _take_effect(session, procedure, status, sids, cycle_year, today, reason)
         else:
             session.execute(update(ProcedureCase).where(*match).values(status=status))
-    entering = [
-        (sid, r["status"]) for sid, r in last.items() if r["status"] not in ("returned",)
-    ]
+    entering = [(sid, r["status"]) for sid, r in last.items() if r["status"] not in ("returned",)]
     _open_windows(session, procedure, cycle_year, entering, stages, today)
 
 
@@ -168,6 +173,12 @@ def _take_effect(
             .where(ExitProposal.household_id.in_(sids), ExitProposal.status == "proposed")
             .values(status=new)
         )
+    elif procedure == "vexit" and status == proc.DONE:
+        # 脱贫村: the teams stay through the transition period (2021: 过渡期内 脱贫村 keep
+        # their resident teams), so nothing ends here; the village's exit year is set.
+        session.execute(
+            update(Village).where(Village.village_code.in_(sids)).values(exit_year=cycle_year)
+        )
     audit_many(
         session,
         [
@@ -200,8 +211,9 @@ def _open_windows(
     cases = {
         r.subject_id: r
         for r in session.execute(
-            select(ProcedureCase.subject_id, ProcedureCase.version, ProcedureCase.village_code)
-            .where(
+            select(
+                ProcedureCase.subject_id, ProcedureCase.version, ProcedureCase.village_code
+            ).where(
                 ProcedureCase.procedure == procedure,
                 ProcedureCase.cycle_year == cycle_year,
                 ProcedureCase.subject_id.in_([sid for sid, _ in wanted]),
@@ -236,8 +248,11 @@ def _open_windows(
                 action="publicity.opened",
                 entity=procedure,
                 entity_id=f"{r['subject_id']}/{cycle_year}",
-                after={"stage": r["stage"], "opens_on": str(r["opens_on"]),
-                       "closes_on": str(r["closes_on"])},
+                after={
+                    "stage": r["stage"],
+                    "opens_on": str(r["opens_on"]),
+                    "closes_on": str(r["closes_on"]),
+                },
             )
             for r in rows
         ],

@@ -30,29 +30,33 @@ TALLY = {"representatives": 30, "present": 24, "in_favour": 22}
 
 
 def draft_procedure_minutes(
-    session: Session, *, county: str, cycle_year: int, procedure: str, decided_on: date
+    session: Session,
+    *,
+    county: str,
+    cycle_year: int,
+    decided_on: date,
+    procedure: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rows approving each open case stage after stage until a publicity window (or the
     cross-check) holds it. The database is left as it was (rolled back)."""
     policy = policy_for(session, county, cycle_year)
-    stages = stages_for(policy, procedure)
     rows: list[dict[str, Any]] = []
     try:
         while True:
             items = [
                 i
                 for (subject, _), i in load_procedure_items(session, cycle_year).items()
-                if subject == procedure and i.village_code.startswith(county)
+                if procedure in (None, subject) and i.village_code.startswith(county)
             ]
-            groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+            groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
             for i in items:
-                rule = stage_rule(stages, i.status)
+                rule = stage_rule(stages_for(policy, i.subject), i.status)
                 if rule is not None and rule.kind not in proc.AUTOMATIC:
-                    groups[(i.village_code, i.status)].append(i)
+                    groups[(i.subject, i.village_code, i.status)].append(i)
             if not groups:
                 return rows
             before = len(rows)
-            for (village, stage), left in sorted(groups.items()):
+            for (_, village, stage), left in sorted(groups.items()):
                 rows += _sign(session, village, stage, left, cycle_year, county, decided_on, policy)
             if len(rows) == before:
                 return rows

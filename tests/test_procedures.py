@@ -362,3 +362,35 @@ def test_a_decisions_file_carries_the_tally_and_the_acknowledgement(
     session.commit()
     assert res.result is not None and res.result.applied and res.result.accepted == 4
     assert case(session, "exit", hid).status == "publicity"
+
+
+def test_a_village_exits_at_its_announcement_after_the_township_publicity(
+    session: Session, seeded: ReviewSeed
+) -> None:
+    """乡镇内公示无异议后，公告退出 (厅字〔2016〕16号): the village's exit year is set at the
+    announcement only."""
+    from zhucun.models import Village
+    from zhucun.tasks.procedure_cases import open_cases
+
+    v0 = seeded.info.poor_villages[0]
+    policy = default_policy(YEAR)
+    rows = [dict(subject_id=v0, village_code=v0)]
+    assert (
+        open_cases(
+            session, "vexit", rows, cycle_year=YEAR, origin="incidence", policy=policy, today=DAY
+        )
+        == 1
+    )
+    session.commit()
+    assert one(session, req("vexit", v0, "township", "T0")).new_status == "publicity"
+    session.commit()
+    close_publicity(session, today=DAY + timedelta(days=7))
+    session.commit()
+    later = DAY + timedelta(days=7)
+    assert one(session, req("vexit", v0, "county", "X0", on=later), later).accepted
+    session.commit()
+    assert session.get(Village, v0).exit_year is None  # type: ignore[union-attr]
+    assert one(session, req("vexit", v0, "announce", "X1", on=later), later).accepted
+    session.commit()
+    session.expire_all()
+    assert session.get(Village, v0).exit_year == YEAR  # type: ignore[union-attr]

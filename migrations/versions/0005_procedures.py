@@ -56,6 +56,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_crosscheckfinding_household_id"), "crosscheckfinding", ["household_id"]
     )
+    op.add_column("village", sa.Column("exit_year", sa.Integer(), nullable=True))
     # The ledger is append-only (triggers refuse UPDATE/DELETE); adding a column is neither.
     op.add_column("decision", sa.Column("details", sa.JSON(), nullable=True))
     with op.batch_alter_table("publicity", schema=None) as batch_op:
@@ -75,6 +76,8 @@ def downgrade() -> None:
         batch_op.drop_column("stage")
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.drop_column("details")
+    with op.batch_alter_table("village", schema=None) as batch_op:
+        batch_op.drop_column("exit_year")
     op.drop_index(op.f("ix_crosscheckfinding_household_id"), table_name="crosscheckfinding")
     op.drop_table("crosscheckfinding")
     op.drop_index("ix_procedure_village", table_name="procedurecase")
