@@ -133,6 +133,16 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         schedule=ScheduleDef(cron="0 8 * * *", summary="every day at 08:00", needs_county=False),
     ),
     DeploymentDef(
+        name="check-monitoring-clocks",
+        entrypoint="flows/monitoring_clock.py:check_monitoring_clocks",
+        stage="monitoring",
+        description="Daily: flag monitoring clues (防止返贫监测线索) still open past their 15 "
+        "days and monitored households without a development measure a month after "
+        "identification; one `zhucun.monitoring.clue-overdue` / "
+        "`zhucun.monitoring.case-without-measure` event per county (counts only).",
+        schedule=ScheduleDef(cron="30 8 * * *", summary="every day at 08:30", needs_county=False),
+    ),
+    DeploymentDef(
         name="monthly-progress-evaluation",
         entrypoint="flows/scheduled.py:monthly_progress_evaluation",
         stage="evaluation",

@@ -81,18 +81,21 @@ def test_prefect_yaml_is_generated_from_the_definitions() -> None:
 
 
 def test_schedules_run_in_shanghai_and_wait_for_a_county() -> None:
-    """Monthly evaluation (1st, 02:00), daily overdue check (08:00), yearly term review
-    (5 Jan): all Asia/Shanghai. Without a county only the county-free check is active."""
+    """Monthly evaluation (1st, 02:00), daily overdue checks (reviews 08:00, monitoring
+    clocks 08:30), yearly term review (5 Jan): all Asia/Shanghai. Without a county only
+    the county-free checks are active."""
     data = prefect_yaml_data(None)
     sched = {d["name"]: d["schedules"] for d in data["deployments"] if d["schedules"]}
     assert {n: s[0]["cron"] for n, s in sched.items()} == {
         "check-overdue-reviews": "0 8 * * *",
+        "check-monitoring-clocks": "30 8 * * *",
         "monthly-progress-evaluation": "0 2 1 * *",
         "yearly-team-term-review": "0 9 5 1 *",
     }
     assert {s[0]["timezone"] for s in sched.values()} == {"Asia/Shanghai"}
     assert {n: s[0]["active"] for n, s in sched.items()} == {
         "check-overdue-reviews": True,
+        "check-monitoring-clocks": True,
         "monthly-progress-evaluation": False,
         "yearly-team-term-review": False,
     }

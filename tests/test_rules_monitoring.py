@@ -5,7 +5,7 @@ closed as 风险消除 on a drafted measure."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -149,6 +149,18 @@ def test_no_development_measure_a_month_after_identification_is_flagged() -> Non
     # 兜底 alone is not development help; a planned job transfer is
     assert m.measure_overdue(identified, ["social_security"], date(2026, 3, 1), P2026)
     assert not m.measure_overdue(identified, ["employment"], date(2026, 3, 1), P2026)
+
+
+def test_the_cutoff_the_daily_check_uses_is_the_rule_exactly() -> None:
+    """Month ends (31 Jan + 1 month = 28 Feb) make "one month before today" wrong; the
+    cutoff agrees with measure_overdue on every day of two years."""
+    start = date(2023, 1, 1)
+    for i in range(730):
+        today = start + timedelta(days=i)
+        cutoff = m.measure_identified_cutoff(today, P2026)
+        for back in range(20, 40):
+            identified = today - timedelta(days=back)
+            assert m.measure_overdue(identified, [], today, P2026) == (identified <= cutoff)
 
 
 def test_a_clue_is_checked_before_it_is_written() -> None:

@@ -142,6 +142,7 @@ def _register() -> None:
         "commands_report",
         "commands_measures",
         "commands_procedure",
+        "commands_monitor",
     ):
         try:
             module = __import__(f"zhucun.cli.{name}", fromlist=["register"])

@@ -288,6 +288,17 @@ def measure_overdue(
     return today > measure_due_on(identified_on, policy)
 
 
+def measure_identified_cutoff(today: date, policy: Policy) -> date:
+    """The latest identification day whose month for a development measure has passed on
+    `today`: `measure_overdue` as one date bound, so the daily check is one SQL statement
+    (`identified_on <= cutoff`). The due day grows with the identification day, so the
+    overdue days are exactly those up to this cutoff."""
+    day = today
+    while measure_due_on(day, policy) >= today:
+        day -= timedelta(days=1)
+    return day
+
+
 def check_dismissal(
     *, status: str, reason: str, by: str, allowed: Collection[str], roles: str
 ) -> list[Problem]:
