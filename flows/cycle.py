@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, tags
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_image_artifact, create_markdown_artifact
 from zhucun.flows.analysis import analyse_villages
 from zhucun.flows.causes import assess_causes
 from zhucun.flows.common import artifact_key
@@ -90,12 +90,45 @@ def assistance_cycle(
             if run_id
             else "; decide with `zhucun review decide` or `zhucun review import`"
         )
-    create_markdown_artifact(
-        markdown=summary_markdown(summary),
-        key=artifact_key("cycle", scope.label, cycle_year),
-        description=f"Assistance cycle {scope.county} {cycle_year}: what each stage did.",
-    )
+    publish_summary(summary, scope, cycle_year)
     return summary
+
+
+def publish_summary(summary: dict[str, Any], scope: Scope, cycle_year: int) -> None:
+    """The summary artifact (a row per stage, the chart of main causes inline) and the chart
+    as its own image artifact (`cycle-<scope>-<year>-causes-chart`): the run's Artifacts tab
+    and the Artifacts page show it without opening a file. Counts only."""
+    from zhucun.labels import tr
+    from zhucun.reports.charts import render_chart
+    from zhucun.reports.cycle_summary import causes_chart, summary_markdown
+    from zhucun.reports.render_html import data_uri
+
+    spec = causes_chart((summary["stages"].get("causes") or {}).get("main_causes"))
+    png = render_chart(spec) if spec else None
+    create_markdown_artifact(
+        markdown=summary_markdown(summary, county_name=county_name(scope.county), chart_png=png),
+        key=artifact_key("cycle", scope.label, cycle_year),
+        description=tr(
+            f"{scope.county} {cycle_year} 年度帮扶周期：各环节结果与主要致贫原因图（仅汇总数字）",
+            f"Assistance cycle {scope.county} {cycle_year}: what each stage did, with a chart.",
+        ),
+    )
+    if spec and png:
+        create_image_artifact(
+            image_url=data_uri(png),
+            key=artifact_key("cycle", scope.label, cycle_year, "causes-chart"),
+            description=tr(f"图表：{spec.title}", f"Chart: {spec.title}"),
+        )
+
+
+def county_name(county: str) -> str | None:
+    from sqlalchemy import select
+    from zhucun.models import County
+
+    from zhucun.db import session_scope
+
+    with session_scope() as session:
+        return session.scalar(select(County.name).where(County.county_code == county))
 
 
 def hand_over_review(scope: Scope, cycle_year: int) -> str | None:
@@ -117,23 +150,3 @@ def hand_over_review(scope: Scope, cycle_year: int) -> str | None:
         tags=[f"county:{scope.county}", f"cycle:{cycle_year}"],
     )
     return str(run.id)
-
-
-def summary_markdown(summary: dict[str, Any]) -> str:
-    """A short per-stage table (counts only: nothing personal)."""
-    s = summary["stages"]
-    lines = [
-        f"# Assistance cycle {summary['county']} {summary['cycle_year']}",
-        "",
-        "| stage | result |",
-        "|---|---|",
-    ]
-    for name, data in s.items():
-        keep = {
-            k: v
-            for k, v in (data or {}).items()
-            if isinstance(v, int | float | str) and k != "stage"
-        }
-        lines.append(f"| {name} | " + ", ".join(f"{k}: {v}" for k, v in keep.items()) + " |")
-    lines += ["", f"Review: {summary['review']}"]
-    return "\n".join(lines) + "\n"

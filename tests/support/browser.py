@@ -1,7 +1,10 @@
 """Headless Chromium for UI tests, installed from the package registries when missing.
 
 Playwright cannot download its own browser here, so it drives Debian's `chromium`.
-Chinese text needs `fonts-noto-cjk` or it renders as boxes in screenshots."""
+Chinese text needs `fonts-noto-cjk` or it renders as boxes in screenshots.
+
+`screenshot_path` is a scratch place (tests/screenshots, not in git); `docs_screenshot`
+writes the pictures the README shows (docs/screenshots, in git: each run rewrites them)."""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "screenshots"
+DOCS_SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -55,3 +60,17 @@ def ensure_browser() -> str:
 def screenshot_path(name: str) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR / name
+
+
+def docs_screenshot(page: Any, name: str, *, full_page: bool = True, colours: int = 128) -> Path:
+    """A Playwright page as docs/screenshots/`name`, reduced to a palette of `colours` (a
+    UI screenshot keeps its look at a third of the size, so the repository stays small)."""
+    import io
+
+    from PIL import Image
+
+    DOCS_SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = DOCS_SCREENSHOT_DIR / name
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=full_page))).convert("RGB")
+    shot.quantize(colors=colours).save(path, optimize=True)
+    return path

@@ -33,7 +33,19 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is None:
+        # matplotlib's font cache is built once: a CJK font installed after it (fonts-noto-cjk
+        # added to a machine that had drawn a chart before) is not in it until added here
+        for path in font_manager.findSystemFonts():
+            if any(word in path.lower() for word in ("cjk", "wqy", "sourcehan", "simhei")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in installed), None)
+    return found
 
 
 def render_chart(spec: ChartSpec) -> bytes:
