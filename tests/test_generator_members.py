@@ -108,8 +108,10 @@ def _read(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
 
 def test_files_of_each_form(imported: dict[str, Any]) -> None:
     names = {form: sorted(p.name for p in v["folder"].iterdir()) for form, v in imported.items()}
-    zh = ["cadres", "households", "members", "officials", "relations", "surveys", "villages"]
-    nat = sorted(["cadres", NATIONAL_FILE, "officials", "relations", "surveys", "villages"])
+    zh = ["cadres", "households", "members", "monitoring_clues", "officials", "relations",
+          "surveys", "villages"]  # fmt: skip
+    nat = sorted(["cadres", NATIONAL_FILE, "monitoring_clues", "officials", "relations",
+                  "surveys", "villages"])  # fmt: skip
     assert names["zhucun-utf8"] == [f"{n}.csv" for n in zh]
     assert names["zhucun-xlsx"] == [f"{n}.xlsx" for n in zh]
     assert names["national-xlsx"] == [f"{n}.xlsx" for n in nat]

@@ -24,7 +24,7 @@ from zhucun.models.monitoring import (
 )
 from zhucun.rules.monitoring import ClueRecord
 
-CLUES_FILE = "monitoring_clues.csv"  # what the generator writes; any name is read
+CLUES_STEM = "monitoring_clues"  # what the generator writes (.csv or .xlsx); any name is read
 
 
 def _enum(values: type, zh: dict, extra: dict[str, str] | None = None) -> Parser:

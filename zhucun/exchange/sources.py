@@ -343,6 +343,7 @@ def find_sources(folder: Path, specs: Sequence[FileSpec] | None = None) -> Disco
     sheet named in a note, never ignored silently."""
     import os
 
+    from zhucun.exchange.clues import CLUES_STEM
     from zhucun.exchange.specs import DECISIONS_FILE, INPUT_FILES, OUTPUT_COLUMNS
 
     specs = specs if specs is not None else INPUT_FILES
@@ -356,10 +357,16 @@ def find_sources(folder: Path, specs: Sequence[FileSpec] | None = None) -> Disco
         "skipped: review decisions are applied by `zhucun review import`, "
         "which checks each one as a review"
     )
+    clues_note = (
+        "skipped: monitoring clues are recorded by `zhucun monitor clues import`, "
+        "which starts each one's 15-day clock"
+    )
     accepted = ", ".join(f"{s} ({SHEET_TITLES.get(s, s)})" for s in by_stem)
 
     def other(name: str) -> str | None:
         """The note for a file or sheet named after a non-input file of the contract."""
+        if name.strip().lower().removesuffix(".csv") == CLUES_STEM:
+            return clues_note
         stem = _stem(name, dict.fromkeys(out_stems), out_titles)
         if stem == DECISIONS_FILE.removesuffix(".csv"):
             return decisions_note

@@ -18,6 +18,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from zhucun.exchange.clues import CLUE_HEADER, CLUES_STEM
 from zhucun.generator import distributions as d
 from zhucun.generator.cadres import CADRE_HEADER, CadreStream, cadre_count
 from zhucun.generator.card import CARD_HEADER, card_row
@@ -62,6 +63,7 @@ from zhucun.generator.officials import (
     build_officials,
     kinship,
 )
+from zhucun.generator.ordinary import clues_for, visitor_of, write_ordinary
 from zhucun.generator.writers import (
     Format,
     HouseholdSink,
@@ -98,6 +100,7 @@ FILES = (
     "officials.csv",
     "relations.csv",
     "surveys.csv",
+    f"{CLUES_STEM}.csv",
 )
 MEAN_POOR_HOUSEHOLD_SIZE = 3.1
 FIRST_YEAR = 2014  # 建档立卡: the national registry starts in 2014
@@ -123,6 +126,8 @@ class Summary:
     poor_villages: int = 0
     registered_poor_households: int = 0
     edge_households: int = 0
+    ordinary_households: int = 0
+    clues: int = 0
     cadres_available: int = 0
     conflict_relations: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -146,6 +151,7 @@ def generate(
     year: int = 2026,
     cadre_ratio: float = 1.0,
     *,
+    ordinary: int | None = None,
     layout: str = "zhucun",
     xlsx: bool = False,
     encoding: str = "utf-8",
@@ -157,8 +163,10 @@ def generate(
     the CSV's (utf-8, utf-8-sig, gb18030).
 
     `households` is the number of registered poor households (default: realistic for the
-    county); edge households (边缘易致贫户) come on top. Raises `UnknownCountyError` for a
-    code outside the 832 poverty counties."""
+    county); edge households (边缘易致贫户) come on top, and `ordinary` never-registered
+    rural households (default: a quarter of the poor households' number), with the
+    monitoring clues (sector alerts, visit findings, self-reports) in `monitoring_clues`.
+    Raises `UnknownCountyError` for a code outside the 832 poverty counties."""
     started = time.perf_counter()
     county = load_county(county_code)
     if not FIRST_YEAR <= year <= date.today().year + 15:
@@ -187,6 +195,10 @@ def generate(
     poor_alloc = allocate(n_poor, [v.base_population * v.target_incidence for v in villages])
     n_edge = round(n_poor * d.EDGE_HOUSEHOLD_SHARE)
     edge_alloc = allocate(n_edge, [float(v.base_population) for v in villages])
+    n_ordinary = (
+        round(n_poor * d.ORDINARY_HOUSEHOLD_SHARE) if ordinary is None else max(0, ordinary)
+    )
+    ordinary_alloc = allocate(n_ordinary, [float(v.base_population) for v in villages])
 
     ids = IdAllocator()
     orng = Random(f"zhucun/{seed}/{county.code}/officials")
@@ -205,6 +217,7 @@ def generate(
         poor_villages=sum(v.registered_poor for v in villages),
         registered_poor_households=n_poor,
         edge_households=n_edge,
+        ordinary_households=n_ordinary,
     )
     fmt = Format(xlsx, encoding, layout)
     rows: dict[str, int] = {}
@@ -215,10 +228,13 @@ def generate(
     )
     sw = open_table(out, "surveys", SURVEY_HEADER, fmt)
     rw = open_table(out, "relations", RELATION_HEADER, fmt)
+    qw = open_table(out, CLUES_STEM, CLUE_HEADER, fmt)
     relations = RelationWriter(rw)
     heads = _write_households(
-        county, ctx, seed, villages, poor_alloc, edge_alloc, officials, ids, sink, sw, relations
-    )
+        county, ctx, seed, villages, poor_alloc, edge_alloc, officials, ids, sink, sw, relations,
+        qw,
+    )  # fmt: skip
+    write_ordinary(county, ctx, seed, villages, ordinary_alloc, officials, ids, sink, sw, qw)
     poor_officials = [o for v in villages if v.registered_poor for o in officials[v.code]]
     n_cadres = cadre_count(
         n_poor,
@@ -239,11 +255,12 @@ def generate(
     for people in officials.values():
         for o in people:
             ow.write(o.row())
-    tables: list[Table] = [vw, *sink.tables, cw, ow, rw, sw]
+    tables: list[Table] = [vw, *sink.tables, cw, ow, rw, sw, qw]
     for t in tables:
         t.close()
         rows[t.name] = t.rows
     summary.rows = rows
+    summary.clues = qw.rows
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -260,6 +277,7 @@ def _write_households(
     sink: HouseholdSink,
     sw: Table,
     relations: RelationWriter,
+    qw: Table,
 ) -> list[Person]:
     """Stream households and their surveys; return a sample of poor heads of poor villages for
     the cadre conflicts. Declared relations of heads are written as each head is drawn."""
@@ -283,6 +301,9 @@ def _write_households(
         vr = Random(f"zhucun/{seed}/{v.code}/households")
         # members and card from a stream of their own: the households' draws stay as they were
         mr = Random(f"zhucun/{seed}/{v.code}/members")
+        # clues of the never-registered households, from a stream of their own
+        cr = Random(f"zhucun/{seed}/{v.code}/clues")
+        visitor = visitor_of(officials[v.code])
         place = Place(county.name, v.township.name, v.name)
         causes = cause_table(v.infra["road_paved"], v.infra["safe_water"])
         v_officials = officials[v.code]
@@ -325,8 +346,17 @@ def _write_households(
             card = card_row(mr, values, drawn.main_cause, people, year, north)
             row = [hid, v.code, name, id_number, *tail, born.year, *card]
             sink.household(place, FULL_HOUSEHOLD_HEADER, row, people)
-            for srow in survey_rows(vr, ctx, hid, drawn, poor, dates):
+            srows = survey_rows(vr, ctx, hid, drawn, poor, dates)
+            for srow in srows:
                 sw.write(srow)
+            if not poor:  # 边缘易致贫户: the registered are followed by their helpers
+                for clue in clues_for(
+                    cr, hid, srows, year=year, visitor=visitor,
+                    household_income=drawn.income * drawn.size, education_ok=drawn.edu,
+                    education_yuan=int(values["education_spending_yuan"]),
+                    no_labour=drawn.labour == 0,
+                ):  # fmt: skip
+                    qw.write(clue)
             head = Person(hid, name, id_number, born.year, drawn.male)
             if official is not None:
                 relations.add(
@@ -412,7 +442,7 @@ def _write_villages(w: Table, county: County, villages: list[Village]) -> None:
     lo = d.VILLAGE_POPULATION_CLIP[0]
     for v in villages:
         pop = round(v.poor_persons / v.target_incidence) if v.poor_persons else v.base_population
-        listed = v.poor_persons + v.edge_persons
+        listed = v.poor_persons + v.edge_persons + v.ordinary_persons
         pop = max(pop, lo, math.ceil(listed * 1.25))
         v.population = pop
         t = v.township

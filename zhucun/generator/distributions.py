@@ -189,3 +189,38 @@ SHOCK_WEIGHTS: Final[dict[str, float]] = {
     "disaster": 0.20,
     "unemployment": 0.15,
 }
+
+# --- Ordinary rural households and monitoring clues (防止返贫监测, domain-rules §6) --------
+# [GK] A county has many times more ordinary rural households than registered poor ones;
+#     the generator writes a sample of them, a quarter of the poor households' number, so
+#     a county stays quick to generate and import (`ordinary=` sets the number).
+ORDINARY_HOUSEHOLD_SHARE: Final[float] = 0.25
+# [GK] per-capita income of an ordinary household = threshold x lognormal(ln 2.0, 0.45):
+#     about 6% under the monitoring threshold (the tail that becomes 边缘易致贫户), never
+#     under the line (they would have been registered), at most 6 x the threshold.
+ORDINARY_INCOME_MEDIAN_OF_THRESHOLD: Final[float] = 2.0
+ORDINARY_INCOME_SIGMA: Final[float] = 0.45
+ORDINARY_INCOME_MAX_OF_THRESHOLD: Final[float] = 6.0
+ORDINARY_NO_LABOUR: Final[float] = 0.05  # elderly households without labour
+# [GK] an ordinary household hit by a shock this year (illness, accident, disaster, job
+#     loss): about one in eight; an illness brings a 合规自付 bill of 0.4-1.3 x the
+#     household's yearly income, a disaster a loss of 0.3-1.0 x and, half the time, a
+#     damaged house (grade C) — the 突发严重困难户 above the range.
+ORDINARY_SHOCK: Final[float] = 0.12
+ILLNESS_BILL_OF_INCOME: Final[tuple[float, float]] = (0.4, 1.3)
+DISASTER_LOSS_OF_INCOME: Final[tuple[float, float]] = (0.3, 1.0)
+# [GK] how a shock becomes a clue: a bill is pushed by 医保, a disaster by 应急 (and a
+#     damaged house by 住建), an accident found on a cadre's visit, a lost job reported by
+#     the household itself; some shocks reach no channel (the monthly run still sees them
+#     in the surveys). A 教育 push for a child out of school, a 民政 one for a household
+#     without labour that applies for 低保. A few clues are false alarms
+#     (a bill the household copes with), to be dismissed with a reason.
+CLUE_REPORTED: Final[float] = 0.8
+DROPOUT_ALERT: Final[float] = 0.5
+SCHOOL_COST_OF_INCOME: Final[float] = 0.15  # 教育 push: school costs over 15% of income
+DIBAO_APPLICATION: Final[float] = 0.5  # a household without labour applies for 低保: 民政
+FALSE_ALARM: Final[float] = 0.02
+CLUE_DAYS_BEFORE_SURVEY: Final[tuple[int, int]] = (5, 40)
+# Clues are dated up to 30 September of the registry year, never in the future of a
+# county generated for a past year (the clue file refuses a future date).
+CLUE_LAST_MONTH_DAY: Final[tuple[int, int]] = (9, 30)

@@ -120,6 +120,8 @@ class Village:
     edge_households: int = 0
     poor_persons: int = 0
     edge_persons: int = 0
+    ordinary_households: int = 0
+    ordinary_persons: int = 0
     population: int = 0
     surnames: tuple[str, ...] = field(default=())
 
