@@ -106,8 +106,9 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         name="monitor-relapse",
         entrypoint="flows/evaluation.py:monitor_relapse",
         stage="monitoring",
-        description="Relapse monitoring (防止返贫监测) for one period: open cases for exited "
-        "households under the threshold or with a shock, close stable ones.",
+        description="Monitoring (防止返贫动态监测) of every rural household for one period: "
+        "open cases for exited or never-registered households under the threshold or floored "
+        "by a shock (surveys and clues of the last 12 months), track and close open ones.",
     ),
     DeploymentDef(
         name="review-team-terms",

@@ -117,8 +117,11 @@ def evaluate_progress(
     name="monitor-relapse", flow_run_name="monitoring-{county}-{period}", task_runner=task_runner()
 )
 def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[str, Any]:
-    """Only the monitoring part of an evaluation: open cases for exited households under the
-    monitoring threshold or hit by a shock; track and close open cases by the rules.
+    """Monthly monitoring (防止返贫动态监测) of every rural household: open a case for each
+    one the monitoring rules make a monitoring object (exited under the threshold, never
+    registered under it, or floored by a shock whatever its income — from its surveys of
+    the last 12 months and its clues), join its open clues to the case; track and close
+    open cases by the rules.
 
     Args:
         county: 6-digit code of the county to monitor (e.g. 522626).
@@ -136,9 +139,11 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
     create_markdown_artifact(
         markdown=(
             f"# Relapse monitoring {scope.county} {period}\n\n"
-            "| at risk | opened | closed | still open (reviewed) |\n|---|---|---|---|\n"
+            "| at risk | opened | clues joined to a case | closed | still open (reviewed) |\n"
+            "|---|---|---|---|---|\n"
             f"| {totals.get('at_risk', 0)} | {totals.get('opened', 0)} | "
-            f"{totals.get('closed', 0)} | {totals.get('tracked', 0)} |\n"
+            f"{totals.get('clues_linked', 0)} | {totals.get('closed', 0)} | "
+            f"{totals.get('tracked', 0)} |\n"
         ),
         key=artifact_key("monitoring", scope.label, period),
         description="Monitoring cases opened and closed (风险消除) in this run.",

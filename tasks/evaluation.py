@@ -13,7 +13,6 @@ and the only one that will change the status."""
 
 from __future__ import annotations
 
-import calendar
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -25,16 +24,17 @@ from sqlmodel import Session
 from zhucun.models import (
     Evaluation,
     Household,
-    MonitoringCase,
     Survey,
     Village,
     VillageStatus,
 )
-from zhucun.models.enums import EvaluationOutcome, HouseholdStatus, MonitoringStatus
+from zhucun.models.enums import EvaluationOutcome, HouseholdStatus
 from zhucun.models.transitions import check_transition
 from zhucun.tasks.common import audit_many
-from zhucun.tasks.delivery import delivered_counts, propose_exits
+from zhucun.tasks.delivery import propose_exits
 from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.monitoring_cases import monitor_households, period_end, registry_situation
+from zhucun.tasks.monitoring_run import identify_chunk, link_clues, record_risk_types
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import upsert
 
@@ -48,11 +48,6 @@ EVALUATED = (*POOR_STATUSES, HouseholdStatus.exited.value)
 # Relapse-risk events name at most this many households per village; the rest are counted
 # in the village's aggregate (a county can have thousands: one event each would flood).
 RELAPSE_EVENTS_PER_VILLAGE = 20
-
-
-def period_end(period: str) -> date:
-    y, m = (int(x) for x in period.split("-"))
-    return date(y, m, calendar.monthrange(y, m)[1])
 
 
 def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any]]:
@@ -89,11 +84,20 @@ def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dic
         .group_by(Survey.household_id)
         .subquery()
     )
-    stmt = select(Survey).join(
+    stmt = select(
+        Survey.household_id,
+        Survey.per_capita_income_yuan,
+        Survey.food_clothing_secure,
+        Survey.compulsory_education_ok,
+        Survey.basic_medical_ok,
+        Survey.safe_water_ok,
+        Survey.housing_grade,
+        Survey.shock,
+    ).join(
         latest, and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d)
     )
     out = {}
-    for (s,) in session.execute(stmt):
+    for s in session.execute(stmt):  # plain rows: no ORM object per household
         out[s.household_id] = Situation(
             per_capita_income_yuan=float(s.per_capita_income_yuan),
             food_clothing_secure=bool(s.food_clothing_secure),
@@ -104,146 +108,6 @@ def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dic
             shock=s.shock or "none",
         )
     return out
-
-
-def _registry_situation(h: dict[str, Any]) -> Situation:
-    return Situation(
-        per_capita_income_yuan=float(h["per_capita_income_yuan"]),
-        food_clothing_secure=bool(h["food_clothing_secure"]),
-        compulsory_education_ok=bool(h["compulsory_education_ok"]),
-        basic_medical_ok=bool(h["basic_medical_ok"]),
-        safe_water_ok=bool(h["safe_water_ok"]),
-        housing_grade=h["housing_grade"],
-    )
-
-
-def _measure_counts(
-    session: Session, ids: Sequence[str], first_year: int, last_year: int
-) -> dict[str, int]:
-    """Measures *delivered* to each household in the years of its case: risk elimination
-    rests on what the household received, never on a drafted or approved-only measure."""
-    return delivered_counts(session, ids, first_year, last_year)
-
-
-def monitor_households(
-    session: Session,
-    *,
-    period: str,
-    policy: Policy,
-    households: Sequence[dict[str, Any]],
-    situations: dict[str, Situation],
-    to_open: dict[str, tuple[str, str]],
-) -> dict[str, Any]:
-    """Open the cases in `to_open` (household → (category, trigger)) that have no open case,
-    then track or close every other open case of these households."""
-    ids = [h["household_id"] for h in households]
-    if not ids:
-        return {"opened": 0, "closed": 0, "tracked": 0, "opened_by_village": {}}
-    by_id = {h["household_id"]: h for h in households}
-    cases = list(
-        session.execute(
-            select(
-                MonitoringCase.id,
-                MonitoringCase.household_id,
-                MonitoringCase.opened_period,
-                MonitoringCase.stable_since,
-                MonitoringCase.status,
-                MonitoringCase.closed_period,
-            ).where(MonitoringCase.household_id.in_(ids))
-        )
-    )
-    open_by_hh = {c.household_id: c for c in cases if c.status == MonitoringStatus.open}
-    touched = {
-        c.household_id for c in cases if c.opened_period == period or c.closed_period == period
-    }
-    end = period_end(period)
-    new_rows, audits = [], []
-    for hid, (category, trigger) in sorted(to_open.items()):
-        if hid in open_by_hh or hid in touched:
-            continue
-        new_rows.append(
-            dict(
-                household_id=hid,
-                village_code=by_id[hid]["village_code"],
-                category=category,
-                trigger=trigger,
-                opened_period=period,
-                opened_on=end,
-                status=MonitoringStatus.open.value,
-            )
-        )
-        audits.append(
-            dict(
-                actor=ACTOR,
-                action="monitoring_opened",
-                entity="monitoring_case",
-                entity_id=hid,
-                after={"category": category, "trigger": trigger, "period": period},
-            )
-        )
-    if new_rows:
-        session.execute(insert(MonitoringCase), new_rows)
-
-    reviewable = [c for c in open_by_hh.values() if c.opened_period != period]
-    first_year = min((int(c.opened_period[:4]) for c in reviewable), default=end.year)
-    measures = _measure_counts(session, [c.household_id for c in reviewable], first_year, end.year)
-    updates, closed = [], 0
-    for c in reviewable:
-        hid = c.household_id
-        s = situations.get(hid) or _registry_situation(by_id[hid])
-        review = exit_rules.review_case(
-            opened_period=c.opened_period,
-            stable_since=c.stable_since,
-            period=period,
-            situation=s,
-            labour_count=int(by_id[hid]["labour_count"]),
-            measures=measures.get(hid, 0),
-            policy=policy,
-        )
-        if review.close:
-            check_transition("monitoring", c.status, MonitoringStatus.closed)
-            updates.append(
-                dict(
-                    id=c.id,
-                    stable_since=review.stable_since,
-                    status=MonitoringStatus.closed.value,
-                    closed_period=period,
-                    closed_reason=review.reason,
-                )
-            )
-            audits.append(
-                dict(
-                    actor=ACTOR,
-                    action="monitoring_closed",
-                    entity="monitoring_case",
-                    entity_id=hid,
-                    before={"status": "open"},
-                    after={"status": "closed", "period": period, "reason": review.reason},
-                )
-            )
-            closed += 1
-        elif review.stable_since != c.stable_since:
-            updates.append(
-                dict(
-                    id=c.id,
-                    stable_since=review.stable_since,
-                    status=c.status,
-                    closed_period=None,
-                    closed_reason=None,
-                )
-            )
-    if updates:
-        session.execute(update(MonitoringCase), updates)
-    audit_many(session, audits)
-    by_village: dict[str, list[str]] = defaultdict(list)
-    for r in new_rows:
-        by_village[r["village_code"]].append(r["household_id"])
-    return {
-        "opened": len(new_rows),
-        "closed": closed,
-        "tracked": len(reviewable) - closed,
-        "opened_by_village": dict(by_village),
-    }
 
 
 def evaluate_chunk(
@@ -275,7 +139,7 @@ def evaluate_chunk(
         hid = h["household_id"]
         if hid in done:
             continue
-        s = situations.get(hid) or _registry_situation(h)
+        s = situations.get(hid) or registry_situation(h)
         e = exit_rules.evaluate_household(h["status"], s, policy)
         outcomes[e.outcome.value] += 1
         per_village[h["village_code"]][e.outcome.value] += 1
@@ -473,20 +337,18 @@ def evaluate_progress_task(
 def monitor_chunk(
     session: Session, county: str, period: str, villages: Sequence[str]
 ) -> dict[str, Any]:
-    """Only the monitoring part: open cases for exited households at risk, track and close
-    open cases; no evaluation rows, no status changes."""
+    """Only the monitoring part: open cases for every rural household the monitoring
+    rules make a monitoring object (exited, never registered, any shock —
+    `tasks.monitoring_run`), link their open clues to the case, track and close open
+    cases; no evaluation rows, no status changes."""
     end = period_end(period)
     policy = policy_for(session, county, end.year)
     households = _households(session, villages)
     situations = _latest_surveys(session, villages, end)
-    to_open: dict[str, tuple[str, str]] = {}
-    for h in households:
-        if h["status"] != HouseholdStatus.exited:
-            continue
-        s = situations.get(h["household_id"]) or _registry_situation(h)
-        e = exit_rules.evaluate_household(h["status"], s, policy)
-        if e.open_case:
-            to_open[h["household_id"]] = (e.open_case, e.trigger or "")
+    found, candidates = identify_chunk(session, villages, end, policy)
+    registered = {h["household_id"] for h in households}
+    households += [h for h in candidates if h["household_id"] not in registered]
+    to_open = {hid: (f.category, f.trigger) for hid, f in found.items()}
     result = monitor_households(
         session,
         period=period,
@@ -495,6 +357,8 @@ def monitor_chunk(
         situations=situations,
         to_open=to_open,
     )
+    record_risk_types(session, period, found)
+    result["clues_linked"] = link_clues(session, villages, end)
     opened = result.pop("opened_by_village")
     return {
         **result,

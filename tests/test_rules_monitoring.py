@@ -42,8 +42,9 @@ def test_a_province_may_raise_the_threshold_never_lower_it() -> None:
 def test_income_is_the_12_months_before() -> None:
     on = date(2026, 12, 31)
     surveys = [(date(2025, 9, 30), 20000.0), (date(2026, 3, 31), 5000.0), (date(2026, 9, 30), 7000)]
-    assert m.income_12m(surveys, on, 12, fallback=9999) == 6000  # the 2025 survey is out
-    assert m.income_12m([], on, 12, fallback=9999) == 9999  # never surveyed: the registry
+    assert m.income_12m(surveys, on, 12, fallback=9999) == 7000  # the latest of the year
+    assert m.income_12m(surveys[:1], on, 12, fallback=9999) == 9999  # 2025 is out: registry
+    assert m.income_12m([], on, 12, fallback=None) is None  # nothing known of the year
     assert m.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert m.add_months(date(2026, 3, 15), -12) == date(2025, 3, 15)
 

@@ -8,7 +8,8 @@ either whatever its income. What each function encodes (the numbers are policy d
 - **Threshold** (`threshold`): the national floor of the year (1.5 × the campaign's line,
   6,000 yuan in 2021) or the province's own, higher figure.
 - **Income** (`income_12m`, `rigid_per_capita`): per-capita income over the 12 months
-  before, against which rigid out-of-pocket spending (合规自付医疗, 教育) is counted.
+  before (the latest survey of those months), against which rigid out-of-pocket spending
+  (合规自付医疗, 教育) is counted.
 - **Who becomes a monitoring object** (`identify`): 脱贫不稳定户 — exited, income under the
   threshold; 边缘易致贫户 — never registered, income under the threshold; 突发严重困难户 —
   any household hit by a shock (a large medical bill, a disaster, an accident …) whose
@@ -64,13 +65,15 @@ def add_months(day: date, months: int) -> date:
 
 
 def income_12m(
-    surveys: Iterable[tuple[date, float]], on: date, months: int, fallback: float
-) -> float:
-    """Per-capita income over the `months` months up to `on`: the mean of the per-capita
-    (annual) incomes surveyed in that window; the registry's figure when none was."""
+    surveys: Iterable[tuple[date, float]], on: date, months: int, fallback: float | None
+) -> float | None:
+    """Per-capita income over the `months` months up to `on`: a survey's per-capita income
+    is the household's year up to the survey, so the latest survey inside the window says
+    it (an average of several would count the same months twice); `fallback` (the
+    registry's figure, or None: nothing is known of these months) when none was."""
     start = add_months(on, -months)
-    inside = [income for day, income in surveys if start < day <= on]
-    return sum(inside) / len(inside) if inside else fallback
+    inside = sorted((day, income) for day, income in surveys if start < day <= on)
+    return inside[-1][1] if inside else fallback
 
 
 def rigid_per_capita(

@@ -1,0 +1,219 @@
+"""Who becomes a monitoring object this month (防止返贫监测对象识别), set-based over a chunk of
+villages: every rural household with something known of its year — an exited household
+always, a never-registered one when a survey of the last 12 months, an open clue or an
+open case says something of it. A few statements load the latest survey of the window,
+the shocks, the open clues and the candidates as plain rows; `zhucun.rules.monitoring`
+decides each; the writes are bulk (the cases' risk types, the clues that became a case).
+
+The registry's own figure of a never-registered household is years old (its card): on
+its own it opens nothing — the monitoring acts on fresh information, from the channels
+and the visits. The tracking and closing of open cases stay with `tasks.evaluation`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlmodel import Session
+from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
+from zhucun.models.enums import HouseholdStatus
+from zhucun.models.monitoring import ClueStatus
+from zhucun.models.transitions import check_transition
+
+from zhucun.policy import Policy
+from zhucun.rules import exit as exit_rules
+from zhucun.rules import monitoring as rules
+from zhucun.rules.exit import Situation
+
+ACTOR = "zhucun:monitoring"
+GUARANTEES = (
+    "food_clothing_secure",
+    "compulsory_education_ok",
+    "basic_medical_ok",
+    "safe_water_ok",
+    "housing_grade",
+)
+# the household columns tracking needs as well (tasks.evaluation._households)
+COLUMNS = (
+    "household_id",
+    "village_code",
+    "status",
+    "size",
+    "labour_count",
+    "per_capita_income_yuan",
+    *GUARANTEES,
+    "disabled_members",
+    "medical_spending_yuan",
+    "education_spending_yuan",
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A household the rules make a monitoring object this month."""
+
+    category: str
+    trigger: str  # the rules' reason, ";clue" when a clue brought it up
+    risk_types: list[str]
+
+
+def _situation(h: dict[str, Any], latest: Any | None) -> Situation:
+    """The latest survey of the window, else the registry's row."""
+    src = dict(latest._mapping) if latest is not None else h
+    return Situation(
+        per_capita_income_yuan=float(src["per_capita_income_yuan"]),
+        food_clothing_secure=bool(src["food_clothing_secure"]),
+        compulsory_education_ok=bool(src["compulsory_education_ok"]),
+        basic_medical_ok=bool(src["basic_medical_ok"]),
+        safe_water_ok=bool(src["safe_water_ok"]),
+        housing_grade=src["housing_grade"],
+    )
+
+
+def identify_chunk(
+    session: Session, villages: Sequence[str], end: date, policy: Policy
+) -> tuple[dict[str, Found], list[dict[str, Any]]]:
+    """The chunk's monitoring objects of the month ending `end`, and the candidate rows
+    (COLUMNS) the tracking of open cases needs. Four reads, whatever the chunk's size."""
+    H, S, C, MC = Household, Survey, MonitoringClue, MonitoringCase
+    start = rules.add_months(end, -policy.monitoring_income_months)
+    window = and_(S.survey_date > start, S.survey_date <= end)
+    latest_day = (
+        select(S.household_id, func.max(S.survey_date).label("d"))
+        .join(H, H.household_id == S.household_id)
+        .where(H.village_code.in_(villages), window)
+        .group_by(S.household_id)
+        .subquery()
+    )
+    latest = {
+        r.household_id: r
+        for r in session.execute(
+            select(
+                S.household_id, S.per_capita_income_yuan, *(getattr(S, g) for g in GUARANTEES)
+            ).join(
+                latest_day,
+                and_(S.household_id == latest_day.c.household_id, S.survey_date == latest_day.c.d),
+            )
+        )
+    }
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for hid, shock in session.execute(
+        select(S.household_id, S.shock)
+        .join(H, H.household_id == S.household_id)
+        .where(H.village_code.in_(villages), window, S.shock != "none")
+    ):
+        kinds[hid].append(shock)
+    amounts: dict[str, list[float]] = defaultdict(list)
+    clued: set[str] = set()
+    for hid, kind, amount, on in session.execute(
+        select(C.household_id, C.kind, C.amount_yuan, C.reported_on).where(
+            C.village_code.in_(villages), C.status == ClueStatus.open.value, C.reported_on <= end
+        )
+    ):
+        clued.add(hid)
+        kinds[hid].append(kind)
+        if amount and on > start:
+            amounts[hid].append(float(amount))
+    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, MC.status == "open"))
+    open_clue = exists(
+        select(C.id).where(
+            C.household_id == H.household_id,
+            C.status == ClueStatus.open.value,
+            C.reported_on <= end,
+        )
+    )
+    surveyed = H.household_id.in_(select(latest_day.c.household_id))
+    candidates = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(*(getattr(H, c) for c in COLUMNS))
+            .where(
+                H.village_code.in_(villages),
+                H.status.in_((HouseholdStatus.exited.value, HouseholdStatus.non_poor.value)),
+                or_(H.status == HouseholdStatus.exited.value, surveyed, open_clue, open_case),
+            )
+            .order_by(H.household_id)
+        )
+    ]
+    found: dict[str, Found] = {}
+    for h in candidates:
+        hid = h["household_id"]
+        row = latest.get(hid)
+        s = _situation(h, row)
+        missing = exit_rules.missing_guarantees(s, policy)
+        size = int(h["size"])
+        medical, education = float(h["medical_spending_yuan"]), float(h["education_spending_yuan"])
+        rigid = rules.rigid_per_capita(size, medical, education, amounts.get(hid, ()))
+        result = rules.identify(
+            status=h["status"],
+            income=s.per_capita_income_yuan,
+            rigid=rigid,
+            shocks=kinds.get(hid, ()),
+            missing_guarantees=missing,
+            policy=policy,
+        )
+        if result.category is None:
+            continue
+        found[hid] = Found(
+            result.category,
+            result.reason + (";clue" if hid in clued else ""),
+            rules.risk_types(
+                shocks=kinds.get(hid, ()),
+                missing_guarantees=missing,
+                labour_count=int(h["labour_count"]),
+                disabled_members=int(h["disabled_members"] or 0),
+                household_income_yuan=s.per_capita_income_yuan * size,
+                medical_yuan=medical + sum(amounts.get(hid, ())),
+                education_yuan=education,
+                policy=policy,
+            ),
+        )
+    return found, candidates
+
+
+def record_risk_types(session: Session, period: str, found: dict[str, Found]) -> int:
+    """The risk types of the cases opened this period, in one executemany."""
+    if not found:
+        return 0
+    rows = [
+        dict(id=cid, risk_types=found[hid].risk_types)
+        for cid, hid in session.execute(
+            select(MonitoringCase.id, MonitoringCase.household_id).where(
+                MonitoringCase.household_id.in_(list(found)),
+                MonitoringCase.opened_period == period,
+            )
+        )
+    ]
+    if rows:
+        session.execute(update(MonitoringCase), rows)
+    return len(rows)
+
+
+def link_clues(session: Session, villages: Sequence[str], end: date) -> int:
+    """Open clues (up to `end`) of households with an open case become part of it: one
+    UPDATE. A clue of a household the rules do not monitor stays open — someone allowed
+    dismisses it with a reason; the daily clock flags it when it is late."""
+    check_transition("clue", ClueStatus.open, ClueStatus.case)
+    C, MC = MonitoringClue, MonitoringCase
+    case_id = (
+        select(func.min(MC.id))
+        .where(MC.household_id == C.household_id, MC.status == "open")
+        .scalar_subquery()
+    )
+    has_case = exists(select(MC.id).where(MC.household_id == C.household_id, MC.status == "open"))
+    result = session.execute(
+        update(C)
+        .where(
+            C.village_code.in_(villages),
+            C.status == ClueStatus.open.value,
+            C.reported_on <= end,
+            has_case,
+        )
+        .values(status=ClueStatus.case.value, case_id=case_id, decided_on=end, decided_by=ACTOR)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
