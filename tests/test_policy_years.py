@@ -97,10 +97,15 @@ def test_cli_policy_show_2015(data_dir: Path) -> None:
 
 
 def test_cli_policy_show_2015_from_the_database(engine: object) -> None:
-    result = runner.invoke(app, ["policy", "show", "--year", "2015", "--region", "west"])
+    result = runner.invoke(
+        app, ["policy", "show", "--year", "2015", "--region", "west"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
-    assert "poverty_line_yuan: 2855.0" in result.stdout
-    assert "village_exit_max_incidence: 0.03" in result.stdout
+    lines = result.stdout.splitlines()
+    line = next(n for n, t in enumerate(lines) if "贫困线（元/人·年）" in t)
+    assert "¥2,855" in lines[line] and "poverty_line_yuan" in lines[line + 1]
+    line = next(n for n, t in enumerate(lines) if "贫困村退出贫困发生率上限" in t)
+    assert "0.03" in lines[line] and "village_exit_max_incidence" in lines[line + 1]
 
 
 @pytest.mark.parametrize("year", ["1", "2013"])

@@ -3,10 +3,11 @@
 Files and JSON keep the stable English codes; only the CLI's people-facing text goes
 through here. One table maps (kind, code) → (zh, en). The Chinese comes from where it
 already lives — models/enums.py (causes, measures, review stages …), zhucun/exchange/
-labels.py (export columns) and zhucun/reports/fmt.py (statuses, funds) — so each label
-has one source; only words no other module needs (CLI headers, cycle stages) are written
-here. Money and time helpers are the report's own (`yuan`, Asia/Shanghai), re-exported so
-the CLI and the PDF print money the same way.
+labels.py (export columns) and zhucun/reports/fmt.py (statuses, funds, providers) — so
+each label has one source; only words no other module needs are written here (CLI headers,
+cycle stages) or in zhucun/labels_policy.py (policy keys and the codes in their values).
+Money and time helpers are the report's own (`yuan`, Asia/Shanghai), re-exported so the
+CLI and the PDF print money the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from zhucun.exchange.labels import COLUMN_LABELS
+from zhucun.labels_policy import POLICY_WORDS
 from zhucun.models import enums
 from zhucun.models import monitoring as mon
 from zhucun.reports import fmt
@@ -64,6 +66,7 @@ _CLI: dict[str, dict[str, tuple[str, str]]] = {
         "reason": ("理由", "reason"),
         "category": ("监测类型", "category"),
         "risk_type": ("风险类型", "risk type"),
+        "policy": ("政策项目", "policy"),
     },
     "cycle_stage": {
         "generate": ("生成登记数据", "generate"),
@@ -94,6 +97,7 @@ _ZH_SOURCES: dict[str, Mapping[Any, str]] = {
     "review_status": fmt.REVIEW_STATUS_ZH,
     "funding": fmt.FUNDING_ZH,
     "category": fmt.CATEGORY_ZH,
+    "provider": fmt.PROVIDER_ZH,
     "clue_channel": mon.CHANNEL_ZH,
     "clue_sector": mon.SECTOR_ZH,
     "clue_kind": mon.CLUE_KIND_ZH,
@@ -114,9 +118,10 @@ def table() -> dict[tuple[str, str], tuple[str, str]]:
     for kind, source in _ZH_SOURCES.items():
         for code, zh in source.items():
             out[(kind, str(code))] = (zh, _english(str(code)))
-    for kind, words in _CLI.items():
-        for code, pair in words.items():
-            out[(kind, code)] = pair
+    for words_by_kind in (_CLI, POLICY_WORDS):
+        for kind, words in words_by_kind.items():
+            for code, pair in words.items():
+                out[(kind, code)] = pair
     return out
 
 

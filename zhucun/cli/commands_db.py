@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from zhucun.cli.output import console, emit_json, err_console, fail, say
+from zhucun.cli.output import emit_json, err_console, fail, say
 from zhucun.labels import tr
 
 if TYPE_CHECKING:
@@ -206,7 +206,8 @@ def policy_show(
     province: Annotated[str | None, typer.Option(help="2-digit province code")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """The effective policy for a year and place, with every number the rules use."""
+    """The effective policy for a year and place, with every number the rules use: each
+    key by its label (ZHUCUN_LANG) with its code, or `--json` with the codes alone."""
     if region not in ("east", "central", "west"):
         fail(f"--region must be east, central or west, got {region!r}", code=2)
     if province is not None and not (len(province) == 2 and province.isdigit()):
@@ -221,8 +222,11 @@ def policy_show(
     if as_json:
         emit_json(data)
         return
-    for key, value in data.items():
-        console.print(f"[bold]{key}[/]: {value}")
+    from zhucun.cli.output import Col, print_table
+    from zhucun.cli.policy_text import policy_rows, policy_title
+
+    # each key by its label in the operator's language, its code beneath; values labelled
+    print_table(policy_title(data), [Col("policy"), Col("value")], policy_rows(data))
 
 
 def _effective_policy(year: int, region: str, province: str | None) -> Policy:
