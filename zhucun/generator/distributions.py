@@ -203,10 +203,10 @@ ORDINARY_INCOME_SIGMA: Final[float] = 0.45
 ORDINARY_INCOME_MAX_OF_THRESHOLD: Final[float] = 6.0
 ORDINARY_NO_LABOUR: Final[float] = 0.05  # elderly households without labour
 # [GK] an ordinary household hit by a shock this year (illness, accident, disaster, job
-#     loss): about one in eight; an illness brings a 合规自付 bill of 0.4-1.3 x the
+#     loss): about one in seventeen; an illness brings a 合规自付 bill of 0.4-1.3 x the
 #     household's yearly income, a disaster a loss of 0.3-1.0 x and, half the time, a
 #     damaged house (grade C) — the 突发严重困难户 above the range.
-ORDINARY_SHOCK: Final[float] = 0.12
+ORDINARY_SHOCK: Final[float] = 0.06
 ILLNESS_BILL_OF_INCOME: Final[tuple[float, float]] = (0.4, 1.3)
 DISASTER_LOSS_OF_INCOME: Final[tuple[float, float]] = (0.3, 1.0)
 # [GK] how a shock becomes a clue: a bill is pushed by 医保, a disaster by 应急 (and a
@@ -224,3 +224,9 @@ CLUE_DAYS_BEFORE_SURVEY: Final[tuple[int, int]] = (5, 40)
 # Clues are dated up to 30 September of the registry year, never in the future of a
 # county generated for a past year (the clue file refuses a future date).
 CLUE_LAST_MONTH_DAY: Final[tuple[int, int]] = (9, 30)
+# [C] registered poor households averaged 10,740 yuan per person at the end of 2020 against
+#     a line of about 4,000 (domain-rules §1.5). [GK] from 2021 a household exits with
+#     threshold x lognormal(ln 1.5, 0.3): about a tenth under the monitoring threshold.
+MONITORING_FROM: Final[int] = 2021
+EXIT_INCOME_MEDIAN_OF_THRESHOLD: Final[float] = 1.5
+EXIT_INCOME_SIGMA: Final[float] = 0.3
