@@ -360,3 +360,37 @@ def app() -> Any:
     from zhucun.cli import app as zhucun_app
 
     return zhucun_app
+
+
+def test_no_personal_number_reaches_the_output_or_the_database(
+    session: Session, county: SeedInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hid = _ordinary(county)[0]
+    idn, phone = county.id_numbers[hid], "13912345678"
+    res = runner.invoke(app(), ["monitor", "report", "--household", idn, "--kind", "income_drop"])
+    assert res.exit_code == 1 and "--household: no such household" in res.output
+    assert idn not in res.output
+    res = runner.invoke(
+        app(),
+        ["monitor", "report", "--household", hid, "--kind", "income_drop", "--note",
+         f"户主 {idn} 电话 {phone}"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (clue_id,) = session.scalars(select(MonitoringClue.id)).all()
+    res = runner.invoke(
+        app(),
+        ["monitor", "clues", "dismiss", str(clue_id), "--by", county.cadres[1], "--reason",
+         f"已联系 {phone}，收入稳定"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    session.expire_all()
+    row = session.get(MonitoringClue, clue_id)
+    stored = f"{row.note} {row.reason}"
+    assert idn not in stored and phone not in stored
+    monkeypatch.setenv("ZHUCUN_LANG", "en")
+    from zhucun.settings import reset_settings
+
+    reset_settings()
+    wide = runner.invoke(app(), ["monitor", "clues", "list", "--wide"]).output
+    assert "dismissed" in wide and phone not in wide and idn not in wide
+    assert "Monitoring clues: 1, 0 overdue" in wide

@@ -29,6 +29,14 @@ def generate_command(
             "villages, a few thousand). Edge households (边缘易致贫户) come on top.",
         ),
     ] = None,
+    ordinary: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Ordinary rural households, never registered (default: a quarter of the poor "
+            "households' number), watched by the monitoring against falling back.",
+        ),
+    ] = None,
     year: Annotated[int, typer.Option(help="Registry year: poverty line and dates")] = 2026,
     cadre_ratio: Annotated[
         float,
@@ -55,9 +63,10 @@ def generate_command(
     ] = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
-    """Write villages, households and their members, cadres, officials, relations and
-    surveys of a realistic county (real county, townships and, where known, villages;
-    synthetic people with valid ID numbers) into OUT, ready for `zhucun import OUT`."""
+    """Write villages, households and their members, cadres, officials, relations,
+    surveys and monitoring clues of a realistic county (real county, townships and, where
+    known, villages; synthetic people with valid ID numbers) into OUT, ready for
+    `zhucun import OUT` (the clues for `zhucun monitor clues import`)."""
     from zhucun.generator import UnknownCountyError, generate
 
     try:
@@ -66,6 +75,7 @@ def generate_command(
             out,
             seed=seed,
             households=households,
+            ordinary=ordinary,
             year=year,
             cadre_ratio=cadre_ratio,
             layout=layout,
@@ -93,12 +103,14 @@ def generate_command(
         tr(
             f"{summary.townships} 个乡镇、{summary.villages} 个村（贫困村 "
             f"{summary.poor_villages}）；贫困户 {summary.registered_poor_households:,} 户，"
-            f"边缘易致贫户 {summary.edge_households:,} 户；可选派干部 "
+            f"边缘易致贫户 {summary.edge_households:,} 户，一般农户 "
+            f"{summary.ordinary_households:,} 户，监测线索 {summary.clues:,} 条；可选派干部 "
             f"{summary.cadres_available:,} 人。用时 {summary.seconds:.1f} 秒。",
             f"{summary.townships} townships, {summary.villages} villages "
             f"({summary.poor_villages} registered poor); "
             f"{summary.registered_poor_households:,} registered poor households, "
-            f"{summary.edge_households:,} edge households; "
+            f"{summary.edge_households:,} edge households, "
+            f"{summary.ordinary_households:,} ordinary ones, {summary.clues:,} monitoring clues; "
             f"{summary.cadres_available:,} cadres available ({summary.seconds:.1f} s).",
         ),
         wrap=True,
