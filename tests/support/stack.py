@@ -47,17 +47,25 @@ def zhucun(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.Compl
 
 @contextmanager
 def local_stack(data_dir: Path, county: str | None = None) -> Iterator[dict[str, Any]]:
-    """`zhucun up` (on a free port), yields its state (api_url, ui_url, ...), `zhucun down`."""
-    args = ["up", "--port", str(free_port())]
+    """`zhucun up --json` (on a free port), yields its state (api_url, ui_url, ...), `zhucun
+    down`. What `up --json` printed must agree with the state file it wrote."""
+    args = ["up", "--port", str(free_port()), "--json"]
     if county:
         args += ["--county", county]
     up = zhucun(data_dir, *args)
     assert up.returncode == 0, up.stdout + up.stderr
     state = json.loads((data_dir / "stack" / "state.json").read_text("utf-8"))
+    printed = json.loads(up.stdout)
+    assert printed["up"] and not printed["already_up"], printed
+    assert (printed["ui_url"], printed["api_url"], printed["county"]) == (
+        state["ui_url"],
+        state["api_url"],
+        state["county"],
+    )
     try:
         yield state
     finally:
-        zhucun(data_dir, "down")
+        zhucun(data_dir, "down", "--json")
 
 
 def app_engine(data_dir: Path) -> Engine:

@@ -1,4 +1,6 @@
-"""`zhucun review ...` and `zhucun object ...`: what an approver and a village clerk use.
+"""`zhucun review list` and `zhucun review decide`: what an approver uses. The meeting
+minutes and decisions files are in `commands_review_files`, publicity (公示), its notice and
+objections in `commands_review_publicity`; all three add their commands to `review_app`.
 
 Every decision goes through `tasks.review.decide`, the same validation as the Prefect UI
 form and decisions files, and lands in the same ledger. After recording, `decide` and
@@ -9,13 +11,11 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from zhucun.cli.output import clean, console, emit_json, err_console, fail, say
-from zhucun.labels import tr
 
 review_app = typer.Typer(
     rich_markup_mode="markdown",
@@ -23,15 +23,11 @@ review_app = typer.Typer(
     "county), publicity (公示) and objections.",
     no_args_is_help=True,
 )
-publicity_app = typer.Typer(
-    rich_markup_mode="markdown", help="Publicity windows (公示).", no_args_is_help=True
-)
-review_app.add_typer(publicity_app, name="publicity")
 
 Stage = Annotated[str, typer.Option("--stage", help="team / committee / township / county")]
 
 
-def _year(session: Any, year: int | None) -> int:
+def year_or_latest(session: Any, year: int | None) -> int:
     if year is not None:
         return year
     from sqlalchemy import func, select
@@ -44,7 +40,7 @@ def _year(session: Any, year: int | None) -> int:
     return int(found)
 
 
-def _county(session: Any, county: str | None, village: str | None) -> str:
+def county_or_only(session: Any, county: str | None, village: str | None) -> str:
     from sqlalchemy import select
 
     from zhucun.models import County
@@ -75,8 +71,8 @@ def review_list(
     from zhucun.db import session_scope
 
     with session_scope() as session:
-        cy = _year(session, year)
-        code = _county(session, county, village)
+        cy = year_or_latest(session, year)
+        code = county_or_only(session, county, village)
         rows = pending_rows(session, code, cy, village=village, stage=stage)
     if overdue:
         rows = [r for r in rows if r["overdue"]]
@@ -270,9 +266,9 @@ def review_decide(
         fail("say what you decide: --village CODE --all, --household ID ..., or --plan")
     if (all_ or plan) and not village:
         fail("--all and --plan need --village")
-    decided_on = _date(on)
+    decided_on = parse_date(on)
     with session_scope() as session:
-        cy = _year(session, year)
+        cy = year_or_latest(session, year)
         hh = list(household or [])
         villages = {village} if village else set()
         if hh:
@@ -312,7 +308,7 @@ def review_decide(
         except ReviewError as exc:  # a concurrent duplicate slipped past the lock
             fail(str(exc))
     summaries = [o.summary() for o in result.outcomes]
-    resumed = _resume_runs(county) if resume and result.outcomes else []
+    resumed = resume_runs(county) if resume and result.outcomes else []
     if as_json:
         emit_json({**result.counts(), "decisions": summaries, "resumed_runs": resumed})
     else:
@@ -348,285 +344,7 @@ def print_decisions(
     )
 
 
-@review_app.command("import")
-def review_import(
-    path: Annotated[Path, typer.Argument(help="decisions.csv (meeting minutes)")],
-    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
-    county: Annotated[str | None, typer.Option(help="Only rows of this county")] = None,
-    resume: Annotated[bool, typer.Option(help="Resume a waiting review run afterwards")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """All or nothing: every row is judged exactly as a UI decision; if any row is refused
-    nothing is applied and every refusal is listed as file:row:column: rule."""
-    from zhucun.db import session_scope
-    from zhucun.tasks.review import apply_decisions_file
-
-    with session_scope() as session:
-        cy = _year(session, year)
-        res = apply_decisions_file(session, path, cycle_year=cy, county=county)
-        counts = res.result.counts() if res.result else {"applied": False}
-        counties = _counties_of(session, cy, res.result.outcomes if res.result else [])
-        if not res.ok:
-            session.rollback()
-    resumed: list[str] = []
-    if res.ok and resume and counts.get("accepted"):
-        for c in [county] if county else counties:
-            resumed += _resume_runs(c)
-    if as_json:
-        emit_json({"ok": res.ok, "errors": res.errors, **counts, "resumed_runs": resumed})
-    elif res.already_applied:
-        say(f"{path.name}: {res.already_applied}" + tr("；未作任何更改", "; nothing changed"))
-    elif res.ok:
-        n, skipped = counts.get("accepted", 0), counts.get("skipped", 0)
-        say(
-            tr(
-                f"{path.name}：已执行 {n} 项决定，{skipped} 项此前已执行",
-                f"{path.name}: {n} decisions applied, {skipped} already applied",
-            )
-        )
-    else:
-        for e in res.errors:  # file:row:column: rule, verbatim
-            err_console.print(e, markup=False, highlight=False, soft_wrap=True)
-        err_console.print(
-            tr(
-                f"{path.name}：{len(res.errors)} 处错误，未执行任何决定",
-                f"{path.name}: {len(res.errors)} errors, nothing applied",
-            ),
-            markup=False,
-        )
-    if not res.ok:
-        raise typer.Exit(1)
-
-
-def _counties_of(session: Any, cycle_year: int, outcomes: list[Any]) -> list[str]:
-    """Counties of the decided items (a household ID does not carry its county: ask the
-    strategy; a plan's subject is its village code), whose waiting review runs to resume."""
-    from sqlalchemy import select
-
-    from zhucun.models import Strategy
-
-    households = [o.request.subject_id for o in outcomes if o.request.subject == "strategy"]
-    villages = {o.request.subject_id for o in outcomes if o.request.subject == "plan"}
-    for part in range(0, len(households), 500):
-        villages |= set(
-            session.scalars(
-                select(Strategy.village_code).where(
-                    Strategy.cycle_year == cycle_year,
-                    Strategy.household_id.in_(households[part : part + 500]),
-                )
-            )
-        )
-    return sorted({v[:6] for v in villages if v[:6].isdigit()})
-
-
-@review_app.command("minutes")
-def review_minutes(
-    out: Annotated[Path, typer.Option("--out", help="Where to write decisions.csv")],
-    county: Annotated[str | None, typer.Option(help="County code (default: the only one)")] = None,
-    year: Annotated[int | None, typer.Option(help="Cycle year (default: latest)")] = None,
-    on: Annotated[str | None, typer.Option("--on", help="Meeting date YYYY-MM-DD")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Draft the minutes of a review meeting: decisions.csv approving every waiting item,
-    each stage signed by someone who may sign it (never a near relative, never one person
-    for two stages). Edit it to what the meeting decided, then `zhucun review import`."""
-    from zhucun.db import session_scope
-    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
-
-    with session_scope() as session:
-        cy = _year(session, year)
-        code = _county(session, county, None)
-        rows = draft_minutes(session, county=code, cycle_year=cy, decided_on=_date(on))
-    write_minutes(rows, out)
-    if as_json:
-        emit_json({"file": str(out), "rows": len(rows)})
-    else:
-        say(
-            tr(
-                f"{out}：已为 {code} {cy} 年度草拟 {len(rows)} 项决定",
-                f"{out}: {len(rows)} decisions drafted for {code} {cy}",
-            )
-        )
-
-
-@review_app.command("notice")
-def review_notice(
-    village: Annotated[str, typer.Option(help="Village code (12 digits)")],
-    year: Annotated[int, typer.Option(help="Cycle year")],
-    out: Annotated[Path | None, typer.Option(help="Write the markdown here")] = None,
-    pdf: Annotated[
-        Path | None, typer.Option("--pdf", help="Write the notice as an A4 PDF here")
-    ] = None,
-) -> None:
-    """The publicity notice (公示) to post in the village, in markdown: names and measures;
-    never ID numbers, phone numbers or health details. `--pdf FILE`: the A4 sheet to post
-    (names masked to surname + *, dates and where to object)."""
-    from sqlalchemy import select
-
-    from zhucun.db import session_scope
-    from zhucun.models import Household, Plan, PlanItem, Publicity, Strategy, Village
-    from zhucun.rules import review as rules
-
-    with session_scope() as session:
-        vname = session.scalar(select(Village.name).where(Village.village_code == village))
-        if vname is None:
-            fail(f"no village {village}")
-        rows = [
-            rules.NoticeRow(
-                r.head_name, list(r.measures), float(r.cost_yuan), r.opens_on, r.closes_on
-            )
-            for r in session.execute(
-                select(
-                    Household.head_name,
-                    Strategy.measures,
-                    Strategy.cost_yuan,
-                    Publicity.opens_on,
-                    Publicity.closes_on,
-                )
-                .join(
-                    Strategy,
-                    (Strategy.household_id == Publicity.subject_id)
-                    & (Strategy.cycle_year == Publicity.cycle_year),
-                )
-                .join(Household, Household.household_id == Strategy.household_id)
-                .where(
-                    Publicity.subject == "strategy",
-                    Publicity.village_code == village,
-                    Publicity.cycle_year == year,
-                    Publicity.status == "open",
-                )
-            )
-        ]
-        plan = None
-        p = session.execute(
-            select(Publicity.opens_on, Publicity.closes_on, Plan.id, Plan.total_cost_yuan)
-            .join(
-                Plan,
-                (Plan.village_code == Publicity.subject_id)
-                & (Plan.cycle_year == Publicity.cycle_year),
-            )
-            .where(
-                Publicity.subject == "plan",
-                Publicity.subject_id == village,
-                Publicity.cycle_year == year,
-                Publicity.status == "open",
-            )
-        ).first()
-        if p is not None:
-            items = list(session.scalars(select(PlanItem.item).where(PlanItem.plan_id == p.id)))
-            plan = (float(p.total_cost_yuan), items, p.opens_on, p.closes_on)
-        text = rules.notice_markdown(vname, village, year, rows, plan)
-        if pdf:
-            from zhucun.reports.notice import write_notice_pdf
-
-            write_notice_pdf(session, village, year, rows, plan, pdf)
-    if pdf:
-        console.print(f"notice PDF written to {pdf}")
-    if out:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"notice written to {out}")
-    elif not pdf:
-        typer.echo(text)
-
-
-@publicity_app.command("close")
-def publicity_close(
-    county: Annotated[str | None, typer.Option(help="County code (default: all)")] = None,
-    today: Annotated[
-        str | None,
-        typer.Option(help="As of this date; needs --admin-as-of, --by and --reason"),
-    ] = None,
-    admin_as_of: Annotated[
-        bool,
-        typer.Option("--admin-as-of", help="Allow --today (audited: who and why)"),
-    ] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Who overrides the date")] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why")] = None,
-) -> None:
-    """Close the windows whose days have passed by the server's date (China): those items
-    are final. A window closes by the server's clock, not the caller's: `--today` is refused
-    unless `--admin-as-of --by NAME --reason WHY` is given, which writes an audit row
-    (`review.as_of`) naming who, why, the date used and the server's date."""
-    from zhucun.db import session_scope
-    from zhucun.tasks.review import close_publicity
-
-    as_of = _as_of(today, admin_as_of, by, reason, "review publicity close")
-    with session_scope() as session:
-        if as_of is not None:
-            _audit_as_of(session, as_of, str(by), str(reason), "review publicity close")
-        res = close_publicity(session, today=as_of, county=county)
-    console.print(f"{res['closed']} publicity window(s) closed; those items are final")
-
-
-def object_cmd(
-    by: Annotated[str, typer.Option("--by", help="Who objects (a name; no ID number)")],
-    reason: Annotated[str, typer.Option(help="What is wrong")],
-    year: Annotated[int, typer.Option(help="Cycle year")],
-    household: Annotated[str | None, typer.Option(help="Household ID (a strategy)")] = None,
-    village: Annotated[str | None, typer.Option(help="Village code (its plan)")] = None,
-    on: Annotated[str | None, typer.Option("--on", help="Date filed (default: today)")] = None,
-) -> None:
-    """File an objection in the publicity window (公示期): the item goes back for
-    re-review with the objection as reason."""
-    from zhucun.db import session_scope
-    from zhucun.tasks.review import ReviewError, file_objection
-
-    if bool(household) == bool(village):
-        fail("give exactly one of --household (a strategy) or --village (its plan)")
-    subject, sid = ("strategy", household) if household else ("plan", village)
-    try:
-        with session_scope() as session:
-            res = file_objection(
-                session,
-                subject=subject,
-                subject_id=str(sid),
-                cycle_year=year,
-                filed_by=by,
-                reason=reason,
-                filed_on=_date(on),
-            )
-    except ReviewError as exc:
-        fail(f"objection not accepted: {exc}")
-    console.print(
-        f"objection recorded: {res['subject']} {res['subject_id']} returned for re-review"
-    )
-
-
-def _as_of(
-    value: str | None, admin: bool, by: str | None, reason: str | None, command: str
-) -> date | None:
-    """An as-of date for `command`, or None (the server's date). Chosen over an environment
-    switch: overriding the clock is an administrator's act on the real database, so it
-    must be explicit on the command line and leave an audit row naming who and why."""
-    if value is None:
-        if admin:
-            fail("--admin-as-of needs --today DATE")
-        return None
-    if not admin:
-        fail(
-            f"{command}: --today is refused, windows close by the server's date; an "
-            "administrator may add --admin-as-of --by NAME --reason WHY (audited)"
-        )
-    if not (by or "").strip() or not (reason or "").strip():
-        fail("--admin-as-of needs --by (who) and --reason (why): both are audited")
-    return _date(value)
-
-
-def _audit_as_of(session: Any, as_of: date, by: str, reason: str, command: str) -> None:
-    from zhucun.tasks.common import audit
-    from zhucun.tasks.review_lock import server_today
-
-    audit(
-        session,
-        actor=f"admin:{by.strip()}",
-        action="review.as_of",
-        entity="command",
-        entity_id=command,
-        after={"as_of": str(as_of), "server_date": str(server_today()), "reason": reason},
-    )
-
-
-def _date(value: str | None) -> date:
+def parse_date(value: str | None) -> date:
     if not value:
         from zhucun.tasks.review_lock import server_today
 
@@ -638,7 +356,7 @@ def _date(value: str | None) -> date:
     raise AssertionError  # unreachable: fail() exits
 
 
-def _resume_runs(county: str) -> list[str]:
+def resume_runs(county: str) -> list[str]:
     """Resume the county's paused review runs so that they re-read the database (an empty
     form after the ledger moved means "decided elsewhere"). Needs a Prefect API."""
     from prefect.settings import PREFECT_API_URL
@@ -684,5 +402,9 @@ def _resume_runs(county: str) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
+    """`zhucun review` with the commands of its three modules, in the order of its help."""
+    from zhucun.cli import commands_review_files, commands_review_publicity
+
     app.add_typer(review_app, name="review")
-    app.command("object")(object_cmd)
+    commands_review_files.register(app)
+    commands_review_publicity.register(app)

@@ -15,6 +15,9 @@ asks for it. It is kept in `<data>/stack/auth` (mode 0600, never in state.json),
 the stack's own processes as PREFECT_API_AUTH_STRING, and used by `zhucun status` and by
 zhucun commands whose PREFECT_API_URL is the stack's. A later `up` reuses it; `--auth ''`
 turns it off.
+
+`up`, `down` and `status` take `--json` (never the credentials); what `status` reads from
+the API and the logs is in `stack_status`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from typing import Annotated, Any
 
 import typer
 
-from zhucun.cli.output import console
+from zhucun.cli.output import console, emit_json, err_console
+from zhucun.cli.stack_status import next_scheduled_runs, notification_line
 
 STACK_PROCESSES = ("serve", "sink", "server")  # stop order
 
@@ -256,95 +260,23 @@ def stop_stack() -> list[str]:
     return stopped
 
 
-def _post(api_url: str, path: str, body: dict[str, Any], auth: str | None) -> Any:
-    import urllib.request
-
-    from zhucun.stack import auth_headers
-
-    req = urllib.request.Request(
-        f"{api_url}{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", **auth_headers(auth)},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def readable_run_name(name: str, deployment: str | None, parameters: dict[str, Any]) -> str:
-    """A scheduled run keeps Prefect's random name (`brave-otter`) until it starts and names
-    itself from its parameters: show what it will be called instead."""
-    if any(c.isdigit() for c in name) or not deployment:
-        return name
-    parts = [
-        str(parameters[k]) for k in ("county", "cycle_year", "year", "period") if k in parameters
-    ]
-    return "-".join([deployment, *parts])
-
-
-def local_time(value: str | None) -> str:
-    """An API timestamp (UTC) as China's time, to the minute."""
-    from datetime import datetime
-
-    from zhucun.reports.fmt import CHINA
-
-    if not value:
-        return "—"
-    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
-
-
-def next_scheduled_runs(
-    api_url: str, limit: int = 5, auth: str | None = None
-) -> list[dict[str, Any]]:
-    """The next scheduled flow runs (readable name, deployment name, expected start in UTC
-    and in Asia/Shanghai), from the API."""
-    runs = _post(
-        api_url,
-        "/flow_runs/filter",
-        {
-            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
-            "sort": "EXPECTED_START_TIME_ASC",
-            "limit": limit,
-        },
-        auth,
-    )
-    ids = sorted({r["deployment_id"] for r in runs if r.get("deployment_id")})
-    names = {}
-    if ids:
-        deps = _post(api_url, "/deployments/filter", {"deployments": {"id": {"any_": ids}}}, auth)
-        names = {d["id"]: d["name"] for d in deps}
-    out = []
-    for run in runs:
-        dep = names.get(run.get("deployment_id"))
-        out.append(
-            {
-                "name": readable_run_name(run["name"], dep, run.get("parameters") or {}),
-                "deployment": dep,
-                "expected_start_time": run["expected_start_time"],
-                "expected_start_local": local_time(run["expected_start_time"]),
-                "deployment_id": run["deployment_id"],
-            }
-        )
-    return out
-
-
-def _notification_line(line: str) -> str:
-    """One notification of the sink's log as a sentence, not its raw JSON."""
-    try:
-        note = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(note, dict):
-        return line
-    body = note.get("body") or note.get("message") or note.get("text") or ""
-    if isinstance(body, dict):
-        body = body.get("body") or body.get("message") or json.dumps(body, ensure_ascii=False)
-    subject = note.get("subject") or note.get("title") or ""
-    when = note.get("received_at") or note.get("at") or note.get("time")
-    text = " — ".join(str(x).strip() for x in (subject, body) if str(x).strip())
-    text = " ".join(text.split())[:160]
-    return f"{local_time(when)}  {text}" if isinstance(when, str) else text
+def up_json(state: dict[str, Any], alive: dict[str, int], *, already_up: bool) -> dict[str, Any]:
+    """What `up --json` tells a script: where the stack is and what runs. Whether it needs
+    credentials, never the credentials (they stay in stack/auth)."""
+    return {
+        "up": "server" in alive,
+        "already_up": already_up,
+        "ui_url": state["ui_url"],
+        "api_url": state["api_url"],
+        "port": state.get("port"),
+        "county": state.get("county"),
+        "processes": alive,
+        "automations": state.get("automations", []),
+        "auth": bool(state.get("auth")),
+        "auth_file": str(auth_path()) if state.get("auth") else None,
+        "notifications": str(logs_dir() / "notifications.jsonl"),
+        "logs": str(logs_dir()),
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -372,6 +304,7 @@ def register(app: typer.Typer) -> None:
                 "$ZHUCUN_API_AUTH, else the one the last `up` stored; '' turns it off",
             ),
         ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")] = False,
     ) -> None:
         """Start the local stack: Prefect server + UI, deployments, automations, runner."""
         from zhucun.settings import get_settings
@@ -383,6 +316,9 @@ def register(app: typer.Typer) -> None:
         state = read_state()
         alive = running_processes(state)
         if state and alive:
+            if as_json:
+                emit_json(up_json(state, alive, already_up=True))
+                raise typer.Exit(0)
             console.print(
                 f"zhucun is already up at [bold]{state['ui_url']}[/] "
                 f"(running: {', '.join(sorted(alive))}); `zhucun down` stops it."
@@ -391,7 +327,7 @@ def register(app: typer.Typer) -> None:
         if state:  # left over from a crash: nothing of it runs any more
             stop_stack()
         if port_in_use(port):
-            console.print(
+            (err_console if as_json else console).print(
                 f"[red]port {port} is in use by another program[/]: choose another with --port"
             )
             raise typer.Exit(1)
@@ -402,8 +338,13 @@ def register(app: typer.Typer) -> None:
 
         upgrade()  # zhucun's own database, at the current schema
         store_auth(auth)
-        console.print(f"starting Prefect server on port {port} (data in {settings.data_dir}) …")
+        (err_console if as_json else console).print(
+            f"starting Prefect server on port {port} (data in {settings.data_dir}) …"
+        )
         state = start_stack(port, county, auth=auth)
+        if as_json:  # stdout is the JSON alone; the line above went to stderr
+            emit_json(up_json(state, running_processes(state), already_up=False))
+            return
         console.print(f"[green]zhucun is up[/]. Prefect UI: [bold]{state['ui_url']}[/]")
         console.print(f"  API: {state['api_url']}   (export PREFECT_API_URL={state['api_url']})")
         if auth:
@@ -417,9 +358,14 @@ def register(app: typer.Typer) -> None:
         console.print(f"  logs: {logs_dir()}   stop with `zhucun down`")
 
     @app.command("down")
-    def down() -> None:
+    def down(
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")] = False,
+    ) -> None:
         """Stop the local stack (runner, notification sink, server). Schedules stay active."""
         stopped = stop_stack()
+        if as_json:
+            emit_json({"up": False, "stopped": stopped})
+            return
         console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
     @app.command("status")
@@ -466,7 +412,7 @@ def register(app: typer.Typer) -> None:
         if info.get("next_scheduled_error"):
             console.print(f"  next runs unknown: {info['next_scheduled_error']}", markup=False)
         for line in info.get("last_notifications", []):
-            console.print(f"  notified: {_notification_line(line)}", markup=False)
+            console.print(f"  notified: {notification_line(line)}", markup=False)
 
     @deploy_app.command("yaml")
     def deploy_yaml(
