@@ -144,6 +144,15 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         schedule=ScheduleDef(cron="30 8 * * *", summary="every day at 08:30", needs_county=False),
     ),
     DeploymentDef(
+        name="procedures-daily",
+        entrypoint="flows/procedures.py:procedures_daily",
+        stage="procedures",
+        description="Daily: the procedures' calendar (识别 两公示一公告, 贫困户退出, 贫困村退出) — "
+        "publicity windows close on their day, the data cross-check runs, meeting minutes "
+        "apply; where every case stands and the notices to post, as artifacts.",
+        schedule=ScheduleDef(cron="30 8 * * *", summary="every day at 08:30"),
+    ),
+    DeploymentDef(
         name="monthly-progress-evaluation",
         entrypoint="flows/scheduled.py:monthly_progress_evaluation",
         stage="evaluation",

@@ -65,6 +65,7 @@ def procedure_step_task(
         out: dict[str, Any] = {"today": str(today)}
         if period:
             out["proposed"] = propose_exits(session, county, period, today=today)
+            out["villages_proposed"] = propose_village_exits(session, county, period, today)
         out["publicity"] = close_publicity(session, today=today, county=county)
         policy = policy_for(session, county, cycle_year)
         out["crosscheck"] = run_crosschecks(
@@ -83,6 +84,40 @@ def procedure_step_task(
                 raise ReviewError(f"{Path(decisions).name}: {row}{refused.verdict.refusal}")
         out |= standing(session, county, cycle_year, today)
     return out
+
+
+def propose_village_exits(session: Session, county: str, period: str, today: date) -> int:
+    """The villages the evaluation of `period` found under the exit threshold, not exited
+    yet, each get a village exit case (the automation's flow opens the same one, once)."""
+    from zhucun.models import VillageStatus
+    from zhucun.tasks.procedure_cases import open_cases
+
+    rows = [
+        dict(subject_id=r.village_code, village_code=r.village_code)
+        for r in session.execute(
+            select(VillageStatus.village_code)
+            .join(Village, Village.village_code == VillageStatus.village_code)
+            .where(
+                VillageStatus.period == period,
+                VillageStatus.exit_eligible.is_(True),
+                Village.county_code == county,
+                Village.exit_year.is_(None),
+                Village.registered_poor.is_(True),
+            )
+        )
+    ]
+    if not rows:
+        return 0
+    policy = policy_for(session, county, int(period[:4]))
+    return open_cases(
+        session,
+        "vexit",
+        rows,
+        cycle_year=int(period[:4]),
+        origin="incidence",
+        policy=policy,
+        today=today,
+    )
 
 
 def standing(session: Session, county: str, cycle_year: int, today: date) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def test_demo_prints_a_tour_and_writes_export_and_report(
     assert "{" not in out and "'" not in out  # no Python dict
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", out.replace(str(data_dir), "")), out
     assert "waiting" not in out and "applied" not in out
+    assert "退出程序" in out and "公告退出" in out
     assert "http://127.0.0.1:4200" in out and "zhucun --data-dir" in out
     assert (data_dir / "export" / "522626" / "teams.csv").exists()
     assert str(data_dir / "export" / "522626") in out
@@ -53,7 +54,8 @@ def test_demo_prints_a_tour_and_writes_export_and_report(
     assert data["export"]["files"]["teams.csv"] > 0
     # the README's main job, whole: the cycle's stages, the evaluation, every invariant
     assert data["import"]["ok"]
-    assert data["cycle"]["stages"]["strategies"]["households"] >= 40
+    # the second run drafts strategies for those still poor: the first run's exits are out
+    drafted = data["cycle"]["stages"]["strategies"]["households"]
     from sqlmodel import Session, func, select
     from zhucun.models import Evaluation
 
@@ -63,3 +65,24 @@ def test_demo_prints_a_tour_and_writes_export_and_report(
     with Session(get_engine()) as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)) > 0
         assert check_lifecycle_invariants(session, "522626", 2026) == []
+        # exits went through their procedure: announced cases exited, nobody else did
+        from zhucun.models import Household, ProcedureCase
+
+        pr = data["procedures"]
+        assert pr["exited"] + pr["refused"] + pr["waiting"] == pr["opened"]
+        done = set(
+            session.scalars(
+                select(ProcedureCase.subject_id).where(
+                    ProcedureCase.procedure == "exit", ProcedureCase.status == "done"
+                )
+            )
+        )
+        exited_now = set(
+            session.scalars(
+                select(Household.household_id).where(
+                    Household.status == "exited", Household.exit_year == int(pr["period"][:4])
+                )
+            )
+        )
+        assert len(done) == pr["exited"] and done <= exited_now
+        assert drafted + len(done) >= 40 and drafted > 0

@@ -56,6 +56,8 @@ def prepare_environment(command: str | None = None, quiet: bool = False) -> None
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # a temporary server on a loaded 2-core machine can take longer than Prefect's 20 s
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if command in API_COMMANDS:
         _choose_api(settings.data_dir, runs=command in FLOW_COMMANDS, quiet=quiet)
     _stack_auth(settings.data_dir)

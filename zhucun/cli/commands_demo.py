@@ -20,9 +20,12 @@ from zhucun.cli.commands_cycle import (
     describe_stage,
     evaluation_line,
 )
+from zhucun.cli.demo_steps import demo_deliveries, demo_procedures
 from zhucun.cli.output import Col, emit_json, fail, print_table, say
 
 SHOWN = 5  # waiting items and refusal reasons listed one by one; the rest counted
+
+
 
 
 def demo_command(
@@ -87,10 +90,12 @@ def demo_command(
     step("[3/6] 帮扶周期已完成，审核已开启", "[3/6] assistance cycle done, review opened")
     steps["review"] = demo_review(scope.county, year, out / "decisions.csv")
     step("[4/6] 已按会议纪要审核", "[4/6] reviewed from the meeting minutes")
+    steps["delivery"] = demo_deliveries(scope.county, year)
     period = latest_survey_period(scope.county)
     if period is not None:
         steps["evaluation"] = evaluate_progress(county=scope.county, period=period)
-    step("[5/6] 成效评估已完成", "[5/6] progress evaluated")
+        steps["procedures"] = demo_procedures(scope.county, period, out)
+    step("[5/6] 成效评估已完成，退出程序走完", "[5/6] progress evaluated, exits announced")
     steps["export"] = demo_export(scope.county, data_dir / "export" / scope.county)
     steps["report"] = demo_report(scope.county, year, data_dir / "reports")
     step("[6/6] 已写出导出文件和进展报告", "[6/6] export and report written")
@@ -161,6 +166,23 @@ def print_tour(county: str, year: int, gen: Any, steps: dict[str, Any]) -> None:
                     f"{o.get('relapse', 0):,} relapsed; ",
                 )
                 + evaluation_line(ev),
+            ]
+        )
+    pr = steps.get("procedures")
+    if pr:
+        rows.append(
+            [
+                tr("退出程序", "exit procedures"),
+                tr(
+                    f"预退出 {pr['opened']:,} 户经民主评议、核实、户认可、公示、乡县审定："
+                    f"公告退出 {pr['exited']:,} 户，未通过 {pr['refused']:,}，"
+                    f"待定 {pr['waiting']:,}；贫困村公告退出 {pr['villages_exited']}"
+                    f"/{pr['villages_opened']} 个",
+                    f"{pr['opened']:,} proposed exits through appraisal, verification, the "
+                    f"household's acknowledgement, publicity and review: {pr['exited']:,} "
+                    f"announced, {pr['refused']:,} refused, {pr['waiting']:,} waiting; "
+                    f"villages announced {pr['villages_exited']}/{pr['villages_opened']}",
+                ),
             ]
         )
     title = tr(

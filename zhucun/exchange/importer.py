@@ -103,7 +103,8 @@ def _village_row(v: dict[str, Any]) -> dict[str, Any]:
     return {k: v[k] for k in _VILLAGE_COLUMNS}
 
 
-_VILLAGE_COLUMNS = [c.name for c in Village.__table__.columns]
+# exit_year belongs to the village exit procedure: an import (or a re-import) never sets it
+_VILLAGE_COLUMNS = [c.name for c in Village.__table__.columns if c.name != "exit_year"]
 
 
 def _household_row(
@@ -194,7 +195,12 @@ class Target:
 TARGETS: dict[str, Target] = {
     "villages.csv": Target(Village.__table__, ("village_code",), _village_row),
     "households.csv": Target(
-        Household.__table__, ("household_id",), _household_row, ("status", "exited_period")
+        Household.__table__,
+        ("household_id",),
+        _household_row,
+        # the lifecycle owns these after the first import: the procedures set them at
+        # announcement (识别 → identification_year, 退出 → exit_year), a re-import keeps them
+        ("status", "exited_period", "exit_year", "identification_year"),
     ),
     "cadres.csv": Target(Cadre.__table__, ("cadre_id",), _same),
     "officials.csv": Target(Official.__table__, ("person_id",), _same),
