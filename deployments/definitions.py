@@ -150,7 +150,7 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         description="Daily: the procedures' calendar (识别 两公示一公告, 贫困户退出, 贫困村退出) — "
         "publicity windows close on their day, the data cross-check runs, meeting minutes "
         "apply; where every case stands and the notices to post, as artifacts.",
-        schedule=ScheduleDef(cron="30 8 * * *", summary="every day at 08:30"),
+        schedule=ScheduleDef(cron="0 9 * * *", summary="every day at 09:00"),
     ),
     DeploymentDef(
         name="monthly-progress-evaluation",

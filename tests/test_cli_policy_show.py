@@ -18,6 +18,15 @@ runner = CliRunner()
 WIDE = {"COLUMNS": "200"}  # one line per value part: the asserts read whole phrases
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's console may have been sized by an earlier test in this worker process:
+    fix its width here, as COLUMNS=200 says."""
+    from zhucun.cli import output
+
+    monkeypatch.setattr(output.console, "width", 200)
+
+
 @pytest.fixture
 def english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ZHUCUN_LANG", "en")

@@ -49,7 +49,8 @@ def test_deployment_entrypoint_resolves_and_its_form_builds(d) -> None:  # noqa:
             shapes = [props[key], *props[key].get("anyOf", [])]
             assert any(s.get("type") == "string" for s in shapes), props[key]
     if "cycle_year" in props:
-        assert props["cycle_year"]["type"] == "integer"
+        year = [props["cycle_year"], *props["cycle_year"].get("anyOf", [])]
+        assert any(s.get("type") == "integer" for s in year), props["cycle_year"]
     if "period" in props:
         shapes = [props["period"], *props["period"].get("anyOf", [])]
         assert any(s.get("type") == "string" for s in shapes), props["period"]
@@ -89,6 +90,7 @@ def test_schedules_run_in_shanghai_and_wait_for_a_county() -> None:
     assert {n: s[0]["cron"] for n, s in sched.items()} == {
         "check-overdue-reviews": "0 8 * * *",
         "check-monitoring-clocks": "30 8 * * *",
+        "procedures-daily": "0 9 * * *",
         "monthly-progress-evaluation": "0 2 1 * *",
         "yearly-team-term-review": "0 9 5 1 *",
     }
@@ -96,6 +98,7 @@ def test_schedules_run_in_shanghai_and_wait_for_a_county() -> None:
     assert {n: s[0]["active"] for n, s in sched.items()} == {
         "check-overdue-reviews": True,
         "check-monitoring-clocks": True,
+        "procedures-daily": False,
         "monthly-progress-evaluation": False,
         "yearly-team-term-review": False,
     }
