@@ -64,7 +64,7 @@ def open_cases(
         ("procedure", "subject_id", "cycle_year"),
     )
     opened = _count(session, procedure, cycle_year) - before
-    if opened:
+    if opened:  # one row per batch: who opened how many (the cases say which)
         audit_many(
             session,
             [
@@ -72,23 +72,16 @@ def open_cases(
                     actor=f"zhucun:{origin}",
                     action=f"{procedure}.opened",
                     entity=procedure,
-                    entity_id=f"{r['subject_id']}/{cycle_year}",
-                    after={"status": first},
-                )
-                for r in rows
-            ][:opened]
-            if opened == len(rows)
-            else [
-                dict(
-                    actor=f"zhucun:{origin}",
-                    action=f"{procedure}.opened",
-                    entity=procedure,
-                    entity_id=f"-/{cycle_year}",
-                    after={"opened": opened},
+                    entity_id=f"{county_of(rows)}/{cycle_year}",
+                    after={"opened": opened, "stage": first},
                 )
             ],
         )
     return opened
+
+
+def county_of(rows: Sequence[Mapping[str, str]]) -> str:
+    return rows[0]["village_code"][:6] if rows else "-"
 
 
 def _count(session: Session, procedure: str, cycle_year: int) -> int:
@@ -345,16 +338,31 @@ def run_crosschecks(
     moves, excluded = [], 0
     for r, stages in cases:
         hit = proc.exclusion(found.get(r.subject_id, []), policy.crosscheck_exclusions)
-        base = dict(procedure=r.procedure, subject_id=r.subject_id, village_code=r.village_code,
-                    version=r.version, stage=r.status)  # fmt: skip
+        base = dict(
+            procedure=r.procedure,
+            subject_id=r.subject_id,
+            village_code=r.village_code,
+            version=r.version,
+            stage=r.status,
+        )
         if hit and hit[1] == "exclude":
             excluded += 1
             why = f"数据比对: {policy.crosscheck_exclusions[hit[0]].get('zh', hit[0])} ({hit[0]})"
-            moves.append(base | dict(decision="reject", reason=why, new_status=proc.REJECTED,
-                                     case_reason=why, details={"finding": hit[0]}))  # fmt: skip
+            moves.append(
+                base
+                | dict(
+                    decision="reject",
+                    reason=why,
+                    new_status=proc.REJECTED,
+                    case_reason=why,
+                    details={"finding": hit[0]},
+                )
+            )
         else:
             note = f"strict review: {hit[0]}" if hit else "数据比对无异常"
-            moves.append(base | dict(decision="approve", reason=note,
-                                     new_status=proc.after(r.status, stages)))  # fmt: skip
+            moves.append(
+                base
+                | dict(decision="approve", reason=note, new_status=proc.after(r.status, stages))
+            )
     auto_decisions(session, moves, cycle_year=cycle_year, policy=policy, today=today)
     return {"checked": len(moves), "excluded": excluded}

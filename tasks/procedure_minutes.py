@@ -10,7 +10,6 @@ meeting's own; the reason column says so."""
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
@@ -21,8 +20,8 @@ from sqlmodel import Session
 from zhucun.tasks.procedure_load import load_procedure_items
 from zhucun.tasks.review import FILE_COLUMNS, decide, load_contexts, policy_for
 from zhucun.tasks.review_files import DETAIL_COLUMNS
+from zhucun.tasks.review_minutes import write_minutes
 
-from zhucun.exchange.cells import neutralise
 from zhucun.rules import procedure as proc
 from zhucun.rules.review import Request, conflict, ladder, stage_rule, stages_for
 
@@ -157,11 +156,5 @@ def _row(r: Request) -> dict[str, Any]:
 
 
 def write_procedure_minutes(rows: list[dict[str, Any]], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=[*FILE_COLUMNS, *DETAIL_COLUMNS])
-        w.writeheader()
-        w.writerows(  # clerks open it in Excel: no cell may run as a formula
-            {k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows
-        )
-    return path
+    """The review's minutes writer, with the procedure stages' optional columns."""
+    return write_minutes(rows, path, (*FILE_COLUMNS, *DETAIL_COLUMNS))

@@ -129,10 +129,12 @@ def _row(r: Request) -> dict[str, Any]:
     )
 
 
-def write_minutes(rows: list[dict[str, Any]], path: Path) -> Path:
+def write_minutes(
+    rows: list[dict[str, Any]], path: Path, columns: Iterable[str] = FILE_COLUMNS
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(FILE_COLUMNS))
+        w = csv.DictWriter(fh, fieldnames=list(columns))
         w.writeheader()
         w.writerows(  # clerks open it in Excel: no cell may run as a formula
             {k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows
