@@ -363,6 +363,71 @@ def exit_announce(
     decide_cases("exit", household, "announce", reviewer, "approve", None, on, year, None, as_json)
 
 
+_RATE_WORDS = {
+    "incidence": ("综合贫困发生率", "poverty incidence"),
+    "wrong_exit": ("错退率", "wrong exit rate"),
+    "missed": ("漏评率", "missed rate"),
+    "approval": ("群众认可度", "public approval"),
+}
+_OPS = {"<": "<", "<=": "≤", ">=": "≥"}
+
+
+@exit_app.command("check")
+def exit_check(
+    path: Annotated[Path, typer.Argument(help="Sample-check CSV (第三方评估 / 省级核查抽查)")],
+    county: Annotated[str | None, typer.Option(help="County code")] = None,
+    year: Year = None,
+    as_json: Json = False,
+) -> None:
+    """贫困县退出 三率一度: the four rates of a sample check against the policy's limits.
+    Reads the file and the database, writes nothing; exit code 1 when the county fails."""
+    from zhucun.db import session_scope
+    from zhucun.models import County
+    from zhucun.policy import load_policy
+    from zhucun.rules.county_exit import check_county_exit
+    from zhucun.tasks.county_exit import SampleFileError, county_incidence_counts, read_sample
+
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        counts = read_sample(path)
+    except SampleFileError as exc:
+        fail(str(exc))
+    cy = year or _today().year
+    with session_scope() as session:
+        code = _county(session, county)
+        row = session.get(County, code)
+        if row is None:
+            fail(f"no county {code} in the database")
+        policy = load_policy(session, cy, row.region, code[:2])
+        poor, rural = county_incidence_counts(session, code)
+        name = row.name
+    if not policy.county_exit_thresholds:
+        fail(f"no county exit thresholds in the policy for {cy}: run `zhucun db upgrade`")
+    res = check_county_exit(counts, poor, rural, policy.county_exit_thresholds)
+    if as_json:
+        emit_json({"county": code, "year": cy, "counts": counts.model_dump()} | res.model_dump())
+    else:
+        ok, no = tr("通过", "pass"), tr("未通过", "fail")
+        rows = [
+            [
+                tr(*_RATE_WORDS[r.name]),
+                f"{r.rate * 100:.2f}%" if r.rate is not None else tr("未抽查", "not sampled"),
+                f"{_OPS[r.comparison]} {r.threshold * 100:.0f}%",
+                ok if r.passed else no,
+            ]
+            for r in res.rates
+        ]
+        cols = [Col(tr("指标", "rate")), Col(tr("比率", "value"), "num"),
+                Col(tr("标准", "limit"), "num"), Col(tr("结果", "result"))]  # fmt: skip
+        print_table(tr(f"贫困县退出检查（三率一度）{place(code, name)} {cy}",
+                       f"County exit check {place(code, name)} {cy}"), cols, rows)  # fmt: skip
+        say(tr(f"结论：{ok if res.passed else no}", f"result: {ok if res.passed else no}"),
+            style=None if res.passed else "red")  # fmt: skip
+    if not res.passed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(identify_app, name="identify")
     app.add_typer(exit_app, name="exit")

@@ -93,6 +93,9 @@ class Policy(BaseModel):
     plan_item_cost_yuan: dict[str, float]
     sponsor_budget_yuan: dict[str, float]
     cause_thresholds: dict[str, float]
+    # 贫困县退出 三率一度 (county_exit.toml): max_incidence, max_wrong_exit, max_missed,
+    # min_approval
+    county_exit_thresholds: dict[str, float] = {}
 
 
 Row = tuple[str, int, str, Any]  # key, year_from, scope, value
