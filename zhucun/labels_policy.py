@@ -47,6 +47,7 @@ POLICY_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "review_stages_plan": ("村发展规划审核环节", "review stages of a village plan"),
         "procedure_stages": ("识别与退出程序", "identification and exit procedures"),
         "crosscheck_exclusions": ("数据比对排除情形", "cross-check exclusions"),
+        "county_exit_thresholds": ("贫困县退出三率一度标准", "county exit check (三率一度)"),
         "working_age": ("劳动年龄（岁）", "working age (years)"),
         "microcredit_max_yuan": ("扶贫小额信贷最高额度", "microcredit: most per household"),
         "microcredit_term_years": ("扶贫小额信贷期限（年）", "microcredit term (years)"),
