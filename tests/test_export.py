@@ -312,6 +312,7 @@ def test_export_writes_every_file(engine: Engine, tmp_path: Path) -> None:
         "plan_items.csv": 1,
         "strategies.csv": 1,
         "decisions.csv": 1,
+        "procedures.csv": 0,
         "evaluations.csv": 1,
         "village_status.csv": 1,
         "audit.csv": 6 + 3,

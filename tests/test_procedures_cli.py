@@ -26,7 +26,9 @@ def run(*args: str) -> tuple[int, str]:
     return res.exit_code, res.output
 
 
-def test_exit_through_the_cli_from_proposal_to_announcement(session: Session) -> None:
+def test_exit_through_the_cli_from_proposal_to_announcement(
+    session: Session, tmp_path: Path
+) -> None:
     seed = seed_review(session, plans=False)
     today = server_today()
     year = today.year
@@ -129,6 +131,14 @@ def test_exit_through_the_cli_from_proposal_to_announcement(session: Session) ->
     assert session.get(Household, hid).status == "exited"  # type: ignore[union-attr]
     ids = [v for v in seed.info.id_numbers.values()]
     assert not any(i in out or i in text for i in ids)
+    # the register for the level above: the case, and its stages in decisions.csv
+    code, _ = run("export", str(tmp_path / "export"))
+    assert code == 0
+    register = (tmp_path / "export" / "procedures.csv").read_text("utf-8-sig")
+    assert f"exit,{hid},{v0},{year},done,1,evaluation" in register
+    stages = (tmp_path / "export" / "decisions.csv").read_text("utf-8-sig")
+    assert all(f"{st},exit,{hid}" in stages for st in ("appraisal", "acknowledge", "announce"))
+    assert not any(i in register or i in stages for i in ids)
 
 
 def test_identify_apply_and_a_bad_findings_file(session: Session, tmp_path: Path) -> None:

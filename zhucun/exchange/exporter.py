@@ -40,6 +40,7 @@ from zhucun.models import (
     Household,
     HouseholdAssessment,
     PlanItem,
+    ProcedureCase,
     Shortage,
     Strategy,
     Team,
@@ -191,6 +192,21 @@ def _queries(county: str | None) -> dict[str, Select[Any]]:
                 Decision.refusal_reason,
             ).order_by(Decision.decision_id),
             Decision.village_code,
+        ),
+        "procedures.csv": by_village(
+            select(
+                ProcedureCase.procedure,
+                ProcedureCase.subject_id,
+                ProcedureCase.village_code,
+                ProcedureCase.cycle_year,
+                ProcedureCase.status,
+                ProcedureCase.version,
+                ProcedureCase.origin,
+                ProcedureCase.opened_on,
+                ProcedureCase.closed_on,
+                ProcedureCase.reason,
+            ).order_by(ProcedureCase.cycle_year, ProcedureCase.procedure, ProcedureCase.subject_id),
+            ProcedureCase.village_code,
         ),
         "evaluations.csv": by_village(
             select(

@@ -47,6 +47,7 @@ SHEET_TITLES: dict[str, str] = {
     "household_assessments": "致贫原因",
     "plan_items": "村发展规划",
     "strategies": "一户一策",
+    "procedures": "识别与退出登记",
     "evaluations": "成效评估",
     "village_status": "村退出评估",
     "audit": "操作日志",

@@ -379,6 +379,21 @@ OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "outcome",
         "refusal_reason",
     ),
+    # the register of identification and exit (识别 / 退出 / 贫困村退出): one row per case;
+    # the stages each passed, who and when, are its rows in decisions.csv (subject =
+    # procedure, subject_id = the household or village)
+    "procedures.csv": (
+        "procedure",
+        "subject_id",
+        "village_code",
+        "cycle_year",
+        "status",
+        "version",
+        "origin",
+        "opened_on",
+        "closed_on",
+        "reason",
+    ),
     "evaluations.csv": (
         "household_id",
         "period",
