@@ -311,9 +311,13 @@ def exit_propose(
 ) -> None:
     """Open an exit case for each household the evaluation proposed (预退出); re-running
     opens none twice."""
+    import re
+
     from zhucun.db import session_scope
     from zhucun.tasks.procedures import propose_exits
 
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        fail(f"--period {period}: a month YYYY-MM (the evaluation's period)")
     with session_scope() as session:
         res = propose_exits(session, _county(session, county), period)
     if as_json:
