@@ -117,3 +117,21 @@ def audit_many(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     if batch:
         session.execute(insert(AuditEvent), batch)
     return len(batch)
+
+
+# `zhucun demo` marks each county it generated with one audit row: the demo guard refuses
+# any other county, and only a marked county may run on a compressed calendar.
+DEMO_ACTOR, DEMO_ACTION = "zhucun demo", "demo-generated"
+
+
+def demo_marked(session: Session, county: str) -> bool:
+    return (
+        session.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.actor == DEMO_ACTOR,
+                AuditEvent.action == DEMO_ACTION,
+                AuditEvent.entity_id == county,
+            )
+        )
+        is not None
+    )

@@ -14,7 +14,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlmodel import Session
-from zhucun.models import AuditEvent, Household, ProcedureCase, Publicity, Village
+from zhucun.models import Household, ProcedureCase, Publicity, Village
+from zhucun.tasks.common import demo_marked
 from zhucun.tasks.procedure_cases import run_crosschecks
 from zhucun.tasks.procedures import propose_exits
 from zhucun.tasks.review_files import apply_decisions_file
@@ -26,22 +27,13 @@ from zhucun.tasks.safety import guarded
 from zhucun.db import session_scope
 from zhucun.rules import procedure as proc
 
-DEMO_ACTOR, DEMO_ACTION = "zhucun demo", "demo-generated"
-
 
 def demo_clock(session: Session, county: str, as_of: str | None) -> date | None:
     """A compressed calendar (as_of) only for a county `zhucun demo` generated: on a real
     county the server's date decides every window and every decision date."""
     if not as_of:
         return None
-    demo = session.scalar(
-        select(AuditEvent.id).where(
-            AuditEvent.actor == DEMO_ACTOR,
-            AuditEvent.action == DEMO_ACTION,
-            AuditEvent.entity_id == county,
-        )
-    )
-    if demo is None:
+    if not demo_marked(session, county):
         raise ReviewError(
             f"as_of is refused for county {county}: only a demo county runs on a "
             "compressed calendar; windows close by the server's date"

@@ -8,9 +8,7 @@ import os
 from pathlib import Path
 
 from zhucun.cli.output import fail
-
-DEMO_ACTOR = "zhucun demo"
-DEMO_ACTION = "demo-generated"
+from zhucun.tasks.common import DEMO_ACTION, DEMO_ACTOR
 
 
 def _existing_engine():  # noqa: ANN202 - None, or the engine of a database with a schema
@@ -92,19 +90,10 @@ def refuse_foreign_data() -> None:
 
 def mark_demo(county: str) -> None:
     """Record that `county` in this database is generated demo data."""
-    from sqlalchemy import select
 
     from zhucun.db import session_scope
-    from zhucun.models import AuditEvent
-    from zhucun.tasks.common import audit
+    from zhucun.tasks.common import audit, demo_marked
 
     with session_scope() as s:
-        exists = s.scalar(
-            select(AuditEvent.id).where(
-                AuditEvent.actor == DEMO_ACTOR,
-                AuditEvent.action == DEMO_ACTION,
-                AuditEvent.entity_id == county,
-            )
-        )
-        if exists is None:
+        if not demo_marked(s, county):
             audit(s, actor=DEMO_ACTOR, action=DEMO_ACTION, entity="county", entity_id=county)
