@@ -21,7 +21,7 @@ from zhucun.tasks.review_load import ReviewError, policy_for
 from zhucun.tasks.review_lock import server_today
 from zhucun.tasks.sql import insert_ignore
 
-from zhucun.idnumber import IdNumberError, normalise_id_number
+from zhucun.privacy import mask_text
 from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
 
@@ -116,8 +116,10 @@ def import_findings(session: Session, path: Path) -> dict[str, Any]:
         except ValueError:
             raise ReviewError(f"{path.name}:{n}:found_on: not a date (YYYY-MM-DD)") from None
         detail = (r.get("detail") or "").strip()
-        if _holds_id_number(detail):
-            raise ReviewError(f"{path.name}:{n}:detail: holds an ID number; leave it out")
+        if mask_text(detail) != detail:  # the masking every free text gets, as a refusal
+            raise ReviewError(
+                f"{path.name}:{n}:detail: holds an ID, phone or bank number; leave it out"
+            )
         rows.append(dict(household_id=hid, kind=kind, source=(r.get("source") or "").strip()
                          or "unknown", found_on=found_on, detail=detail))  # fmt: skip
     before = session.scalar(select(func.count()).select_from(CrossCheckFinding)) or 0
@@ -127,17 +129,6 @@ def import_findings(session: Session, path: Path) -> dict[str, Any]:
                               entity="crosscheck", entity_id=path.name,
                               after={"rows": len(rows), "added": added})])  # fmt: skip
     return {"rows": len(rows), "added": added}
-
-
-def _holds_id_number(text: str) -> bool:
-    for token in text.replace("，", " ").replace(",", " ").split():
-        if len(token) in (15, 18) and token[:6].isdigit():
-            try:
-                normalise_id_number(token)
-                return True
-            except IdNumberError:
-                continue
-    return False
 
 
 def run_automatic(session: Session, county: str, cycle_year: int) -> dict[str, int]:

@@ -23,7 +23,7 @@ from zhucun.tasks.procedures import apply_identification, list_cases, propose_ex
 from zhucun.tasks.review_ledger import decide
 from zhucun.tasks.review_publicity import close_publicity, file_objection
 
-from tests.support.review_fixtures import ReviewSeed, seed_review
+from tests.support.review_fixtures import ReviewSeed, add_exit_proposals, seed_review
 from zhucun.policy import default_policy
 from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
@@ -224,17 +224,7 @@ def test_exit_needs_the_households_acknowledgement_and_changes_status_at_announc
 ) -> None:
     v0 = seeded.info.poor_villages[0]
     ready, doubtful = seeded.strategies[v0][0], seeded.strategies[v0][1]
-    for hid in (ready, doubtful):
-        session.add(
-            ExitProposal(
-                household_id=hid,
-                village_code=v0,
-                period="2026-02",
-                reasons_met=["income_steady"],
-                evidence={},
-                proposed_on=DAY,
-            )
-        )
+    add_exit_proposals(session, v0, [ready, doubtful], "2026-02", DAY)
     session.commit()
     assert propose_exits(session, "130624", "2026-02", today=DAY)["opened"] == 2
     assert propose_exits(session, "130624", "2026-02", today=DAY)["opened"] == 0  # re-run
@@ -295,16 +285,7 @@ def test_a_household_related_to_a_village_official_is_never_appraised_by_that_of
     township instead of the committee."""
     official, hid = seeded.info.official_relative_household
     v1 = seeded.v1
-    session.add(
-        ExitProposal(
-            household_id=hid,
-            village_code=v1,
-            period="2026-02",
-            reasons_met=[],
-            evidence={},
-            proposed_on=DAY,
-        )
-    )
+    add_exit_proposals(session, v1, [hid], "2026-02", DAY)
     session.commit()
     propose_exits(session, "130624", "2026-02", today=DAY)
     session.commit()
@@ -327,16 +308,7 @@ def test_a_decisions_file_carries_the_tally_and_the_acknowledgement(
 
     v0 = seeded.info.poor_villages[0]
     hid = seeded.strategies[v0][0]
-    session.add(
-        ExitProposal(
-            household_id=hid,
-            village_code=v0,
-            period="2026-02",
-            reasons_met=[],
-            evidence={},
-            proposed_on=DAY,
-        )
-    )
+    add_exit_proposals(session, v0, [hid], "2026-02", DAY)
     session.commit()
     propose_exits(session, "130624", "2026-02", today=DAY)
     session.commit()

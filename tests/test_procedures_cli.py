@@ -12,10 +12,9 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 from typer.testing import CliRunner
 from zhucun.models import CrossCheckFinding, Household, Publicity
-from zhucun.models.evaluation import ExitProposal
 from zhucun.tasks.review_lock import server_today
 
-from tests.support.review_fixtures import seed_review
+from tests.support.review_fixtures import add_exit_proposals, seed_review
 from zhucun.cli import app
 
 TALLY = ["--representatives", "30", "--present", "24", "--in-favour", "20"]
@@ -34,16 +33,7 @@ def test_exit_through_the_cli_from_proposal_to_announcement(
     year = today.year
     v0 = seed.info.poor_villages[0]
     hid = seed.strategies[v0][0]
-    session.add(
-        ExitProposal(
-            household_id=hid,
-            village_code=v0,
-            period=f"{year}-01",
-            reasons_met=["income_steady"],
-            evidence={},
-            proposed_on=today,
-        )
-    )
+    add_exit_proposals(session, v0, [hid], f"{year}-01", today)
     session.commit()
     code, out = run("exit", "propose", "--period", f"{year}-01", "--json")
     assert code == 0 and json.loads(out) == {"proposed": 1, "opened": 1}
@@ -165,6 +155,16 @@ def test_identify_apply_and_a_bad_findings_file(session: Session, tmp_path: Path
     code, out = run("identify", "findings", str(bad))
     assert code == 1 and out.strip().endswith("比对结果.csv:3:found_on: not a date (YYYY-MM-DD)")
     assert len(out.strip().splitlines()) == 1
+    assert session.scalar(select(func.count()).select_from(CrossCheckFinding)) == 0
+    leaky = tmp_path / "leaky.csv"
+    leaky.write_text(
+        "household_id,kind,source,found_on,detail\n"
+        f"{hid},payroll,财政,2026-02-01,妻 {seed.info.id_numbers[hid]}\n",
+        "utf-8",
+    )
+    code, out = run("identify", "findings", str(leaky))
+    assert code == 1 and "leaky.csv:2:detail: holds an ID, phone or bank number" in out
+    assert seed.info.id_numbers[hid] not in out
     assert session.scalar(select(func.count()).select_from(CrossCheckFinding)) == 0
     good = tmp_path / "findings.csv"
     good.write_text(bad.read_text("utf-8").replace("2026-02-30", "2026-02-20"), "utf-8")

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 from zhucun.models import Household
-from zhucun.models.evaluation import ExitProposal
 
-from tests.support.review_fixtures import seed_review
+from tests.support.review_fixtures import add_exit_proposals, seed_review
 
 DAY = date(2026, 3, 2)
 
@@ -43,17 +42,7 @@ def test_exit_runs_unattended_on_a_demo_calendar(
     audit(
         session, actor="zhucun demo", action="demo-generated", entity="county", entity_id="130624"
     )
-    for h in households:
-        session.add(
-            ExitProposal(
-                household_id=h,
-                village_code=v0,
-                period="2026-02",
-                reasons_met=[],
-                evidence={},
-                proposed_on=DAY,
-            )
-        )
+    add_exit_proposals(session, v0, households, "2026-02", DAY)
     session.commit()
     out = procedures_daily("130624", 2026, period="2026-02", as_of=str(DAY))
     assert out["proposed"]["opened"] == 3

@@ -118,6 +118,25 @@ def add_plan(session: Session, village: str, year: int = YEAR) -> None:
     )
 
 
+def add_exit_proposals(
+    session: Session, village: str, households: list[str], period: str, on: date
+) -> None:
+    """The evaluation's 预退出 list for `households` (the exit procedure's input)."""
+    from zhucun.models.evaluation import ExitProposal
+
+    for h in households:
+        session.add(
+            ExitProposal(
+                household_id=h,
+                village_code=village,
+                period=period,
+                reasons_met=["income_steady"],
+                evidence={},
+                proposed_on=on,
+            )
+        )
+
+
 def seed_review(
     session: Session,
     *,
