@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from zhucun.cli.commands_review import parse_date
 from zhucun.cli.output import Col, emit_json, fail, print_table, say
 from zhucun.labels import label, place, tr
 
@@ -28,16 +29,6 @@ def _today() -> date:
     from zhucun.tasks.review_lock import server_today
 
     return server_today()
-
-
-def _date(value: str | None) -> date:
-    if not value:
-        return _today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"not a date YYYY-MM-DD: {value}")
-    raise AssertionError  # fail() exits
 
 
 def _county(session: Any, county: str | None) -> str:
@@ -74,7 +65,7 @@ def decide_cases(
     from zhucun.rules import review as rules
     from zhucun.tasks.review import ReviewError, decide
 
-    decided_on = _date(on)
+    decided_on = parse_date(on)
     cy = year or _today().year
     with session_scope() as session:
         villages = set(
@@ -170,7 +161,7 @@ def object_cmd(
                 cycle_year=year or _today().year,
                 filed_by=by,
                 reason=reason,
-                filed_on=_date(on),
+                filed_on=parse_date(on),
             )
     except ReviewError as exc:
         fail(f"objection not accepted: {exc}")
