@@ -26,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PREFECT_YAML = Path(__file__).resolve().with_name("prefect.yaml")
 TIMEZONE = "Asia/Shanghai"
 WORK_POOL = "zhucun"
+PROVINCE_QUEUE = "province"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class DeploymentDef:
     parameters: dict[str, Any] = field(default_factory=dict)
     schedule: ScheduleDef | None = None
     county_parameter: bool = True  # fill `county` from ZHUCUN_COUNTY when set
+    # The pool's queue: county work on `default`; a run that only waits for others on
+    # `province`, so it never takes the slot of a worker started with `--limit`.
+    work_queue: str = "default"
 
     @property
     def full_name(self) -> str:
@@ -169,6 +173,17 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         schedule=ScheduleDef(cron="0 9 5 1 *", summary="every 5 January at 09:00"),
     ),
     DeploymentDef(
+        name="province-cycle",
+        entrypoint="flows/province.py:province_cycle",
+        stage="province",
+        county_parameter=False,
+        work_queue=PROVINCE_QUEUE,
+        description="A province's assistance cycle: one assistance-cycle deployment run per "
+        "county (idempotency key per county and cycle), run by the work pool's workers on "
+        "every machine, waited for; a table of counties, runs, states and minutes. A re-run "
+        "starts nothing twice and re-runs a failed county once.",
+    ),
+    DeploymentDef(
         name="county-report",
         entrypoint="flows/report.py:county_report",
         stage="report",
@@ -204,7 +219,7 @@ def prefect_yaml_data(county: str | None = None) -> dict[str, Any]:
             "tags": d.tags(county),
             "parameters": d.default_parameters(county),
             "enforce_parameter_schema": False,
-            "work_pool": {"name": WORK_POOL, "work_queue_name": "default"},
+            "work_pool": {"name": WORK_POOL, "work_queue_name": d.work_queue},
             "schedules": [],
         }
         if d.schedule is not None:
@@ -240,7 +255,8 @@ _HEADER = """\
 # $ZHUCUN_REPO_DIR, and ZHUCUN_DATABASE_URL pointing at the shared PostgreSQL database.
 #   prefect work-pool create zhucun --type process
 #   prefect deploy --all --prefect-file deployments/prefect.yaml   # from the repository root
-#   prefect worker start --pool zhucun          # on each machine
+#   prefect worker start --pool zhucun --work-queue default --limit 1   # on each machine
+#   prefect worker start --pool zhucun --work-queue province  # one, for province-cycle runs
 # County-bound schedules are inactive here; `zhucun deploy yaml --county CODE` renders
 # them active with that county as the default parameter.
 """
