@@ -8,7 +8,7 @@ policy), so a re-run writes nothing."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefect import task
@@ -17,6 +17,7 @@ from sqlmodel import Session
 from zhucun.models import HouseholdAssessment, Strategy, StrategyMeasure
 from zhucun.models.enums import StrategyStatus
 from zhucun.models.transitions import check_transition
+from zhucun.tasks import strategies_sql
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.lifecycle_db import facts, in_care, load_households, policy_for
 from zhucun.tasks.safety import guarded
@@ -31,9 +32,58 @@ REDRAFTABLE = (StrategyStatus.draft.value, StrategyStatus.returned.value)
 
 
 def draft_chunk(
-    session: Session, county: str, cycle_year: int, villages: Sequence[str]
+    session: Session,
+    county: str,
+    cycle_year: int,
+    villages: Sequence[str],
+    set_based: bool = True,
 ) -> dict[str, Any]:
+    """Draft the chunk's strategies: set-based (`tasks.strategies_sql`) when every household
+    in care is assessed, else (and with `set_based=False`, the reference) row by row."""
     policy = policy_for(session, county, cycle_year)
+    if set_based and not strategies_sql.unassessed(session, villages, cycle_year):
+        out = strategies_sql.draft_chunk_sql(session, county, cycle_year, villages, policy)
+        audits = [dict(actor=ACTOR, **a) for a in out.pop("audits")]
+        if audits:
+            check_transition("strategy", StrategyStatus.returned, StrategyStatus.draft)
+        drafted = out.pop("drafted")
+        if drafted:
+            audits.append(
+                _batch_audit(county, cycle_year, villages, out["households"], drafted, policy)
+            )
+        audit_many(session, audits)
+        return out
+    return _draft_rows(session, county, cycle_year, villages, policy)
+
+
+def _batch_audit(
+    county: str,
+    cycle_year: int,
+    villages: Sequence[str],
+    households: int,
+    drafted: Mapping[str, int],
+    policy: Any,
+) -> dict[str, Any]:
+    """Drafts get one audit row per chunk: scope, counts and policy version (each drafted
+    row carries its rule version through the policy it was drafted under)."""
+    return dict(
+        actor=ACTOR,
+        action="strategies_drafted_batch",
+        entity="strategy",
+        entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
+        after={
+            "villages": list(villages),
+            "households": households,
+            **dict(drafted),
+            "policy_version": policy.version,
+        },
+    )
+
+
+def _draft_rows(
+    session: Session, county: str, cycle_year: int, villages: Sequence[str], policy: Any
+) -> dict[str, Any]:
+    """The per-row reference: load, run `rules.measures` per household, compare, write."""
     households = load_households(session, villages, in_care())
     ids = [h["household_id"] for h in households]
     if not ids:
@@ -190,20 +240,7 @@ def draft_chunk(
             ],
         )
     if drafted:
-        audits.append(
-            dict(
-                actor=ACTOR,
-                action="strategies_drafted_batch",
-                entity="strategy",
-                entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
-                after={
-                    "villages": list(villages),
-                    "households": len(households),
-                    **dict(drafted),
-                    "policy_version": policy.version,
-                },
-            )
-        )
+        audits.append(_batch_audit(county, cycle_year, villages, len(households), drafted, policy))
     audit_many(session, audits)
     return {
         "households": len(households),

@@ -1,0 +1,484 @@
+"""The household strategies of a chunk, set-based: the rules run once per *kind* of
+household, the database does the per-household work.
+
+Why: `rules.measures.select_measures` looks at a household only through a few predicates
+(labour or not, working-age labour, credit access, housing grade, students or not, a
+disabled member or not, the poverty attribute) and its causes. A county of 200,000
+households has a few thousand distinct combinations, so the rules run once per combination
+(`StrategyKey`), exactly as the per-row path runs them (the same function: the per-row
+path in `tasks.strategies` stays the readable reference and the test oracle,
+tests/test_strategies_sql.py), and three `INSERT … SELECT` statements write every strategy
+and measure row of the chunk, joined to the combinations in temporary tables.
+
+What changed is decided in SQL: a draft is rewritten only when its measure rows (measure,
+cause answered, cost) differ as a set from the rules' answer now; a strategy in review or
+approved is never touched; a returned one is redrafted (version + 1) with its own audit row
+(a status change); drafts get one audit row per chunk. Works on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlmodel import Session
+from zhucun.models import Household, HouseholdAssessment, Strategy
+from zhucun.tasks.lifecycle_db import in_care
+
+from zhucun.policy import Policy
+from zhucun.rules import measures as measure_rules
+from zhucun.rules.measures import HouseholdFacts, MeasureChoice
+
+KEY_COLUMNS = (
+    "main_cause",
+    "other_causes",
+    "labour",
+    "wal",
+    "credit",
+    "grade",
+    "students",
+    "disabled",
+    "attribute",
+)
+_META = MetaData()
+KEYS = Table(
+    "zc_strategy_key",
+    _META,
+    Column("k", Integer, primary_key=True),
+    Column("main_cause", String),
+    Column("other_causes", String),
+    Column("labour", Boolean),
+    Column("wal", Boolean),
+    Column("credit", Boolean),
+    Column("grade", String),
+    Column("students", Boolean),
+    Column("disabled", Boolean),
+    Column("attribute", String),
+    Column("measures", JSON),
+    Column("cost", Float),
+    Column("n", Integer),
+    prefixes=["TEMPORARY"],
+)
+KEY_MEASURES = Table(
+    "zc_strategy_key_measure",
+    _META,
+    Column("k", Integer),
+    Column("pos", Integer),
+    Column("measure", String),
+    Column("answers_cause", String),
+    Column("cost_yuan", Float),
+    Column("principal_yuan", Float),
+    Column("provider", String),
+    Column("expected_effect", String),
+    prefixes=["TEMPORARY"],
+)
+# The households join their key on every key column: without this index the join is a scan
+# of the key table per household.
+Index("zc_strategy_key_cols", *(KEYS.c[c] for c in KEY_COLUMNS))
+Index("zc_strategy_key_measure_k", KEY_MEASURES.c.k)
+WORK = Table(
+    "zc_strategy_work",
+    _META,
+    Column("household_id", String, primary_key=True),
+    Column("village_code", String),
+    Column("k", Integer),
+    Column("old_id", Integer),
+    Column("old_status", String),
+    Column("old_version", Integer),
+    Column("action", String),
+    prefixes=["TEMPORARY"],
+)
+WRITTEN = ("insert", "update", "redraft")
+
+
+@dataclass(frozen=True)
+class StrategyKey:
+    """What the measure rules see of a household: its causes and seven predicates."""
+
+    main_cause: str
+    other_causes: tuple[str, ...]
+    labour: bool
+    wal: bool  # working-age labour (rules.measures.has_working_age_labour)
+    credit: bool
+    grade: str
+    students: bool
+    disabled: bool
+    attribute: str
+
+
+def canonical_facts(key: StrategyKey, policy: Policy, year: int) -> HouseholdFacts:
+    """A household that satisfies exactly the key's predicates (the rules give it the same
+    measures as every household of the key: tests/test_strategies_sql.py checks this)."""
+    return HouseholdFacts(
+        size=1,
+        labour_count=1 if key.labour else 0,
+        head_birth_year=year - policy.working_age[0] if key.wal else None,
+        has_credit_access=key.credit,
+        housing_grade=key.grade,
+        students=1 if key.students else 0,
+        disabled_members=1 if key.disabled else 0,
+        attribute=key.attribute,
+    )
+
+
+def key_of(facts: HouseholdFacts, main: str, others: Sequence[str], policy: Policy, year: int):
+    """The key of one household (the per-row counterpart of the SQL key columns)."""
+    return StrategyKey(
+        main_cause=main,
+        other_causes=tuple(others),
+        labour=facts.labour_count > 0,
+        wal=measure_rules.has_working_age_labour(facts, policy, year),
+        credit=facts.has_credit_access,
+        grade=facts.housing_grade,
+        students=facts.students > 0,
+        disabled=facts.disabled_members > 0,
+        attribute=facts.attribute,
+    )
+
+
+def _birth_year() -> Any:
+    """The head's birth year, from the ID number where the registry left it empty (as
+    `tasks.lifecycle_db.load_households` does)."""
+    digits = [func.substr(Household.head_id_number, i, 1).between("0", "9") for i in range(7, 11)]
+    from_id = case(
+        (and_(*digits), cast(func.substr(Household.head_id_number, 7, 4), Integer)), else_=None
+    )
+    return func.coalesce(Household.head_birth_year, from_id)
+
+
+def _base(villages: Sequence[str], cycle_year: int, policy: Policy) -> Any:
+    """The chunk's households in care with their key columns (assessed households only)."""
+    low, high = policy.working_age
+    age = literal(cycle_year) - _birth_year()
+    labour = Household.labour_count > 0
+    attribute = case(
+        (func.coalesce(Household.attribute, "") == "", literal("general")),
+        else_=Household.attribute,
+    )
+    return (
+        select(
+            Household.household_id,
+            Household.village_code,
+            HouseholdAssessment.main_cause.label("main_cause"),
+            cast(HouseholdAssessment.other_causes, String).label("other_causes"),
+            labour.label("labour"),
+            and_(labour, age.between(low, high)).label("wal"),
+            func.coalesce(Household.has_credit_access, False).label("credit"),
+            Household.housing_grade.label("grade"),
+            (Household.students > 0).label("students"),
+            (Household.disabled_members > 0).label("disabled"),
+            attribute.label("attribute"),
+        )
+        .join(
+            HouseholdAssessment,
+            and_(
+                HouseholdAssessment.household_id == Household.household_id,
+                HouseholdAssessment.cycle_year == cycle_year,
+            ),
+        )
+        .where(Household.village_code.in_(list(villages)), in_care())
+        .subquery("b")
+    )
+
+
+def unassessed(session: Session, villages: Sequence[str], cycle_year: int) -> int:
+    """Households in care without an assessment this cycle (the per-row path drafts them
+    from the rules' causes; the set-based path needs the assessment)."""
+    has = (
+        select(HouseholdAssessment.household_id)
+        .where(
+            HouseholdAssessment.household_id == Household.household_id,
+            HouseholdAssessment.cycle_year == cycle_year,
+        )
+        .exists()
+    )
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Household)
+            .where(Household.village_code.in_(list(villages)), in_care(), ~has)
+        )
+        or 0
+    )
+
+
+# The rules' answer per key, kept across chunks of one process (a province's chunks share
+# most keys); keyed by the policy's content and year, bounded.
+_CACHE: dict[tuple[str, int], dict[StrategyKey, list[MeasureChoice]]] = {}
+_CACHE_MAX = 200_000
+
+
+def _choices(
+    key: StrategyKey, policy: Policy, year: int, memo: dict[StrategyKey, list[MeasureChoice]]
+) -> list[MeasureChoice]:
+    if (hit := memo.get(key)) is not None:
+        return hit
+    if len(memo) >= _CACHE_MAX:
+        memo.clear()
+    facts = canonical_facts(key, policy, year)
+    memo[key] = measure_rules.select_measures(
+        facts, key.main_cause, key.other_causes, policy, year
+    )
+    return memo[key]
+
+
+def _load_keys(session: Session, base: Any, policy: Policy, year: int) -> dict[int, Any]:
+    """Run the rules once per distinct key; fill the key tables. {k: (key, choices)}"""
+    cols = [base.c[c] for c in KEY_COLUMNS]
+    out: dict[int, Any] = {}
+    keys, measures = [], []
+    memo = _CACHE.setdefault((policy.model_dump_json(), year), {})
+    for k, row in enumerate(session.execute(select(*cols).distinct()), start=1):
+        d = dict(row._mapping)
+        others = d["other_causes"]
+        key = StrategyKey(
+            **(d | {"other_causes": tuple(json.loads(others) if others else ())})
+            | {c: bool(d[c]) for c in ("labour", "wal", "credit", "students", "disabled")}
+        )
+        choices = _choices(key, policy, year, memo)
+        out[k] = (key, choices)
+        keys.append(
+            d
+            | {
+                "k": k,
+                "measures": [c.measure.value for c in choices],
+                "cost": measure_rules.strategy_cost(choices),
+                "n": len(choices),
+            }
+        )
+        measures += [
+            (k, i, c.measure.value, c.answers_cause, c.cost_yuan, c.principal_yuan)
+            + (c.provider, c.expected_effect)
+            for i, c in enumerate(choices)
+        ]
+    if keys:
+        session.execute(insert(KEYS), keys)
+        executemany(session, KEY_MEASURES, measures)
+    return out
+
+
+def executemany(session: Session, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """Plain DB-API executemany of positional rows (all columns, in order): no per-row
+    parameter processing, for the many small rows of the key tables."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cols = ", ".join(c.name for c in table.columns)
+    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(table.columns))})"
+    conn.exec_driver_sql(sql, rows)
+
+
+# A draft whose measure rows differ (as a set of measure, cause answered, cost) from its
+# key's: rewritten. Portable SQL (SQLite and PostgreSQL).
+_ACTION = """
+UPDATE zc_strategy_work SET action = CASE
+  WHEN old_id IS NULL THEN 'insert'
+  WHEN old_status = 'returned' THEN 'redraft'
+  WHEN old_status <> 'draft' THEN 'kept'
+  WHEN (SELECT count(*) FROM strategymeasure sm WHERE sm.strategy_id = zc_strategy_work.old_id)
+       <> (SELECT n FROM zc_strategy_key kk WHERE kk.k = zc_strategy_work.k)
+    OR EXISTS (
+      SELECT m.measure, m.answers_cause, m.cost_yuan FROM zc_strategy_key_measure m
+      WHERE m.k = zc_strategy_work.k
+      EXCEPT
+      SELECT sm.measure, sm.answers_cause, sm.cost_yuan FROM strategymeasure sm
+      WHERE sm.strategy_id = zc_strategy_work.old_id)
+    THEN 'update'
+  ELSE 'same' END
+"""
+
+
+def draft_chunk_sql(
+    session: Session, county: str, cycle_year: int, villages: Sequence[str], policy: Policy
+) -> dict[str, Any]:
+    """Draft the chunk's strategies; the same summary as `tasks.strategies.draft_chunk`
+    (plus the audit rows for redrafts, returned for the caller to write)."""
+    bind = session.connection()
+    for t in (KEYS, KEY_MEASURES, WORK):
+        t.drop(bind, checkfirst=True)
+        t.create(bind)
+    try:
+        return _draft(session, cycle_year, villages, policy)
+    finally:
+        for t in (KEYS, KEY_MEASURES, WORK):
+            t.drop(bind, checkfirst=True)
+
+
+def _draft(
+    session: Session, cycle_year: int, villages: Sequence[str], policy: Policy
+) -> dict[str, Any]:
+    base = _base(villages, cycle_year, policy)
+    keys = _load_keys(session, base, policy, cycle_year)
+    join = and_(*(base.c[c] == KEYS.c[c] for c in KEY_COLUMNS))
+    s = Strategy.__table__
+    session.execute(
+        insert(WORK).from_select(
+            ["household_id", "village_code", "k", "old_id", "old_status", "old_version"],
+            select(base.c.household_id, base.c.village_code, KEYS.c.k, s.c.id, s.c.status)
+            .add_columns(s.c.version)
+            .select_from(base)
+            .join(KEYS, join)
+            .outerjoin(
+                s, and_(s.c.household_id == base.c.household_id, s.c.cycle_year == cycle_year)
+            ),
+        )
+    )
+    session.execute(text(_ACTION))
+    redrafts = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(WORK.c.household_id, WORK.c.k, WORK.c.old_id, WORK.c.old_version).where(
+                WORK.c.action == "redraft"
+            )
+        )
+    ]
+    old_measures: dict[int, list[str]] = {}
+    if redrafts:
+        from zhucun.models import StrategyMeasure as SM
+
+        for sid, m in session.execute(
+            select(SM.strategy_id, SM.measure)
+            .where(SM.strategy_id.in_([r["old_id"] for r in redrafts]))
+            .order_by(SM.id)
+        ):
+            old_measures.setdefault(sid, []).append(m)
+    _write(session, cycle_year)
+    counts: Counter[tuple[int, str]] = Counter(
+        {
+            (k, a): n
+            for k, a, n in session.execute(
+                select(WORK.c.k, WORK.c.action, func.count()).group_by(WORK.c.k, WORK.c.action)
+            )
+        }
+    )
+    return _summary(keys, counts, redrafts, old_measures, cycle_year)
+
+
+def _write(session: Session, cycle_year: int) -> None:
+    """Upsert the written strategies, replace their measure rows (three statements)."""
+    from zhucun.tasks.sql import dialect_insert
+
+    written = WORK.c.action.in_(WRITTEN)
+    version = case(
+        (WORK.c.action == "redraft", WORK.c.old_version + 1),
+        (WORK.c.action == "update", WORK.c.old_version),
+        else_=1,
+    )
+    stmt = dialect_insert(session, Strategy).from_select(
+        ["household_id", "village_code", "cycle_year", "measures", "cost_yuan", "status"]
+        + ["version"],
+        select(
+            WORK.c.household_id,
+            WORK.c.village_code,
+            literal(cycle_year),
+            KEYS.c.measures,
+            KEYS.c.cost,
+            literal("draft"),
+            version,
+        )
+        .join(KEYS, KEYS.c.k == WORK.c.k)
+        .where(written),
+    )
+    cols = ("village_code", "measures", "cost_yuan", "status", "version")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["household_id", "cycle_year"], set_={c: stmt.excluded[c] for c in cols}
+        )
+    )
+    session.execute(
+        text(
+            "DELETE FROM strategymeasure WHERE strategy_id IN (SELECT old_id FROM "
+            "zc_strategy_work WHERE action IN ('update', 'redraft'))"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO strategymeasure (strategy_id, measure, answers_cause, cost_yuan, "
+            "principal_yuan, provider, expected_effect) "
+            "SELECT s.id, m.measure, m.answers_cause, m.cost_yuan, m.principal_yuan, "
+            "m.provider, m.expected_effect FROM zc_strategy_work w "
+            "JOIN strategy s ON s.household_id = w.household_id AND s.cycle_year = :year "
+            "JOIN zc_strategy_key_measure m ON m.k = w.k "
+            "WHERE w.action IN ('insert', 'update', 'redraft') ORDER BY s.id, m.pos"
+        ),
+        {"year": cycle_year},
+    )
+
+
+def _summary(
+    keys: dict[int, Any],
+    counts: Counter[tuple[int, str]],
+    redrafts: list[dict[str, Any]],
+    old_measures: dict[int, list[str]],
+    cycle_year: int,
+) -> dict[str, Any]:
+    measure_counts: Counter[str] = Counter()
+    total = 0.0
+    by_action: Counter[str] = Counter()
+    for (k, action), n in counts.items():
+        by_action[action] += n
+        if action == "kept":
+            continue
+        _, choices = keys[k]
+        for c in choices:
+            measure_counts[c.measure.value] += n
+        total += n * measure_rules.strategy_cost(choices)
+    audits = []
+    for r in redrafts:
+        _, choices = keys[r["k"]]
+        audits.append(
+            dict(
+                action="strategy_redrafted",
+                entity="strategy",
+                entity_id=f"{r['household_id']}/{cycle_year}",
+                before={
+                    "status": "returned",
+                    "version": r["old_version"],
+                    "measures": old_measures.get(r["old_id"], []),
+                },
+                after={
+                    "status": "draft",
+                    "version": r["old_version"] + 1,
+                    "measures": [c.measure.value for c in choices],
+                    "cost_yuan": measure_rules.strategy_cost(choices),
+                },
+            )
+        )
+    return {
+        "households": sum(counts.values()),
+        "written": sum(by_action[a] for a in WRITTEN),
+        "kept_in_review": by_action["kept"],
+        "redrafted": by_action["redraft"],
+        "measures": dict(measure_counts),
+        "cost_yuan": round(total, 2),
+        "drafted": {
+            a: n
+            for a, n in (
+                ("strategy_drafted", by_action["insert"]),
+                ("strategy_updated", by_action["update"]),
+            )
+            if n
+        },
+        "audits": audits,
+    }
