@@ -97,7 +97,21 @@ def _safe_error(ctx: Any) -> BaseException | None:  # sqlalchemy ExceptionContex
     error = ctx.sqlalchemy_exception
     if not isinstance(error, sa_exc.DBAPIError):
         return None
-    message, code = describe_db_error(ctx.original_exception, ctx.statement)
+    return _safe_from(error, ctx.original_exception, ctx.statement)
+
+
+def safe_driver_error(
+    orig: BaseException, statement: str, dbapi_base: type[Exception]
+) -> DatabaseFailure:
+    """The safe error for a driver error raised outside SQLAlchemy's execution (a COPY on
+    the driver connection): the SQLAlchemy class it would have been, told without values."""
+    error = sa_exc.DBAPIError.instance(statement, None, orig, dbapi_base, hide_parameters=True)
+    assert isinstance(error, sa_exc.DBAPIError)
+    return _safe_from(error, orig, statement)
+
+
+def _safe_from(error: sa_exc.DBAPIError, orig: BaseException | None, statement: str | None) -> Any:
+    message, code = describe_db_error(orig, statement)
     safe = _safe_class(type(error)).__new__(_safe_class(type(error)))
     DatabaseFailure.__init__(safe, message, operation=message, sqlstate=code)
     safe.statement, safe.params, safe.orig = None, None, None

@@ -1,13 +1,16 @@
-"""`zhucun import DIR`: validate the whole folder first (pass 1, read-only), then write it
-in one transaction (pass 2, batched Core upserts). Any error → nothing written.
+"""`zhucun import DIR`: validate the whole folder first (pass 1, read-only for the
+database), then write it in one transaction (pass 2). Any error → nothing written.
 
-Memory stays flat in the number of rows except for the key sets pass 1 keeps (household
-IDs and ID numbers): about 100 MB per million households."""
+Pass 1 keeps each file's parsed rows in an unnamed temporary file (`spill`), so pass 2
+writes them without parsing again: COPY and one merge per table on PostgreSQL, batched
+executemany of one compiled upsert on SQLite (`registry_writes.upsert_stream`). Memory
+stays flat in the number of rows except for what pass 1 keeps per household (key hashes,
+member tallies)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,12 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
 from zhucun.exchange.reader import Issues, layout_for, parse_cells
-from zhucun.exchange.registry_writes import UpsertCounts, record_file_import, upsert_rows
+from zhucun.exchange.registry_writes import (
+    UpsertCounts,
+    record_file_import,
+    upsert_rows,
+    upsert_stream,
+)
 from zhucun.exchange.sources import (
     Discovery,
     LabelledIssues,
@@ -210,6 +218,23 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def _rows(
+    source: Located, spec: FileSpec, state: FolderState, progress: Progress
+) -> Iterator[dict[str, Any]]:
+    """Pass 2 stream of one file's rows: from pass 1's spill when it holds them all, else
+    parsed from the file again."""
+    spill = state.spills.get(spec.name)
+    if spill is None or not spill.usable or spill.rows != state.rows.get(spec.name, 0):
+        progress.start(f"writing {source.label}", source.path.stat().st_size)
+        yield from _parsed_rows(source, spec, progress)
+        return
+    progress.start(f"writing {source.label}", spill.size)
+    for n, values in enumerate(spill, start=1):
+        yield values
+        if n % PROGRESS_EVERY == 0:
+            progress.update(spill.position(), n)
+
+
 def _parsed_rows(source: Located, spec: FileSpec, progress: Progress) -> Iterator[dict[str, Any]]:
     """Pass 2 stream: the file already passed pass 1, so every row parses."""
     issues = Issues(keep=0)
@@ -227,34 +252,17 @@ def _parsed_rows(source: Located, spec: FileSpec, progress: Progress) -> Iterato
                 progress.update(f.bytes_read, n)
 
 
-def _write_batches(
-    session: Session, rows: Iterator[dict[str, Any]], target: Target, batch_size: int
+def _write(
+    session: Session, rows: Iterable[dict[str, Any]], target: Target, batch_size: int
 ) -> UpsertCounts:
-    total = UpsertCounts()
-    batch: list[dict[str, Any]] = []
-    for values in rows:
-        batch.append(target.convert(values))
-        if len(batch) >= batch_size:
-            total.add(
-                upsert_rows(
-                    session=session,
-                    table=target.table,
-                    rows=batch,
-                    key=target.key,
-                    insert_only=target.insert_only,
-                )
-            )
-            batch = []
-    total.add(
-        upsert_rows(
-            session=session,
-            table=target.table,
-            rows=batch,
-            key=target.key,
-            insert_only=target.insert_only,
-        )
+    return upsert_stream(
+        session=session,
+        table=target.table,
+        rows=map(target.convert, rows),
+        key=target.key,
+        insert_only=target.insert_only,
+        batch_size=batch_size,
     )
-    return total
 
 
 def _report(file: str, table: str, rows: int, counts: UpsertCounts, warnings: int) -> TableReport:
@@ -299,10 +307,14 @@ def write_folder(
                 reports.append(_report(spec.name, table.name, len(clean), counts, 0))
         target = TARGETS[spec.name]
         if spec.name == "households.csv":
-            target = replace(target, convert=lambda v: _household_row(v, state.members, written))
+            target = Target(
+                target.table,
+                target.key,
+                lambda v: _household_row(v, state.members, written),
+                target.insert_only,
+            )
         source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
-        progress.start(f"writing {source.label}", source.path.stat().st_size)
-        counts = _write_batches(session, _parsed_rows(source, spec, progress), target, batch_size)
+        counts = _write(session, _rows(source, spec, state, progress), target, batch_size)
         rows = state.rows.get(spec.name, 0)
         progress.finish(rows)
         per_table[target.table.name] = counts
@@ -354,44 +366,50 @@ def import_folder(
         issues.fatal(message)
     db = open_registry(url, engine_for)
     validator = Validator(
-        db, issues, ignore_unknown=ignore_unknown_columns, batch_size=batch_size, progress=progress
+        db,
+        issues,
+        ignore_unknown=ignore_unknown_columns,
+        batch_size=batch_size,
+        progress=progress,
+        spill=True,
     )
     _refuse_missing_parents(found, db, issues, validator.broken)
-    state = validator.run(folder, specs, sources)
-    notes.extend(issues.notes)
-    result = ImportResult(
-        ok=issues.error_count == 0,
-        errors=issues.errors,
-        error_count=issues.error_count,
-        warnings=issues.warnings,
-        warning_count=issues.warning_count,
-        notes=notes,
-    )
-    if not result.ok:
+    with validator.state as state:  # its spills are closed however the import ends
+        validator.run(folder, specs, sources)
+        notes.extend(issues.notes)
+        result = ImportResult(
+            ok=issues.error_count == 0,
+            errors=issues.errors,
+            error_count=issues.error_count,
+            warnings=issues.warnings,
+            warning_count=issues.warning_count,
+            notes=notes,
+        )
+        if not result.ok:
+            return result
+
+        if db.engine is None:  # a new database: create the schema first (Alembic, as always)
+            from zhucun.migrate import upgrade
+
+            upgrade(url)
+            notes.append("created the database schema (zhucun db upgrade)")
+        with Session(engine_for(url)) as session:
+            try:
+                result.tables = write_folder(
+                    session,
+                    folder,
+                    specs,
+                    state,
+                    issues,
+                    batch_size=batch_size,
+                    progress=progress,
+                    sources=sources,
+                )
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
         return result
-
-    if db.engine is None:  # a new database: create the schema first (Alembic, as always)
-        from zhucun.migrate import upgrade
-
-        upgrade(url)
-        notes.append("created the database schema (zhucun db upgrade)")
-    with Session(engine_for(url)) as session:
-        try:
-            result.tables = write_folder(
-                session,
-                folder,
-                specs,
-                state,
-                issues,
-                batch_size=batch_size,
-                progress=progress,
-                sources=sources,
-            )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    return result
 
 
 def _refuse_missing_parents(

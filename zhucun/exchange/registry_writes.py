@@ -1,22 +1,52 @@
-"""Writing the registry: batched upserts with SQLAlchemy Core, no ORM object per row.
+"""Writing the registry: upserts with SQLAlchemy Core statements, no ORM object per row.
 
 Each helper takes the session and never commits: the import writes a whole folder in one
 transaction, committed once by its caller. An upsert only touches a row whose values
 differ (`ON CONFLICT ... DO UPDATE ... WHERE any column IS DISTINCT FROM`), so importing
-the same folder twice writes nothing the second time."""
+the same folder twice writes nothing the second time.
+
+`upsert_stream` is the import's path for files of any size: on PostgreSQL the rows go by
+COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT merges them; on
+SQLite one executemany of the upsert per batch, the statement compiled once. Both count
+inserted rows before the write (keys not yet present) and changed rows from the write's
+row count, never with a round trip per row."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, Text, cast, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from zhucun.bulk import copy_rows, row_converter
 from zhucun.models import AuditEvent
+
+# Rows per COPY-and-merge round on PostgreSQL: bounds the temporary table and the queue of
+# foreign-key checks one merge statement holds.
+MERGE_ROUND = 500_000
+# Keys per `IN (...)` when counting what exists (SQLite allows 32,766 parameters).
+IN_CHUNK = 10_000
+# SQLAlchemy keeps an INSERT's row count only when asked (the merge counts by it)
+_ROWCOUNT = {"preserve_rowcount": True}
 
 
 @dataclass
@@ -92,6 +122,161 @@ def upsert_rows(
     inserted = len(rows) - existing
     updated = changed - inserted
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=existing - updated)
+
+
+def _on_conflict(stmt: Any, table: Table, key: Sequence[str], updatable: Sequence[str]) -> Any:
+    """`stmt` (a dialect insert) with ON CONFLICT (key) DO UPDATE SET `updatable` WHERE
+    one of them differs; DO NOTHING when every column is key or insert-only."""
+    if not updatable:
+        return stmt.on_conflict_do_nothing(index_elements=list(key))
+    excluded = stmt.excluded
+    differs = or_(
+        *(_comparable(table.c[c]).is_distinct_from(_comparable(excluded[c])) for c in updatable)
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: excluded[c] for c in updatable}, where=differs
+    )
+
+
+def upsert_stream(
+    *,
+    session: Session,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    key: Sequence[str],
+    insert_only: Sequence[str] = (),
+    batch_size: int = 5000,
+) -> UpsertCounts:
+    """Upsert a stream of rows (keys unique across it, as pass 1 checked) and count what
+    happened. The first row's keys are the columns written; a row already stored is
+    updated in those columns only (never in `key` or `insert_only`), and only where one
+    differs. Columns the rows leave out keep their stored value (a village's exit_year)."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return UpsertCounts()
+    defaults = {
+        c.name: c.default.arg  # type: ignore[union-attr]
+        for c in table.columns
+        if c.name not in first and c.default is not None and c.default.is_scalar
+    }
+    columns = [c.name for c in table.columns if c.name in first or c.name in defaults]
+    updatable = [
+        c
+        for c in columns
+        if c in first and c not in key and c not in insert_only and not table.c[c].primary_key
+    ]
+    as_tuple: Callable[[dict[str, Any]], tuple[Any, ...]]
+    if defaults:
+        as_tuple = lambda r: tuple(r.get(c, defaults.get(c)) for c in columns)  # noqa: E731
+    elif len(columns) == 1:
+        as_tuple = lambda r: (r[columns[0]],)  # noqa: E731
+    else:
+        as_tuple = itemgetter(*columns)
+    tuples = map(as_tuple, chain([first], it))
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _merge_postgres(conn, table, columns, updatable, key, tuples)
+    if conn.dialect.name == "sqlite":
+        return _upsert_sqlite(conn, table, columns, updatable, key, tuples, batch_size)
+    raise NotImplementedError(
+        f"upsert is written for SQLite and PostgreSQL, not {conn.dialect.name}"
+    )
+
+
+def _merge_postgres(
+    conn: Connection,
+    table: Table,
+    columns: list[str],
+    updatable: list[str],
+    key: Sequence[str],
+    tuples: Iterator[tuple[Any, ...]],
+) -> UpsertCounts:
+    """COPY a round of rows into a temporary table, count the keys not yet in `table`, then
+    one INSERT ... SELECT ... ON CONFLICT merges the round: three statements per round."""
+    stage = Table(
+        f"zhucun_stage_{table.name}",
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    stage_name = conn.dialect.identifier_preparer.format_table(stage)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage_name}")
+    stage.create(conn)
+    new = select(func.count()).select_from(stage)
+    new = new.where(~exists().where(and_(*(table.c[k] == stage.c[k] for k in key))))
+    merge = postgresql.insert(table).from_select(columns, select(*(stage.c[c] for c in columns)))
+    merge = _on_conflict(merge, table, key, updatable).execution_options(preserve_rowcount=True)
+    counts = UpsertCounts()
+    while n := copy_rows(conn, stage, columns, islice(tuples, MERGE_ROUND)):
+        conn.exec_driver_sql(f"ANALYZE {stage_name}")  # a plan for the count and the merge
+        inserted = conn.scalar(new) or 0
+        changed = conn.execute(merge).rowcount
+        conn.exec_driver_sql(f"TRUNCATE {stage_name}")
+        counts.add(_counts(n, inserted, changed))
+    conn.exec_driver_sql(f"DROP TABLE {stage_name}")
+    return counts
+
+
+def _upsert_sqlite(
+    conn: Connection,
+    table: Table,
+    columns: list[str],
+    updatable: list[str],
+    key: Sequence[str],
+    tuples: Iterator[tuple[Any, ...]],
+    batch_size: int,
+) -> UpsertCounts:
+    """One executemany of the compiled upsert per batch, no RETURNING (which makes
+    SQLAlchemy render and bind every row itself); the batch's keys already present are
+    counted first."""
+    stmt = _on_conflict(sqlite.insert(table), table, key, updatable)
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
+    if list(compiled.positiontup or ()) != columns:
+        raise RuntimeError(f"upsert of {table.name}: unexpected parameter order")
+    sql = str(compiled)
+    convert = row_converter(table, columns, conn.dialect)
+    at = [columns.index(k) for k in key]
+    counts = UpsertCounts()
+    while batch := list(islice(tuples, batch_size)):
+        if convert is not None:
+            batch = [tuple(convert(r)) for r in batch]
+        existing = _existing(conn, table, key, [tuple(r[i] for i in at) for r in batch])
+        changed = conn.exec_driver_sql(sql, batch, execution_options=_ROWCOUNT).rowcount
+        counts.add(_counts(len(batch), len(batch) - existing, changed))
+    return counts
+
+
+def _existing(
+    conn: Connection, table: Table, key: Sequence[str], keys: list[tuple[Any, ...]]
+) -> int:
+    """How many of `keys` (in stored form) are in `table`. A composite key is matched here
+    on the rows under the batch's leading values: row-value IN does not use the index on
+    SQLite."""
+    prep = conn.dialect.identifier_preparer
+    name = prep.format_table(table)
+    cols = ", ".join(prep.quote(k) for k in key)
+    first = prep.quote(key[0])
+    found = 0
+    for i in range(0, len(keys), IN_CHUNK):
+        chunk = keys[i : i + IN_CHUNK]
+        leading = list({k[0] for k in chunk})
+        marks = ", ".join("?" for _ in leading)
+        if len(key) == 1:
+            sql = f"SELECT count(*) FROM {name} WHERE {first} IN ({marks})"
+            found += conn.exec_driver_sql(sql, tuple(leading)).scalar() or 0
+        else:
+            sql = f"SELECT {cols} FROM {name} WHERE {first} IN ({marks})"
+            stored = {tuple(r) for r in conn.exec_driver_sql(sql, tuple(leading))}
+            found += sum(1 for k in chunk if k in stored)
+    return found
+
+
+def _counts(rows: int, inserted: int, changed: int) -> UpsertCounts:
+    """`changed` rows were inserted or really updated; the rest of the existing unchanged."""
+    updated = changed - inserted
+    return UpsertCounts(inserted=inserted, updated=updated, unchanged=rows - inserted - updated)
 
 
 def record_file_import(

@@ -1,0 +1,146 @@
+"""`copy_rows` (tasks/sql.py): COPY on PostgreSQL, executemany on SQLite. Rows read back
+as a plain insert stores them (JSON, dates, booleans), inside the caller's transaction, and
+a failure names no value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from zhucun.models import County, Household, Survey, Township, Village
+from zhucun.tasks.sql import copy_rows
+
+from tests.support.registry_fixtures import ids
+from zhucun.db import engine_for
+from zhucun.migrate import upgrade
+
+SURVEY_COLUMNS = (
+    "household_id",
+    "survey_date",
+    "per_capita_income_yuan",
+    "food_clothing_secure",
+    "compulsory_education_ok",
+    "basic_medical_ok",
+    "safe_water_ok",
+    "housing_grade",
+    "shock",
+)
+
+
+def _registry(session: Session) -> None:
+    """A county, a township, a village whose industries are a JSON list, two households."""
+    session.add(County(county_code="522626", name="岑巩县", province="贵州省", region="west"))
+    session.add(Township(township_code="522626100", name="镇", county_code="522626"))
+    session.flush()
+    copy_rows(
+        session,
+        Village,
+        ("village_code", "name", "township_code", "county_code", "main_industries"),
+        [("522626100001", "村", "522626100", "522626", ["茶叶", "油茶"])],
+    )
+    head = ids()
+    for hid, idn in (("H1", head["h1"]), ("H2", head["h2"])):
+        session.add(
+            Household(
+                household_id=hid,
+                village_code="522626100001",
+                head_name="户主",
+                head_id_number=idn,
+                size=3,
+                labour_count=1,
+                skilled_labour=0,
+                per_capita_income_yuan=3000.0,
+                registered_poor=True,
+                attribute="general",
+                housing_grade="B",
+                food_clothing_secure=True,
+                compulsory_education_ok=True,
+                basic_medical_ok=True,
+                safe_water_ok=True,
+            )
+        )
+    session.flush()
+
+
+def _surveys(n: int) -> Iterator[tuple[Any, ...]]:
+    """A generator, as a stage streams its rows: copy_rows must not need a list."""
+    for i in range(n):
+        hid = "H1" if i % 2 == 0 else "H2"
+        yield (
+            hid,
+            date(2020, 1, 1 + i // 2),
+            3000.5 + i,
+            i % 3 == 0,
+            True,
+            False,
+            True,
+            "A",
+            "none",
+        )
+
+
+def _check_copy(engine: Engine) -> None:
+    with Session(engine) as session:
+        _registry(session)
+        assert copy_rows(session, Survey, SURVEY_COLUMNS, _surveys(7), batch_size=3) == 7
+        session.commit()
+    with Session(engine) as session:
+        village = session.get(Village, "522626100001")
+        assert village is not None and village.main_industries == ["茶叶", "油茶"]
+        assert village.population == 0  # a column left out takes its default
+        rows = session.execute(select(Survey).order_by(Survey.survey_date, Survey.household_id))
+        got = [
+            (s.household_id, s.survey_date, s.per_capita_income_yuan, s.food_clothing_secure)
+            for s in rows.scalars()
+        ]
+        assert got == [(r[0], r[1], r[2], r[3]) for r in _surveys(7)]
+        assert all(isinstance(s, date) for s in session.scalars(select(Survey.survey_date)))
+
+        # inside the caller's transaction: a rollback leaves nothing
+        copy_rows(session, Survey.__table__, SURVEY_COLUMNS, [next(_late())])
+        assert session.scalar(select(func.count()).select_from(Survey)) == 8
+        session.rollback()
+        assert session.scalar(select(func.count()).select_from(Survey)) == 7
+
+        # a duplicate key: the SQLAlchemy error class, told without the row's values
+        with pytest.raises(IntegrityError) as failure:
+            copy_rows(session, Survey, SURVEY_COLUMNS, _surveys(1))
+        session.rollback()
+        assert "H1" not in str(failure.value) and "2020-01-01" not in str(failure.value)
+
+
+def _late() -> Iterator[tuple[Any, ...]]:
+    yield ("H2", date(2021, 6, 30), 1.0, True, True, True, True, "C", "illness")
+
+
+def test_copy_rows_on_sqlite(engine: Engine) -> None:
+    _check_copy(engine)
+
+
+def test_copy_rows_through_a_connection(engine: Engine) -> None:
+    """A Connection (not a session) works too; its commit() ends the copy's transaction."""
+    with Session(engine) as session:
+        _registry(session)
+        session.commit()
+    with engine.connect() as conn:
+        assert copy_rows(conn, Survey, SURVEY_COLUMNS, _surveys(4)) == 4
+        conn.commit()
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Survey)) == 4
+
+
+def test_copy_rows_of_nothing(engine: Engine) -> None:
+    with Session(engine) as session:
+        assert copy_rows(session, Survey, SURVEY_COLUMNS, iter(())) == 0
+
+
+@pytest.mark.postgres
+def test_copy_rows_on_postgres(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    _check_copy(engine_for(postgres_url))
