@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from zhucun.flows.common import artifact_key, emit, task_runner
-from zhucun.flows.lifecycle_common import previous_month, run_per_chunk
+from zhucun.flows.lifecycle_common import HOUSEHOLDS_PER_TASK, previous_month, run_per_chunk
 from zhucun.flows.parameters import CountyCode, Period
 from zhucun.tasks.common import Scope
 from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
@@ -77,7 +77,13 @@ def evaluate_progress(
     scope = Scope(county=county, villages=villages)
     period = _period(period)
     parts = run_per_chunk(
-        evaluate_progress_task, scope, "evaluation", period, "villages evaluated", period=period
+        evaluate_progress_task,
+        scope,
+        "evaluation",
+        period,
+        "villages evaluated",
+        households_per_task=HOUSEHOLDS_PER_TASK,
+        period=period,
     )
     villages_rows = [v for p in parts for v in p["villages"]]
     outcomes = merge_counts(p["outcomes"] for p in parts)
@@ -130,7 +136,13 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
     scope = Scope(county=county)
     period = _period(period)
     parts = run_per_chunk(
-        monitor_relapse_task, scope, "monitoring", period, "villages monitored", period=period
+        monitor_relapse_task,
+        scope,
+        "monitoring",
+        period,
+        "villages monitored",
+        households_per_task=HOUSEHOLDS_PER_TASK,
+        period=period,
     )
     totals = merge_counts({k: v for k, v in p.items() if k != "relapse_risk"} for p in parts)
     totals["relapse_risk_events"] = emit_relapse_risk(

@@ -30,7 +30,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 from zhucun.flows.common import artifact_key, emit, task_runner
-from zhucun.flows.lifecycle_common import run_per_chunk, tag_run
+from zhucun.flows.lifecycle_common import HOUSEHOLDS_PER_TASK, run_per_chunk, tag_run
 from zhucun.flows.parameters import CountyCode
 from zhucun.tasks.common import Scope
 from zhucun.tasks.review import (
@@ -134,7 +134,15 @@ def review_cycle(
     scope = Scope(county=county, villages=villages)
     tag_run(scope.county, cycle_year)
     closed = close_publicity_task(scope.county)
-    run_per_chunk(sync_task, scope, "review", cycle_year, "villages", cycle_year=cycle_year)
+    run_per_chunk(
+        sync_task,
+        scope,
+        "review",
+        cycle_year,
+        "villages",
+        households_per_task=HOUSEHOLDS_PER_TASK,
+        cycle_year=cycle_year,
+    )
     summary: dict[str, Any] = {
         "stage": "review",
         "publicity_closed": closed["closed"],

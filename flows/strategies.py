@@ -8,16 +8,12 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 from zhucun.flows.common import artifact_key, task_runner
-from zhucun.flows.lifecycle_common import run_per_chunk
+from zhucun.flows.lifecycle_common import HOUSEHOLDS_PER_TASK, run_per_chunk
 from zhucun.flows.parameters import CountyCode, CycleYear
 from zhucun.models.enums import MEASURE_ZH, Measure
 from zhucun.tasks.common import Scope
 from zhucun.tasks.lifecycle_db import merge_counts
 from zhucun.tasks.strategies import draft_strategies_task
-
-# Households per task run: one task run costs Prefect bookkeeping (~0.2 s on this 2-core
-# machine), so chunks are ten batches large (101 task runs at 200,000 households cost 17 s).
-HOUSEHOLDS_PER_TASK = 20_000
 
 
 @flow(

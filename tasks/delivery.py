@@ -280,10 +280,20 @@ def flag_not_started_task(county: str, cycle_year: int, today: str | None = None
 def _recent_surveys(
     session: Session, ids: Sequence[str], end: date, n: int
 ) -> dict[str, list[Situation]]:
-    """Each household's latest `n` surveys on or before `end`, newest first."""
+    """Each household's latest `n` surveys on or before `end`, newest first (plain rows: an
+    ORM object per survey cost more than the rules)."""
     out: dict[str, list[Situation]] = defaultdict(list)
-    for s in session.scalars(
-        select(Survey)
+    for s in session.execute(
+        select(
+            Survey.household_id,
+            Survey.per_capita_income_yuan,
+            Survey.food_clothing_secure,
+            Survey.compulsory_education_ok,
+            Survey.basic_medical_ok,
+            Survey.safe_water_ok,
+            Survey.housing_grade,
+            Survey.shock,
+        )
         .where(Survey.household_id.in_(ids), Survey.survey_date <= end)
         .order_by(Survey.household_id, Survey.survey_date.desc())
     ):

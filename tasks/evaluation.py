@@ -120,9 +120,9 @@ def evaluate_chunk(
     done = (
         set(
             session.scalars(
-                select(Evaluation.household_id).where(
-                    Evaluation.household_id.in_(ids), Evaluation.period == period
-                )
+                select(Evaluation.household_id)
+                .join(Household, Household.household_id == Evaluation.household_id)
+                .where(Household.village_code.in_(villages), Evaluation.period == period)
             )
         )
         if ids
@@ -179,7 +179,7 @@ def evaluate_chunk(
         if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
             risk[h["village_code"]].append(hid)
     if evals:
-        session.execute(insert(Evaluation), evals)
+        session.execute(insert(Evaluation.__table__), evals)  # Core: no ORM bulk path
     for keys in ({"household_id", "status"}, {"household_id", "status", "exited_period"}):
         same = [u for u in status_updates if set(u) == keys]
         if same:

@@ -426,10 +426,15 @@ def sync_states(
         )
     }
     changed = []
+    waiting: dict[tuple[str, str], str | None] = {}  # (subject, status): the same per item
     for key, item in items.items():
         if states.get(key) == (item.status, item.version):
             continue
-        stages = rules.stages_for(policy, item.subject)
+        if (item.subject, item.status) not in waiting:
+            stages = rules.stages_for(policy, item.subject)
+            waiting[item.subject, item.status] = rules.waiting_stage(
+                item.subject, item.status, stages
+            )
         changed.append(
             dict(
                 subject=item.subject,
@@ -438,7 +443,7 @@ def sync_states(
                 village_code=item.village_code,
                 status=item.status,
                 version=item.version,
-                stage=rules.waiting_stage(item.subject, item.status, stages),
+                stage=waiting[item.subject, item.status],
                 entered_at=at,
             )
         )
@@ -457,11 +462,8 @@ def _record_standing(
     policy: Policy,
     at: datetime,
 ) -> int:
-    pending = [
-        i
-        for i in items.values()
-        if i.subject == "strategy" and i.status in pending_statuses("strategy")
-    ]
+    waiting = set(pending_statuses("strategy"))
+    pending = [i for i in items.values() if i.subject == "strategy" and i.status in waiting]
     if not pending:
         return 0
     contexts = load_contexts(session, villages, policy, cycle_year)

@@ -238,9 +238,7 @@ def _choices(
     if len(memo) >= _CACHE_MAX:
         memo.clear()
     facts = canonical_facts(key, policy, year)
-    memo[key] = measure_rules.select_measures(
-        facts, key.main_cause, key.other_causes, policy, year
-    )
+    memo[key] = measure_rules.select_measures(facts, key.main_cause, key.other_causes, policy, year)
     return memo[key]
 
 

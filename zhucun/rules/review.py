@@ -33,6 +33,7 @@ Decided here (and why):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -50,6 +51,9 @@ HOUSEHOLD_SUBJECTS = frozenset({"strategy"}) | proc.HOUSEHOLD_PROCEDURES
 # Statuses that leave the approval chain (never a "next" status of an approval).
 _EXITS = frozenset({"returned", "rejected"})
 
+# An 18-character number as the registry stores it: normalised, it is itself (valid), and
+# kept as typed it is itself too (invalid check digit), so the key is the string.
+_PLAIN_ID = re.compile(r"[0-9]{17}[0-9X]")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
 
 
@@ -90,12 +94,18 @@ def status_chain(subject: str, stages: Sequence[ReviewStageRule] = ()) -> list[s
     procedure, its stages then done."""
     if subject in proc.PROCEDURES:
         return proc.chain(stages)
+    return list(_machine_chain(subject))
+
+
+@lru_cache(maxsize=64)
+def _machine_chain(subject: str) -> tuple[str, ...]:
+    """The status machine's chain (static data: read once; a county's review asks per item)."""
     machine = MACHINES[subject]
     chain = ["draft"]
     while True:
         nxt = sorted(s for s in machine[chain[-1]] if s not in _EXITS)
         if not nxt:
-            return chain
+            return tuple(chain)
         if len(nxt) != 1:
             raise ReviewConfigError(f"{subject}: {chain[-1]} has several next statuses {nxt}")
         chain.append(nxt[0])
@@ -162,6 +172,8 @@ def person_key(id_number: str | None) -> str | None:
     people millions of times in a county's review (the profile of the demo: 3 M calls)."""
     if not id_number or not id_number.strip():
         return None
+    if _PLAIN_ID.fullmatch(id_number):  # as stored: already what the branches below return
+        return id_number
     try:
         return normalise_id_number(id_number)[0]
     except IdNumberError:
