@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
 from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
@@ -214,6 +213,22 @@ def attempt_of(key: str | None, county: str, cycle_year: int) -> int | None:
     return int(suffix) if suffix != key and suffix.isdigit() else None
 
 
+def decide(attempts: dict[int, str]) -> tuple[int | None, str]:
+    """From a county's attempts (number → state): the attempt to create (None: create
+    nothing) and what that means — started, rerun, done, waiting or cancelled."""
+    if not attempts:
+        return 1, "started"
+    latest = max(attempts)
+    state = attempts[latest]
+    if state == "COMPLETED":
+        return None, "done"
+    if state in LEFT_ALONE_STATES:
+        return None, "cancelled"
+    if state in RERUN_STATES:
+        return latest + 1, "rerun"
+    return None, "waiting"
+
+
 def start_county(
     deployment_id: Any, county: str, cycle_year: int, tags: list[str]
 ) -> tuple[Any, str]:
@@ -236,17 +251,9 @@ def start_county(
             ),
         )
     attempts = {n: r for r in runs if (n := attempt_of(r.idempotency_key, county, cycle_year))}
-    attempt, action = 1, "started"
-    if attempts:
-        latest = attempts[max(attempts)]
-        state = latest.state_type.value if latest.state_type else "SCHEDULED"
-        if state == "COMPLETED":
-            return latest, "done"
-        if state in LEFT_ALONE_STATES:
-            return latest, "cancelled"
-        if state not in RERUN_STATES:
-            return latest, "waiting"
-        attempt, action = max(attempts) + 1, "rerun"
+    attempt, action = decide({n: _state(r) for n, r in attempts.items()})
+    if attempt is None:
+        return attempts[max(attempts)], action
     rerun = f"{ATTEMPT_PREFIX}{attempt}" if attempt > 1 else None
     run = run_deployment(
         CYCLE_DEPLOYMENT,
@@ -298,7 +305,7 @@ def _state(run: Any) -> str:
 
 def _minutes(run: Any) -> float | None:
     if run.start_time and run.end_time:
-        return round((run.end_time - run.start_time) / timedelta(minutes=1), 2)
+        return round((run.end_time - run.start_time).total_seconds() / 60, 2)
     return None
 
 

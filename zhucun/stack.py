@@ -52,10 +52,16 @@ def auth_headers(auth: str | None) -> dict[str, str]:
 
 
 def start_server(
-    home: Path, port: int, log_path: Path, host: str = "127.0.0.1", auth: str | None = None
+    home: Path,
+    port: int,
+    log_path: Path,
+    host: str = "127.0.0.1",
+    auth: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `prefect server start` in its own process group; returns at once. With `auth`
-    ('user:password') every API request but /health needs HTTP Basic credentials."""
+    ('user:password') every API request but /health needs HTTP Basic credentials;
+    `extra_env` adds settings, e.g. PREFECT_SERVER_DATABASE_CONNECTION_URL (PostgreSQL)."""
     home.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     api = f"http://{host}:{port}/api"
@@ -67,6 +73,7 @@ def start_server(
     )
     if auth:
         env["PREFECT_SERVER_API_AUTH_STRING"] = auth
+    env.update(extra_env or {})
     prefect_bin = Path(sys.executable).with_name("prefect")
     cmd = [
         str(prefect_bin) if prefect_bin.exists() else "prefect",
