@@ -114,8 +114,8 @@ def audit_many(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Append audit rows in one bulk insert; returns how many. The caller commits."""
     at, run = now(), current_flow_run_id()
     batch = [{"at": at, "flow_run_id": run, "before": None, "after": None, **r} for r in rows]
-    if batch:
-        session.execute(insert(AuditEvent), batch)
+    if batch:  # Core on the table: the ORM bulk path cost 70 µs a row
+        session.execute(insert(AuditEvent.__table__), batch)
     return len(batch)
 
 

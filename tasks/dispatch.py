@@ -53,14 +53,18 @@ from zhucun.privacy import mask_name
 from zhucun.rules import causes as cause_rules
 from zhucun.rules import dispatch as rules
 from zhucun.rules import village as village_rules
-from zhucun.settings import get_settings
 
 ACTOR = "zhucun:dispatch_cycle"
 TEAM_KINDS = ("team", "leader")
 MAX_VILLAGES_PER_CHUNK = 50
-# Dispatch chunks are larger than other stages' (fewer sequential task runs); the cadre pool
-# is loaded once per flow run (tasks.dispatch_pool).
+# With an explicit batch size (tests: small chunks), a chunk holds batch x FACTOR households
+# and at most MAX_VILLAGES_PER_CHUNK villages.
 CHUNK_HOUSEHOLDS_FACTOR = 4
+# By default a chunk is large: each builds the matcher over the whole free pool (≈0.6 s for
+# 46k cadres) and is one sequential task run, while the matching itself is fast (1M
+# households in ≈5 s), so 30 chunks of 8,000 cost more than the work.
+DISPATCH_HOUSEHOLDS_PER_CHUNK = 50_000
+DISPATCH_MAX_VILLAGES = 5_000
 POOR_STATUSES = (HouseholdStatus.poor.value, HouseholdStatus.relapsed.value)
 
 
@@ -207,7 +211,8 @@ def plan_chunks(
     """The villages with work left (a poor village without a team and without a recorded
     team shortage; registered poor households without a helper for the cycle), in need
     order, cut into chunks of about `batch_size` households."""
-    size = (batch_size or get_settings().batch_size) * CHUNK_HOUSEHOLDS_FACTOR
+    size = batch_size * CHUNK_HOUSEHOLDS_FACTOR if batch_size else DISPATCH_HOUSEHOLDS_PER_CHUNK
+    most = MAX_VILLAGES_PER_CHUNK if batch_size else DISPATCH_MAX_VILLAGES
     in_scope = _scope_villages(scope).subquery()
     codes = select(in_scope.c.village_code)
     teamed = set(
@@ -249,7 +254,7 @@ def plan_chunks(
     load = 0
     for n in work:
         k = unhelped.get(n["village_code"], 0)
-        if current and (load + k > size or len(current) >= MAX_VILLAGES_PER_CHUNK):
+        if current and (load + k > size or len(current) >= most):
             out.append(current)
             current, load = [], 0
         current.append(n["village_code"])
@@ -461,7 +466,13 @@ def dispatch_chunk(
     plan = rules.dispatch(wanted, pool, conflicts, cycle_year, policy, existing_teams=members)
     POOLS.expect(plan.teams, plan.helpers)
     written = write_plan(
-        session, plan, cycle_year, villages, team_villages=needs_team, helper_villages=set(villages)
+        session,
+        plan,
+        cycle_year,
+        villages,
+        team_villages=needs_team,
+        helper_villages=set(villages),
+        policy_version=policy.version,
     )
     return {"villages": len(villages), **written}
 
@@ -474,6 +485,7 @@ def write_plan(
     *,
     team_villages: set[str],
     helper_villages: set[str],
+    policy_version: str | None = None,
 ) -> dict[str, Any]:
     """Teams (with RETURNING of their ids), members, helpers, shortages and audit rows, in
     bulk; the caller commits. `team_villages` were decided now (their team shortages are
@@ -544,16 +556,23 @@ def write_plan(
             ],
             ("household_id", "cycle_year"),
         )
-        audits += [
+        # Rule-made pairings: one audit row for the chunk (scope, counts, rule and policy),
+        # the pairings themselves are the helperassignment rows.
+        audits.append(
             dict(
                 actor=ACTOR,
-                action="helper_assigned",
+                action="helpers_assigned_batch",
                 entity="helper_assignment",
-                entity_id=f"{h}/{cycle_year}",
-                after=dict(cadre_id=c, village_code=v),
+                entity_id=f"{cycle_year}/{villages[0]}..{villages[-1]}",
+                after=dict(
+                    villages=sorted({v for _h, _c, v in plan.helpers}),
+                    helpers=len(plan.helpers),
+                    cadres=len({c for _h, c, _v in plan.helpers}),
+                    rule="rules.dispatch",
+                    policy_version=policy_version,
+                ),
             )
-            for h, c, v in plan.helpers
-        ]
+        )
     new_shortages = _write_shortages(
         session, plan, cycle_year, villages, team_villages, helper_villages, audits
     )

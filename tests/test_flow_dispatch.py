@@ -11,7 +11,6 @@ from zhucun.models import AuditEvent, HelperAssignment, Shortage, Team, TeamMemb
 
 from tests.support.county import COUNTY, SeedInfo, seed_county
 from tests.support.invariants_dispatch import check_dispatch_invariants
-from zhucun.settings import reset_settings
 
 YEAR = 2026
 TABLES: tuple[type[SQLModel], ...] = (Team, TeamMember, HelperAssignment, Shortage, AuditEvent)
@@ -136,8 +135,7 @@ def test_a_run_failing_in_one_chunk_completes_on_rerun_without_duplicates(
     import zhucun.tasks.dispatch as td
     from zhucun.flows.dispatch import dispatch_cycle
 
-    monkeypatch.setenv("ZHUCUN_BATCH_SIZE", "50")  # 200 households per dispatch chunk
-    reset_settings()
+    monkeypatch.setattr(td, "DISPATCH_HOUSEHOLDS_PER_CHUNK", 200)  # several chunks
     info = seed_county(session, households_per_village=60, cadres=120)
     session.commit()
     original = td.dispatch_chunk

@@ -264,7 +264,13 @@ def test_audit_trail_records_every_team_and_helper(session: Session, county: See
         session.execute(select(AuditEvent.action, func.count()).group_by(AuditEvent.action)).all()
     )
     assert actions["team_dispatched"] == len(county.poor_villages)
-    assert actions["helper_assigned"] == len(county.poor_households)
+    # helpers are rule-made pairings: one audit row per chunk counts them (the rows are the
+    # helperassignment table)
+    batches = session.scalars(
+        select(AuditEvent.after).where(AuditEvent.action == "helpers_assigned_batch")
+    ).all()
+    assert sum(b["helpers"] for b in batches) == len(county.poor_households)
+    assert all(b["rule"] and b["policy_version"] for b in batches)
     text = " ".join(str(a) for a in session.scalars(select(AuditEvent.after)))
     assert not any(idn in text for idn in county.id_numbers.values())
 
