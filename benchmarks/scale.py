@@ -225,13 +225,38 @@ def latest_period(county: str) -> str | None:
     return f"{latest:%Y-%m}" if latest else None
 
 
+def draft_minutes_file(county: str, year: int, work: Path) -> tuple[Path, int, float]:
+    """The county's meeting minutes (decisions.csv) approving what waits, as `zhucun review
+    minutes` drafts them: (path, rows, seconds). Not part of the cycle's figure: a county
+    brings its minutes to the review."""
+    from datetime import date
+
+    from zhucun.tasks.review_minutes import draft_minutes, write_minutes
+
+    from zhucun.db import session_scope
+
+    t0 = time.perf_counter()
+    with session_scope() as session:
+        rows = draft_minutes(session, county=county, cycle_year=year, decided_on=date.today())
+    path = write_minutes(rows, work / f"minutes-{county}-{year}.csv")
+    return path, len(rows), time.perf_counter() - t0
+
+
 def run_cycle(
-    counties: list[str], year: int, evaluation: bool, sampler: Sampler
+    counties: list[str],
+    year: int,
+    evaluation: bool,
+    sampler: Sampler,
+    minutes: dict[str, Path] | None = None,
+    work: Path = Path("."),
 ) -> tuple[float, list[dict[str, Any]]]:
     """One pass over the counties: the seconds spent in the flow calls (not in this
-    script's API reads) and, per stage name, the figures summed over counties."""
+    script's API reads) and, per stage name, the figures summed over counties. With
+    `minutes` (county → decisions.csv, filled here after a county's first cycle run) the
+    review is then run from the file; after the evaluation, the monthly monitoring run."""
     from zhucun.flows.cycle import assistance_cycle
-    from zhucun.flows.evaluation import evaluate_progress
+    from zhucun.flows.evaluation import evaluate_progress, monitor_relapse
+    from zhucun.flows.review import review_cycle
 
     stages: dict[str, dict[str, Any]] = {}
 
@@ -249,22 +274,37 @@ def run_cycle(
         acc["load"] = max(acc.get("load", 0.0), ld)
 
     in_flows = 0.0
-    for county in counties:
+
+    def timed(call: Any, **kw: Any) -> Any:
+        nonlocal in_flows
         t0 = time.perf_counter()
-        state = assistance_cycle(county=county, cycle_year=year, return_state=True)
+        state = call(**kw, return_state=True)
         in_flows += time.perf_counter() - t0
-        summary = state.result()
+        out = state.result()
         time.sleep(1.5)  # task run states reach the API a moment after the flow returns
-        for s in flow_stages(state.state_details.flow_run_id):
+        return out, flow_stages(state.state_details.flow_run_id)
+
+    for county in counties:
+        summary, runs = timed(assistance_cycle, county=county, cycle_year=year)
+        for s in runs:
             add(s["stage"], s, written(summary["stages"].get(s["stage"], {})))
+        if minutes is not None:
+            if county not in minutes:  # the county's meeting, after the first cycle run
+                path, n, sec = draft_minutes_file(county, year, work)
+                minutes[county] = path
+                print(f"  minutes of {county}: {n:,} decisions drafted in {sec:.1f} s (not timed)")
+            out, runs = timed(
+                review_cycle, county=county, cycle_year=year, decisions_file=str(minutes[county])
+            )
+            for s in runs:
+                add("review-file", s, int(out.get("file_accepted") or 0))
         if evaluation and (period := latest_period(county)):
-            t0 = time.perf_counter()
-            state = evaluate_progress(county=county, period=period, return_state=True)
-            in_flows += time.perf_counter() - t0
-            ev = state.result()
-            time.sleep(1.5)
-            for s in flow_stages(state.state_details.flow_run_id):
+            ev, runs = timed(evaluate_progress, county=county, period=period)
+            for s in runs:
                 add("evaluation", s, written(ev))
+            mon, runs = timed(monitor_relapse, county=county, period=period)
+            for s in runs:
+                add("monitoring", s, int(mon.get("opened", 0)) + int(mon.get("closed", 0)))
     return in_flows, list(stages.values())
 
 
@@ -321,9 +361,12 @@ def one_size(args: argparse.Namespace) -> None:
     sampler = Sampler()
     sampler.start()
     runs = []
+    minutes: dict[str, Path] | None = None if args.no_review_file else {}
     for attempt in ("first run", "re-run"):
         before = row_counts(db, ["auditevent"])
-        wall, stages = run_cycle(counties, args.year, not args.no_evaluation, sampler)
+        wall, stages = run_cycle(
+            counties, args.year, not args.no_evaluation, sampler, minutes, data
+        )
         outside = max(wall - sum(s["wall"] for s in stages), 0.0)
         stages.append(
             {"stage": "(outside)", "wall": outside, "orch": outside, "rows": 0, "tasks": 0}
@@ -378,7 +421,12 @@ def main() -> None:
     )
     ap.add_argument("--year", type=int, default=2026)
     ap.add_argument("--county-size", type=int, default=250_000, help="households per county")
-    ap.add_argument("--no-evaluation", action="store_true")
+    ap.add_argument("--no-evaluation", action="store_true", help="no evaluation, no monitoring")
+    ap.add_argument(
+        "--no-review-file",
+        action="store_true",
+        help="open the review only (no meeting minutes drafted and applied)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the data dirs")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process' size
     args = ap.parse_args()
@@ -402,6 +450,7 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--one", str(size), "--year", str(args.year)]
         cmd += ["--county-size", str(args.county_size)]
         cmd += ["--no-evaluation"] if args.no_evaluation else []
+        cmd += ["--no-review-file"] if args.no_review_file else []
         try:
             rc = subprocess.call(cmd, env=env, cwd=ROOT)
         finally:

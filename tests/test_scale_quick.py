@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("causes", "analysis", "dispatch", "plans", "strategies", "review", "evaluation")
+STAGES = (
+    "causes",
+    "analysis",
+    "dispatch",
+    "plans",
+    "strategies",
+    "review",
+    "review-file",
+    "evaluation",
+    "monitoring",
+)
 
 
 @pytest.mark.slow
