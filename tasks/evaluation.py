@@ -128,7 +128,9 @@ def evaluate_chunk(
         if ids
         else set()
     )
-    situations = _latest_surveys(session, villages, end)
+    # A re-run of an evaluated period reads no survey (each household is evaluated once)
+    todo = len(done) < len(households)
+    situations = _latest_surveys(session, villages, end) if todo else {}
     evals, status_updates, audits = [], [], []
     to_open: dict[str, tuple[str, str]] = {}
     outcomes: Counter[str] = Counter()
