@@ -3,13 +3,17 @@
     python benchmarks/scale.py --quick                      # 20,000 households, < 1 min
     python benchmarks/scale.py --sizes 50000 200000 1000000 # one fresh database per size
     python benchmarks/scale.py --sizes 200000 --no-evaluation --keep
+    python benchmarks/scale.py --sizes 200000 --postgres     # zhucun's database on PostgreSQL
+    python benchmarks/scale.py --workers 1 2 --county-size 5000  # a province over workers
 
 Per size, in a child process of its own (so each size's peak RSS is its own), it generates a
 registry (`zhucun.generator`; sizes above `--county-size` households are split over several
 Guizhou counties), imports it into a fresh SQLite database in a temporary data directory,
 runs `assistance_cycle` (causes, analysis, dispatch, plans, strategies, review opened) for
-each county and `evaluate_progress` on the surveys' latest month, then runs it all again
-(the re-run must write nothing). It prints, per stage:
+each county, the review from the county's meeting minutes (drafted as `zhucun review minutes`
+drafts them, not timed: a county brings its minutes), `evaluate_progress` on the surveys'
+latest month and the monthly `monitor_relapse`, then runs it all again (the re-run must
+write nothing). It prints, per stage:
 
 - wall seconds (from the Prefect API's flow run start/end) and the share of it no task run
   covered (``orch``: Prefect's own time plus flow bodies),
@@ -174,9 +178,17 @@ def written(summary: dict[str, Any]) -> int:
     return sum(int(v) for k, v in summary.items() if k in WRITTEN_KEYS and isinstance(v, int))
 
 
-def row_counts(db: Path, tables: list[str]) -> dict[str, int]:
-    with sqlite3.connect(db) as con:
-        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+def row_counts(db: Path | None, tables: list[str]) -> dict[str, int]:
+    """Rows per table (SQLite file, or zhucun's configured database when `db` is None)."""
+    if db is not None:
+        with sqlite3.connect(db) as con:
+            return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    from sqlalchemy import text
+
+    from zhucun.db import get_engine
+
+    with get_engine().connect() as con:
+        return {t: con.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
 
 
 def raw_write(db: Path, tables: tuple[str, ...], work: Path) -> tuple[int, float]:
@@ -355,7 +367,9 @@ def one_size(args: argparse.Namespace) -> None:
         f"peak {peak_mb():.0f} MB; {load()}",
         flush=True,
     )
-    db = Path(settings.effective_database_url.split("///", 1)[-1])
+    url = settings.effective_database_url
+    db = Path(url.split("///", 1)[-1]) if url.startswith("sqlite") else None
+    print(f"database: {'SQLite' if db else 'PostgreSQL'}", flush=True)
 
     warm_up()
     sampler = Sampler()
@@ -397,6 +411,9 @@ def one_size(args: argparse.Namespace) -> None:
     )
     print("re-run per stage: " + ", ".join(f"{s['stage']} {s['wall']:.1f} s" for s in again))
 
+    if db is None:
+        print(f"\npeak memory (this process) {peak_mb():.0f} MB", flush=True)
+        return  # the raw-write baseline is SQLite's executemany
     print("\n== raw-write baseline (sqlite3.executemany into an empty copy of the schema)")
     by_stage = {s["stage"]: s for s in stages}
     for stage, tables in STAGE_TABLES.items():
@@ -413,6 +430,33 @@ def one_size(args: argparse.Namespace) -> None:
     print(f"\npeak memory (this process) {peak_mb():.0f} MB", flush=True)
 
 
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def create_pg_database(size: int) -> str:
+    """A fresh PostgreSQL database for one size; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"zhucun_scale_{size}_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", help="default 50,000 and 200,000")
@@ -427,11 +471,32 @@ def main() -> None:
         action="store_true",
         help="open the review only (no meeting minutes drafted and applied)",
     )
+    ap.add_argument(
+        "--postgres",
+        action="store_true",
+        help="zhucun's database on PostgreSQL (a fresh database at 127.0.0.1:5432, dropped after)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        help="instead: a province-cycle of 4 counties (--county-size households each) on a "
+        "process work pool with this many workers, PostgreSQL for zhucun and Prefect "
+        "(benchmarks/province_workers.py), e.g. --workers 1 2",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the data dirs")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process' size
     args = ap.parse_args()
     if args.one:
         one_size(args)
+        return
+    if args.workers:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import province_workers
+
+        province_workers.main(
+            ["--workers", *map(str, args.workers), "--households", str(args.county_size)]
+        )
         return
     sizes = args.sizes or ([20_000] if args.quick else [50_000, 200_000])
     for size in sizes:
@@ -447,6 +512,9 @@ def main() -> None:
             PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         )
         env.pop("PREFECT_API_URL", None)
+        pg = create_pg_database(size) if args.postgres else None
+        if pg:
+            env["ZHUCUN_DATABASE_URL"] = pg
         cmd = [sys.executable, __file__, "--one", str(size), "--year", str(args.year)]
         cmd += ["--county-size", str(args.county_size)]
         cmd += ["--no-evaluation"] if args.no_evaluation else []
@@ -454,6 +522,8 @@ def main() -> None:
         try:
             rc = subprocess.call(cmd, env=env, cwd=ROOT)
         finally:
+            if pg:
+                drop_pg_database(pg)
             if not args.keep:
                 shutil.rmtree(data, ignore_errors=True)
             else:
