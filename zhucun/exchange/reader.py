@@ -5,12 +5,21 @@ as `file:row:column: rule`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from zhucun.exchange.parsers import CellError, Parser
+from zhucun.exchange.parsers import CellError, Parser, parse_str
 from zhucun.exchange.specs import FileSpec
 
 EMPTY_RULE = "must not be empty"
+
+# A column's cell → value, remembered per file for values of these exact types (a list
+# could be changed by its user; a `Noted` carries a warning per row). Most columns hold a
+# few distinct cells (booleans, codes, small counts): a dict lookup instead of a parser
+# call. A column of unique cells (ID numbers) fills its memo and then only misses.
+_MEMO_TYPES = frozenset({str, bool, int, float, date})
+MEMO_SIZE = 2048
+_MISS = object()
 
 
 _BREAKS = str.maketrans({"\n": "⏎", "\r": "⏎", "\t": " ", "\x0b": " ", "\x0c": " "})
@@ -65,6 +74,25 @@ class Layout:
     fields: list[Field]
     absent: dict[str, Any]
     width: int
+    # per field: (index, key, parser or None for text kept as it is, cell optional,
+    # default, label, memo); built once, so the row loop reads no attributes
+    plan: list[tuple[int, str, Parser | None, bool, Any, str, dict[str, Any]]] = field(
+        init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        self.plan = [
+            (
+                f.index,
+                f.key,
+                None if f.parse is parse_str else f.parse,
+                f.cell_optional,
+                f.default,
+                f.label,
+                {},
+            )
+            for f in self.fields
+        ]
 
     def label(self, key: str) -> str:
         for f in self.fields:
@@ -126,22 +154,34 @@ def parse_cells(
         return None, False
     values = dict(layout.absent)
     ok = True
-    for f in layout.fields:
-        raw = cells[f.index].strip()
+    for index, key, parse, cell_optional, default, label, memo in layout.plan:
+        raw = cells[index].strip()
         if not raw:
-            if f.cell_optional:
-                values[f.key] = f.default
+            if cell_optional:
+                values[key] = default
             else:
-                issues.error(name, line, f.label, EMPTY_RULE)
+                issues.error(name, line, label, EMPTY_RULE)
                 ok = False
             continue
-        try:
-            value = f.parse(raw)
-            values[f.key] = value
-            note = getattr(value, "note", None)
-            if note:
-                issues.warn(name, line, f.label, note)
-        except CellError as exc:
-            issues.error(name, line, f.label, str(exc))
-            ok = False
+        if parse is None:  # free text: the stripped cell itself
+            values[key] = raw
+            continue
+        value = memo.get(raw, _MISS)
+        if value is _MISS:
+            try:
+                value = parse(raw)
+            except CellError as exc:
+                issues.error(name, line, label, str(exc))
+                ok = False
+                continue
+            if type(value) in _MEMO_TYPES:
+                if len(memo) < MEMO_SIZE:
+                    memo[raw] = value
+            else:
+                note = getattr(value, "note", None)
+                if note:
+                    issues.warn(name, line, label, note)
+                    if isinstance(value, str):
+                        value = str(value)  # plain text from here on (pass 2 keeps it)
+        values[key] = value
     return values, ok
