@@ -11,7 +11,11 @@ from zhucun.flows.common import artifact_key, task_runner
 from zhucun.flows.lifecycle_common import Progress, fan_out, tag_run
 from zhucun.flows.parameters import CountyCode, CycleYear
 from zhucun.tasks.common import Scope
-from zhucun.tasks.plans import draft_plans_task, sponsor_groups_task
+from zhucun.tasks.plans import draft_plan_groups_task, sponsor_groups_task
+
+# Sponsor groups (one per agency) per task run: a county has a few dozen agencies, each a
+# few plans; eight groups per task keep parallel batches on PostgreSQL and few task runs.
+GROUPS_PER_TASK = 8
 
 
 @flow(name="draft-plans", flow_run_name="plans-{county}-{cycle_year}", task_runner=task_runner())
@@ -24,20 +28,23 @@ def draft_plans(
     tag_run(scope.county)
     groups = sponsor_groups_task(scope.county, cycle_year, scope.villages)
     progress = Progress(
-        "plans", scope.label, cycle_year, total=len(groups), what="sponsor groups planned"
+        "plans",
+        scope.label,
+        cycle_year,
+        total=-(-len(groups) // GROUPS_PER_TASK),
+        what="batches of sponsor groups planned",
     )
-    parts = fan_out(
-        draft_plans_task,
-        groups,
-        progress,
-        lambda i, g: dict(
-            county=scope.county,
-            cycle_year=cycle_year,
-            agency=g["agency"],
-            villages=g["villages"],
-            group_no=i,
-        ),
-    )
+    batches = [groups[i : i + GROUPS_PER_TASK] for i in range(0, len(groups), GROUPS_PER_TASK)]
+    parts = [
+        part
+        for batch in fan_out(
+            draft_plan_groups_task,
+            batches,
+            progress,
+            lambda i, b: dict(county=scope.county, cycle_year=cycle_year, groups=b, batch_no=i),
+        )
+        for part in batch
+    ]
     rows = [dict(r, sponsor=p["agency"] or "-") for p in parts for r in p["rows"]]
     create_table_artifact(
         table=sorted(rows, key=lambda r: r["village"]) or [{"village": "-", "items": 0}],

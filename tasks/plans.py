@@ -346,3 +346,23 @@ def draft_plans_task(
 ) -> dict[str, Any]:
     with session_scope() as session:
         return draft_group(session, county, cycle_year, agency, villages)
+
+
+@task(
+    name="draft-plans-groups",
+    task_run_name="plans-{county}-{cycle_year}-batch-{batch_no}",
+    retries=2,
+    retry_delay_seconds=3,
+)
+@guarded
+def draft_plan_groups_task(
+    county: str, cycle_year: int, groups: list[dict[str, Any]], batch_no: int = 0
+) -> list[dict[str, Any]]:
+    """Several sponsor groups in one task run, each in its own transaction (the row claim
+    per agency is unchanged; a retry redoes only what did not commit, idempotently): a task
+    run per agency cost more bookkeeping than the plans of a whole county."""
+    out = []
+    for g in groups:
+        with session_scope() as session:
+            out.append(draft_group(session, county, cycle_year, g["agency"], g["villages"]))
+    return out
