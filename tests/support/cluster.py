@@ -215,6 +215,15 @@ class Cluster:
         for w in workers:  # the next set of workers reuses the names
             api(self.api_url, f"/work_pools/{WORK_POOL}/workers/{w['name']}", method="DELETE")
 
+    def pause_queue(self, queue: str, paused: bool = True) -> None:
+        """A paused queue's runs wait, whatever workers poll it."""
+        api(
+            self.api_url,
+            f"/work_pools/{WORK_POOL}/queues/{queue}",
+            {"is_paused": paused},
+            method="PATCH",
+        )
+
     def run_province(self, timeout: float = 600, **parameters: Any) -> dict[str, Any]:
         """Trigger the province-cycle deployment as the UI does; the run once final."""
         return self.run_provinces(parameters, timeout=timeout)[0]
@@ -242,7 +251,7 @@ class Cluster:
         return api(
             self.api_url,
             "/flow_runs/filter",
-            {"flows": {"name": {"any_": [flow_name]}}, "sort": "START_TIME_ASC"},
+            {"flows": {"name": {"any_": [flow_name]}}, "sort": "EXPECTED_START_TIME_ASC"},
         )
 
     def delete_flow_runs(self) -> None:
@@ -338,7 +347,15 @@ def local_cluster(
 
         stack.callback(stop_all)
         wait_healthy(cluster.api_url, timeout=120, proc=server)
-        cluster.prefect("work-pool", "create", WORK_POOL, "--type", "process")
+        # `prefect work-pool create zhucun --type process`, without a CLI start-up
+        from prefect.workers.process import ProcessWorker
+
+        template = ProcessWorker.get_default_base_job_template()
+        api(
+            cluster.api_url,
+            "/work_pools/",
+            {"name": WORK_POOL, "type": "process", "base_job_template": template},
+        )
         names = []
         if county_workers:  # they start up while `prefect deploy` runs
             names = cluster.spawn_workers(county_workers, zhucun_url or "")
