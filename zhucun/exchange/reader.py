@@ -155,7 +155,13 @@ def parse_cells(
     values = dict(layout.absent)
     ok = True
     for index, key, parse, cell_optional, default, label, memo in layout.plan:
-        raw = cells[index].strip()
+        cell = cells[index]
+        if parse is not None:  # a cell seen before in this column, as written
+            value = memo.get(cell, _MISS)
+            if value is not _MISS:
+                values[key] = value
+                continue
+        raw = cell.strip()
         if not raw:
             if cell_optional:
                 values[key] = default
@@ -166,22 +172,20 @@ def parse_cells(
         if parse is None:  # free text: the stripped cell itself
             values[key] = raw
             continue
-        value = memo.get(raw, _MISS)
-        if value is _MISS:
-            try:
-                value = parse(raw)
-            except CellError as exc:
-                issues.error(name, line, label, str(exc))
-                ok = False
-                continue
-            if type(value) in _MEMO_TYPES:
-                if len(memo) < MEMO_SIZE:
-                    memo[raw] = value
-            else:
-                note = getattr(value, "note", None)
-                if note:
-                    issues.warn(name, line, label, note)
-                    if isinstance(value, str):
-                        value = str(value)  # plain text from here on (pass 2 keeps it)
+        try:
+            value = parse(raw)
+        except CellError as exc:
+            issues.error(name, line, label, str(exc))
+            ok = False
+            continue
+        if type(value) in _MEMO_TYPES:
+            if len(memo) < MEMO_SIZE:
+                memo[cell] = value
+        else:
+            note = getattr(value, "note", None)
+            if note:
+                issues.warn(name, line, label, note)
+                if isinstance(value, str):
+                    value = str(value)  # plain text from here on (pass 2 keeps it)
         values[key] = value
     return values, ok
