@@ -37,6 +37,8 @@ CYCLE_DEPLOYMENT = "assistance-cycle/assistance-cycle"
 ATTEMPT_PREFIX = "attempt-"
 RERUN_STATES = {"FAILED", "CRASHED"}
 LEFT_ALONE_STATES = {"CANCELLED", "CANCELLING"}
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+ACTIONS = ("started", "rerun", "done", "waiting", "cancelled")
 READ_BATCH = 100  # flow runs per API read (the server caps a page at 200)
 
 ProvinceCode = Annotated[
@@ -94,8 +96,7 @@ def province_cycle(
     except ParameterProblem as exc:
         logger.error("%s", exc)
         return Failed(message=str(exc))
-    tags = [f"cycle:{cycle_year}"] + ([f"province:{province}"] if province else [])
-    started = {c: start_county(deployment_id, c, cycle_year, tags) for c in codes}
+    started = {c: start_county(deployment_id, c, cycle_year) for c in codes}
     counts = {a: sum(1 for _, act in started.values() if act == a) for a in ACTIONS}
     logger.info(
         "%d counties: %d started, %d re-run, %d already completed, %d already under way, "
@@ -129,10 +130,6 @@ def province_cycle(
         logger.error("%s", message)
         return Failed(message=message)
     return summary
-
-
-ACTIONS = ("started", "rerun", "done", "waiting", "cancelled")
-FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 def resolve_counties(province: str | None, counties: list[str] | None) -> list[str]:
@@ -229,9 +226,7 @@ def decide(attempts: dict[int, str]) -> tuple[int | None, str]:
     return None, "waiting"
 
 
-def start_county(
-    deployment_id: Any, county: str, cycle_year: int, tags: list[str]
-) -> tuple[Any, str]:
+def start_county(deployment_id: Any, county: str, cycle_year: int) -> tuple[Any, str]:
     """The run to wait for and what was done: started, rerun, done, waiting or cancelled."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
@@ -262,7 +257,7 @@ def start_county(
         timeout=0,
         as_subflow=False,
         idempotency_key=cycle_idempotency_key(county, cycle_year, rerun=rerun),
-        tags=[f"county:{county}", *tags],
+        tags=[f"county:{county}", f"cycle:{cycle_year}", f"province:{county[:2]}"],
     )
     return run, action
 
