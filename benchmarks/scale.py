@@ -34,6 +34,7 @@ bound of the write overhead: a stage's wall includes its reads and rules, too.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -41,12 +42,23 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from scale_support import (  # noqa: E402
+    Sampler,
+    covered,
+    create_pg_database,
+    drop_pg_database,
+    load,
+    peak_mb,
+    raw_write,
+    row_counts,
+)
+
 # Poverty counties of Guizhou the large sizes are spread over, 522626 first.
 COUNTIES = ("522626", "522622", "522623", "522624", "522625", "522627", "522628", "522629")
 # Tables each stage writes (the raw-write baseline rewrites exactly these rows).
@@ -65,55 +77,6 @@ WRITTEN_KEYS = (
     "shortages_recorded",
     "evaluated",
 )
-
-
-class Sampler(threading.Thread):
-    """Samples this process' RSS and the load average every 0.2 s, so each stage's window
-    (from the Prefect API's start and end times) gets its own peak and load."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.samples: list[tuple[float, int, float]] = []
-        self.stop = False
-
-    def run(self) -> None:
-        while not self.stop:
-            self.samples.append((time.time(), rss_kb(), os.getloadavg()[0]))
-            time.sleep(0.2)
-
-    def window(self, t0: float, t1: float) -> tuple[float, float]:
-        """(peak RSS in MB, highest 1-minute load) between t0 and t1."""
-        inside = [s for s in self.samples if t0 - 0.2 <= s[0] <= t1 + 0.2] or self.samples[-1:]
-        return max(s[1] for s in inside) / 1024, max(s[2] for s in inside)
-
-
-def rss_kb() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def load() -> str:
-    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def covered(intervals: list[tuple[float, float]]) -> float:
-    """Seconds covered by the union of intervals (threads overlap)."""
-    total, end = 0.0, -math.inf
-    for a, b in sorted(intervals):
-        if b <= end:
-            continue
-        total += b - max(a, end)
-        end = b
-    return total
 
 
 def flow_stages(parent_id: Any) -> list[dict[str, Any]]:
@@ -176,50 +139,6 @@ def flow_stages(parent_id: Any) -> list[dict[str, Any]]:
 
 def written(summary: dict[str, Any]) -> int:
     return sum(int(v) for k, v in summary.items() if k in WRITTEN_KEYS and isinstance(v, int))
-
-
-def row_counts(db: Path | None, tables: list[str]) -> dict[str, int]:
-    """Rows per table (SQLite file, or zhucun's configured database when `db` is None)."""
-    if db is not None:
-        with sqlite3.connect(db) as con:
-            return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-    from sqlalchemy import text
-
-    from zhucun.db import get_engine
-
-    with get_engine().connect() as con:
-        return {t: con.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
-
-
-def raw_write(db: Path, tables: tuple[str, ...], work: Path) -> tuple[int, float]:
-    """Rows of `tables` rewritten with plain executemany into an empty copy of their schema:
-    (rows, seconds of the writes and commits only)."""
-    target = work / f"raw-{tables[0]}.db"
-    target.unlink(missing_ok=True)
-    src = sqlite3.connect(db)
-    dst = sqlite3.connect(target)
-    dst.execute("PRAGMA journal_mode=WAL")
-    dst.execute("PRAGMA synchronous=NORMAL")
-    for t in tables:
-        for (sql,) in src.execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "ORDER BY type = 'index'",
-            (t,),
-        ):
-            dst.execute(sql)
-    n, seconds = 0, 0.0
-    for t in tables:
-        cur = src.execute(f'SELECT * FROM "{t}"')
-        marks = ", ".join("?" * len(cur.description))
-        rows = cur.fetchall()
-        n += len(rows)
-        t0 = time.perf_counter()
-        dst.executemany(f'INSERT INTO "{t}" VALUES ({marks})', rows)
-        dst.commit()
-        seconds += time.perf_counter() - t0
-    src.close()
-    dst.close()
-    return n, seconds
 
 
 def latest_period(county: str) -> str | None:
@@ -371,6 +290,10 @@ def one_size(args: argparse.Namespace) -> None:
     db = Path(url.split("///", 1)[-1]) if url.startswith("sqlite") else None
     print(f"database: {'SQLite' if db else 'PostgreSQL'}", flush=True)
 
+    plain = data / "plain.db"
+    if db is not None:  # the no-Prefect pass runs on this copy, taken before any stage
+        with sqlite3.connect(db) as con:
+            con.execute(f"VACUUM INTO '{plain}'")
     warm_up()
     sampler = Sampler()
     sampler.start()
@@ -413,7 +336,8 @@ def one_size(args: argparse.Namespace) -> None:
 
     if db is None:
         print(f"\npeak memory (this process) {peak_mb():.0f} MB", flush=True)
-        return  # the raw-write baseline is SQLite's executemany
+        return  # the raw-write baseline and the no-Prefect pass are SQLite's
+    without_prefect(stages, first, plain, counties, args, data)
     print("\n== raw-write baseline (sqlite3.executemany into an empty copy of the schema)")
     by_stage = {s["stage"]: s for s in stages}
     for stage, tables in STAGE_TABLES.items():
@@ -430,31 +354,33 @@ def one_size(args: argparse.Namespace) -> None:
     print(f"\npeak memory (this process) {peak_mb():.0f} MB", flush=True)
 
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def create_pg_database(size: int) -> str:
-    """A fresh PostgreSQL database for one size; its URL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"zhucun_scale_{size}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_pg_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+def without_prefect(
+    stages: list[dict[str, Any]],
+    first: float,
+    plain: Path,
+    counties: list[str],
+    args: argparse.Namespace,
+    data: Path,
+) -> None:
+    """The first run's work again without Prefect (benchmarks/scale_plain.py, its own
+    process, on the copy taken before the first run): Prefect's share per stage."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "scale_plain.py"), str(plain)]
+    cmd += ["--counties", *counties, "--year", str(args.year), "--minutes", str(data)]
+    cmd += ["--no-evaluation"] if args.no_evaluation else []
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    alone = json.loads(out.strip().splitlines()[-1])
+    plain.unlink(missing_ok=True)
+    print("\n== without Prefect (the same task functions, chunks and order; first run)")
+    print(f"  {'stage':<11} {'Prefect s':>9} {'plain s':>8} {'Prefect share':>14}")
+    for s in stages:
+        if s["stage"] in alone:
+            w, a = s["wall"], alone[s["stage"]]
+            print(f"  {s['stage']:<11} {w:9.1f} {a:8.1f} {100 * (w - a) / max(w, 1e-9):13.0f}%")
+    total = alone["total"]
+    print(
+        f"  whole run: {first:.1f} s with Prefect, {total:.1f} s without: orchestration "
+        f"{first - total:.1f} s = {100 * (first - total) / first:.0f}% of the wall; {load()}"
+    )
 
 
 def main() -> None:

@@ -264,24 +264,23 @@ def draft_group(
             ).all()
         )
         session.execute(delete(PlanItem).where(PlanItem.plan_id.in_(list(ids.values()))))
-        session.execute(
-            insert(PlanItem),
-            [
-                dict(
-                    plan_id=ids[code],
-                    village_code=code,
-                    cycle_year=cycle_year,
-                    category=i.category.value,
-                    item=i.item,
-                    answers=i.answers,
-                    cost_yuan=i.cost_yuan,
-                    funding_source=i.funding_source.value,
-                    status=PlanStatus.draft.value,
-                )
-                for code, items in to_write.items()
-                for i in items
-            ],
-        )
+        items = [
+            dict(
+                plan_id=ids[code],
+                village_code=code,
+                cycle_year=cycle_year,
+                category=i.category.value,
+                item=i.item,
+                answers=i.answers,
+                cost_yuan=i.cost_yuan,
+                funding_source=i.funding_source.value,
+                status=PlanStatus.draft.value,
+            )
+            for code, drafted in to_write.items()
+            for i in drafted
+        ]
+        if items:  # an empty executemany becomes INSERT … DEFAULT VALUES on PostgreSQL
+            session.execute(insert(PlanItem.__table__), items)
     if agency is not None and abs(new_allocated - allocated) > 0.005:
         session.execute(
             update(SponsorResource)

@@ -44,3 +44,4 @@ def test_scale_quick_lists_every_stage() -> None:
     assert "ms/household" in out and "task runs" in out and "orchestration" in out, out
     assert "raw-write baseline" in out and "x raw" in out, out
     assert "peak memory" in out, out
+    assert "without Prefect" in out and "orchestration" in out.split("without Prefect")[1], out

@@ -77,3 +77,27 @@ def test_stages_on_postgresql_obey_the_rules_and_rerun_to_no_change(pg: Session)
     assert pg.execute(select(func.count()).select_from(Evaluation)).scalar_one() == len(
         info.poor_households
     )
+
+
+def test_a_sponsor_group_whose_plans_get_no_item_on_postgresql(pg: Session, tmp_path: Path) -> None:
+    """施秉 (522623) at 300 households: a sponsor's villages get plans without items; the
+    empty insert of their items was `INSERT … DEFAULT VALUES` on PostgreSQL (NotNull)."""
+    from zhucun.models import Village
+    from zhucun.tasks.dispatch import dispatch_chunks_task, dispatch_villages_task
+    from zhucun.tasks.plans import draft_plan_groups_task
+
+    from zhucun.exchange.importer import import_folder
+    from zhucun.generator import generate
+
+    county = "522623"
+    generate(county, tmp_path / "reg", households=300, seed=2, year=2026)
+    assert import_folder(tmp_path / "reg").ok
+    villages = list(pg.scalars(select(Village.village_code).where(Village.county_code == county)))
+    assess_causes_task.fn(county, 2026, villages)
+    analyse_villages_task.fn(county, 2026, villages)
+    for i, chunk in enumerate(dispatch_chunks_task.fn(county, 2026, None, False)):
+        dispatch_villages_task.fn(county, 2026, chunk, i, False)
+    with Session(get_engine()) as s:
+        groups = sponsor_groups(s, Scope(county=county), 2026)
+    parts = draft_plan_groups_task.fn(county, 2026, groups)
+    assert len(parts) == len(groups) and sum(p["written"] for p in parts) > 0
