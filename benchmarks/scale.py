@@ -4,7 +4,7 @@
     python benchmarks/scale.py --sizes 50000 200000 1000000 # one fresh database per size
     python benchmarks/scale.py --sizes 200000 --no-evaluation --keep
     python benchmarks/scale.py --sizes 200000 --postgres     # zhucun's database on PostgreSQL
-    python benchmarks/scale.py --workers 1 2 --county-size 5000  # a province over workers
+    python benchmarks/scale.py --workers 1 2 --postgres  # a province over 1, then 2 workers
 
 Per size, in a child process of its own (so each size's peak RSS is its own), it generates a
 registry (`zhucun.generator`; sizes above `--county-size` households are split over several
@@ -390,7 +390,11 @@ def main() -> None:
         "--quick", action="store_true", help="20,000 households (under a minute), or --sizes"
     )
     ap.add_argument("--year", type=int, default=2026)
-    ap.add_argument("--county-size", type=int, default=250_000, help="households per county")
+    ap.add_argument(
+        "--county-size",
+        type=int,
+        help="households per county (default 250,000; with --workers 300)",
+    )
     ap.add_argument("--no-evaluation", action="store_true", help="no evaluation, no monitoring")
     ap.add_argument(
         "--no-review-file",
@@ -414,6 +418,7 @@ def main() -> None:
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process' size
     args = ap.parse_args()
     if args.one:
+        args.county_size = args.county_size or 250_000
         one_size(args)
         return
     if args.workers:
@@ -421,7 +426,7 @@ def main() -> None:
         import province_workers
 
         province_workers.main(
-            ["--workers", *map(str, args.workers), "--households", str(args.county_size)]
+            ["--workers", *map(str, args.workers), "--households", str(args.county_size or 300)]
         )
         return
     sizes = args.sizes or ([20_000] if args.quick else [50_000, 200_000])
@@ -442,7 +447,7 @@ def main() -> None:
         if pg:
             env["ZHUCUN_DATABASE_URL"] = pg
         cmd = [sys.executable, __file__, "--one", str(size), "--year", str(args.year)]
-        cmd += ["--county-size", str(args.county_size)]
+        cmd += ["--county-size", str(args.county_size or 250_000)]
         cmd += ["--no-evaluation"] if args.no_evaluation else []
         cmd += ["--no-review-file"] if args.no_review_file else []
         try:
