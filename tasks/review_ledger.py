@@ -316,7 +316,7 @@ def _write(
         if k not in first_status and k in items:
             first_status[k] = items[k].status
     if ledger:
-        session.execute(insert(Decision), ledger)
+        session.execute(insert(Decision.__table__), ledger)  # Core: no ORM bulk path
     for subject, rows in changes.items():
         if subject in proc.PROCEDURES:
             set_case_status(session, subject, cycle_year, rows, policy=policy, today=today)
