@@ -24,6 +24,8 @@ from zhucun.exchange.registry_writes import (
     record_file_import,
     upsert_rows,
     upsert_stream,
+    upsert_tuples,
+    write_cache,
 )
 from zhucun.exchange.sources import (
     Discovery,
@@ -37,6 +39,7 @@ from zhucun.exchange.specs import (
     INPUT_FILES,
     FileSpec,
 )
+from zhucun.exchange.spill import Spill
 from zhucun.exchange.validate import (
     PROGRESS_EVERY,
     FolderState,
@@ -140,10 +143,6 @@ def _household_row(
     return v
 
 
-def _member_row(v: dict[str, Any]) -> dict[str, Any]:
-    return v
-
-
 _DERIVED = (*COUNT_COLUMNS, "head_birth_year", "compulsory_education_ok", "basic_medical_ok")
 
 
@@ -214,23 +213,45 @@ TARGETS: dict[str, Target] = {
     "officials.csv": Target(Official.__table__, ("person_id",), _same),
     "relations.csv": Target(Relation.__table__, ("id_number_a", "id_number_b"), _relation_row),
     "surveys.csv": Target(Survey.__table__, ("household_id", "survey_date"), _same),
-    "members.csv": Target(Member.__table__, ("member_id",), _member_row),
+    "members.csv": Target(Member.__table__, ("member_id",), _same),
 }
 
 
-def _rows(
-    source: Located, spec: FileSpec, state: FolderState, progress: Progress
-) -> Iterator[dict[str, Any]]:
-    """Pass 2 stream of one file's rows: from pass 1's spill when it holds them all, else
-    parsed from the file again."""
+def _write_file(
+    session: Session,
+    source: Located,
+    spec: FileSpec,
+    target: Target,
+    state: FolderState,
+    progress: Progress,
+    batch_size: int,
+) -> UpsertCounts:
+    """Pass 2 of one file: its rows from pass 1's spill when it holds them all (as tuples
+    straight to the write when the file is stored as parsed), else parsed again."""
     spill = state.spills.get(spec.name)
     if spill is None or not spill.usable or spill.rows != state.rows.get(spec.name, 0):
         progress.start(f"writing {source.label}", source.path.stat().st_size)
-        yield from _parsed_rows(source, spec, progress)
-        return
+        rows = map(target.convert, _parsed_rows(source, spec, progress))
+        return _upsert(session, target, rows, batch_size)
     progress.start(f"writing {source.label}", spill.size)
-    for n, values in enumerate(spill, start=1):
-        yield values
+    columns = [k for k in spill.keys or () if k in target.table.c]
+    if target.convert is _same and len(columns) > 1:
+        return upsert_tuples(
+            session=session,
+            table=target.table,
+            columns=columns,
+            rows=_counted(spill.tuples(columns), spill, progress),
+            key=target.key,
+            insert_only=target.insert_only,
+            batch_size=batch_size,
+        )
+    rows = map(target.convert, _counted(iter(spill), spill, progress))
+    return _upsert(session, target, rows, batch_size)
+
+
+def _counted(rows: Iterator[Any], spill: Spill, progress: Progress) -> Iterator[Any]:
+    for n, row in enumerate(rows, start=1):
+        yield row
         if n % PROGRESS_EVERY == 0:
             progress.update(spill.position(), n)
 
@@ -252,13 +273,13 @@ def _parsed_rows(source: Located, spec: FileSpec, progress: Progress) -> Iterato
                 progress.update(f.bytes_read, n)
 
 
-def _write(
-    session: Session, rows: Iterable[dict[str, Any]], target: Target, batch_size: int
+def _upsert(
+    session: Session, target: Target, rows: Iterable[dict[str, Any]], batch_size: int
 ) -> UpsertCounts:
     return upsert_stream(
         session=session,
         table=target.table,
-        rows=map(target.convert, rows),
+        rows=rows,
         key=target.key,
         insert_only=target.insert_only,
         batch_size=batch_size,
@@ -314,7 +335,7 @@ def write_folder(
                 target.insert_only,
             )
         source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
-        counts = _write(session, _rows(source, spec, state, progress), target, batch_size)
+        counts = _write_file(session, source, spec, target, state, progress, batch_size)
         rows = state.rows.get(spec.name, 0)
         progress.finish(rows)
         per_table[target.table.name] = counts
@@ -395,16 +416,17 @@ def import_folder(
             notes.append("created the database schema (zhucun db upgrade)")
         with Session(engine_for(url)) as session:
             try:
-                result.tables = write_folder(
-                    session,
-                    folder,
-                    specs,
-                    state,
-                    issues,
-                    batch_size=batch_size,
-                    progress=progress,
-                    sources=sources,
-                )
+                with write_cache(session):
+                    result.tables = write_folder(
+                        session,
+                        folder,
+                        specs,
+                        state,
+                        issues,
+                        batch_size=batch_size,
+                        progress=progress,
+                        sources=sources,
+                    )
                 session.commit()
             except BaseException:
                 session.rollback()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import IO, Any
 
 BATCH = 4096
@@ -58,16 +59,30 @@ class Spill:
     def position(self) -> int:
         return self._file.tell() if self._file is not None else 0
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        """The rows as dicts again (fresh ones: pass 2 may change them)."""
+    def _batches(self) -> Iterator[list[tuple[Any, ...]]]:
         assert self._file is not None, "spill closed"
-        if self.keys is None:
-            return
-        keys, f = self.keys, self._file
+        f = self._file
         f.seek(0)
         while f.tell() < self.size:
-            for values in pickle.load(f):
+            yield pickle.load(f)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The rows as dicts again (fresh ones: pass 2 may change them)."""
+        if self.keys is None:
+            return
+        keys = self.keys
+        for batch in self._batches():
+            for values in batch:
                 yield dict(zip(keys, values, strict=True))
+
+    def tuples(self, keys: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """The rows as tuples of the values of `keys` (two or more), with no dict per row:
+        for a file written as it was parsed."""
+        if self.keys is None:
+            return
+        pick = itemgetter(*(self.keys.index(k) for k in keys))
+        for batch in self._batches():
+            yield from map(pick, batch)
 
     def close(self) -> None:
         if self._file is not None:
