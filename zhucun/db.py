@@ -31,6 +31,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # A province's database is gigabytes: SQLite's default 2 MB page cache made every index
+    # probe of a large import or stage a disk read. 128 MB per connection (SQLite keeps one
+    # writer; the pool holds a few), temporary tables and sorts in memory.
+    cur.execute("PRAGMA cache_size=-131072")
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
