@@ -26,8 +26,6 @@ from zhucun.cli.output import Col, emit_json, fail, print_table, say
 SHOWN = 5  # waiting items and refusal reasons listed one by one; the rest counted
 
 
-
-
 def demo_command(
     county: Annotated[str, typer.Option("--county", help="A national poverty county")] = "522626",
     households: Annotated[
