@@ -10,7 +10,7 @@ member tallies)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -328,12 +328,7 @@ def write_folder(
                 reports.append(_report(spec.name, table.name, len(clean), counts, 0))
         target = TARGETS[spec.name]
         if spec.name == "households.csv":
-            target = Target(
-                target.table,
-                target.key,
-                lambda v: _household_row(v, state.members, written),
-                target.insert_only,
-            )
+            target = replace(target, convert=lambda v: _household_row(v, state.members, written))
         source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
         counts = _write_file(session, source, spec, target, state, progress, batch_size)
         rows = state.rows.get(spec.name, 0)
