@@ -47,7 +47,7 @@ from zhucun.tasks.dispatch_pool import POOLS
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import insert_ignore
 
-from zhucun.db import session_scope
+from zhucun.db import refresh_planner_statistics, session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.privacy import mask_name
 from zhucun.rules import causes as cause_rules
@@ -821,6 +821,7 @@ def dispatch_chunks_task(
     scope = Scope(county=county, villages=villages)
     with session_scope() as session:
         county_region(session, scope.county)  # fails early with a clear message
+        refresh_planner_statistics(session)
         return plan_chunks(session, scope, cycle_year, retry_shortages=retry_shortages)
 
 

@@ -15,7 +15,7 @@ from zhucun.models import Household, MonitoringCase, Village
 from zhucun.tasks.common import Scope, county_region
 from zhucun.tasks.safety import guarded
 
-from zhucun.db import session_scope
+from zhucun.db import refresh_planner_statistics, session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.rules.exit import POOR_STATUSES
 from zhucun.rules.measures import HouseholdFacts
@@ -178,6 +178,7 @@ def scope_chunks(
     scope = Scope(county=county, villages=villages)
     with session_scope() as session:
         county_region(session, scope.county)  # fails early with a clear message
+        refresh_planner_statistics(session)  # each stage starts with the planner's facts
         if households_per_task:
             return plan_chunks(
                 session,
