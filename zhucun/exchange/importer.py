@@ -118,14 +118,12 @@ def _village_row(v: dict[str, Any]) -> dict[str, Any]:
 _VILLAGE_COLUMNS = [c.name for c in Village.__table__.columns if c.name != "exit_year"]
 
 
-def _household_row(
-    v: dict[str, Any], members: dict[str, MemberTally], written: set[str]
-) -> dict[str, Any]:
+def _household_row(v: dict[str, Any], members: dict[str, MemberTally]) -> dict[str, Any]:
     """A households.csv row as stored: counts from its members where members.csv lists
-    them; a post-exit attribute (一般脱贫户…) keeps its kind and marks the household exited
-    on first import (the lifecycle owns the status after that)."""
-    written.add(v["household_id"])
-    tally = members.get(v["household_id"])
+    them (the tally is used up: what stays in `members` is for households already in the
+    database); a post-exit attribute (一般脱贫户…) keeps its kind and marks the household
+    exited on first import (the lifecycle owns the status after that)."""
+    tally = members.pop(v["household_id"], None)
     if tally is not None:
         apply_members(v, tally)
     else:
@@ -147,13 +145,14 @@ _DERIVED = (*COUNT_COLUMNS, "head_birth_year", "compulsory_education_ok", "basic
 
 
 def derive_from_members(
-    session: Session, members: dict[str, MemberTally], written: set[str], batch_size: int
+    session: Session, members: dict[str, MemberTally], batch_size: int
 ) -> UpsertCounts:
-    """Households already in the database whose members came in this folder: their counts
-    are set from the members, in batches, only where they change."""
+    """Households already in the database whose members came in this folder (the tallies
+    the folder's households.csv did not use up): their counts are set from the members, in
+    batches, only where they change."""
     table = Household.__table__
     counts = UpsertCounts()
-    pending = [hid for hid in members if hid not in written]
+    pending = list(members)
     for i in range(0, len(pending), batch_size):
         chunk = pending[i : i + batch_size]
         rows = session.execute(
@@ -308,7 +307,6 @@ def write_folder(
     file's table is (a CSV file or a workbook's sheet); default `folder / X.csv`."""
     at = datetime.now(UTC)
     reports: list[TableReport] = []
-    written: set[str] = set()  # households of this folder (their counts are set on write)
     for spec in specs:
         per_table: dict[str, UpsertCounts] = {}
         if spec.name == "villages.csv":
@@ -328,14 +326,14 @@ def write_folder(
                 reports.append(_report(spec.name, table.name, len(clean), counts, 0))
         target = TARGETS[spec.name]
         if spec.name == "households.csv":
-            target = replace(target, convert=lambda v: _household_row(v, state.members, written))
+            target = replace(target, convert=lambda v: _household_row(v, state.members))
         source = (sources or {}).get(spec.name) or Located(spec.name, folder / spec.name)
         counts = _write_file(session, source, spec, target, state, progress, batch_size)
         rows = state.rows.get(spec.name, 0)
         progress.finish(rows)
         per_table[target.table.name] = counts
         if spec.name == "members.csv":
-            derived = derive_from_members(session, state.members, written, batch_size)
+            derived = derive_from_members(session, state.members, batch_size)
             if derived.updated:
                 per_table[Household.__tablename__] = derived
         warnings = issues.warnings_by_file.get(spec.name, 0)

