@@ -33,6 +33,10 @@ SURVEY_COLUMNS = (
 )
 
 
+# what COPY's text format must escape: a tab, a line break, a backslash, its NULL marker
+ODD_NAME = "村\t\\N\n一\\"
+
+
 def _registry(session: Session) -> None:
     """A county, a township, a village whose industries are a JSON list, two households."""
     session.add(County(county_code="522626", name="岑巩县", province="贵州省", region="west"))
@@ -42,7 +46,7 @@ def _registry(session: Session) -> None:
         session,
         Village,
         ("village_code", "name", "township_code", "county_code", "main_industries"),
-        [("522626100001", "村", "522626100", "522626", ["茶叶", "油茶"])],
+        [("522626100001", ODD_NAME, "522626100", "522626", ["茶叶", "油茶"])],
     )
     head = ids()
     for hid, idn in (("H1", head["h1"]), ("H2", head["h2"])):
@@ -93,6 +97,7 @@ def _check_copy(engine: Engine) -> None:
     with Session(engine) as session:
         village = session.get(Village, "522626100001")
         assert village is not None and village.main_industries == ["茶叶", "油茶"]
+        assert village.name == ODD_NAME
         assert village.population == 0  # a column left out takes its default
         rows = session.execute(select(Survey).order_by(Survey.survey_date, Survey.household_id))
         got = [
