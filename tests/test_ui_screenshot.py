@@ -29,6 +29,9 @@ def finished_cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from zhucun.deployments.trigger import run_cycle_via_deployment
 
+    # the browser and the CJK fonts first: the cycle's chart is drawn with the fonts the
+    # machine has when the run draws it (on a new machine the chart's labels were boxes)
+    ensure_browser()
     data_dir = tmp_path_factory.mktemp("ui") / "data"
     with local_stack(data_dir, county=COUNTY) as state:
         with Session(app_engine(data_dir)) as s:
