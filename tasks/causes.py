@@ -64,7 +64,7 @@ def assess_chunk(
         if ids
         else {}
     )
-    rows, audits = [], []
+    rows: list[dict[str, Any]] = []
     main_counts: Counter[str] = Counter()
     other_counts: Counter[str] = Counter()
     overrides_kept = 0
@@ -103,24 +103,12 @@ def assess_chunk(
                 **new,
             )
         )
-        audits.append(
-            dict(
-                actor=ACTOR,
-                action="causes_assessed" if old is None else "causes_reassessed",
-                entity="household_assessment",
-                entity_id=f"{hid}/{cycle_year}",
-                before=None
-                if old is None
-                else {"main_cause": old.main_cause, "other_causes": list(old.other_causes)},
-                after={
-                    "main_cause": new["main_cause"],
-                    "other_causes": new["other_causes"],
-                    "rule_version": version,
-                },
-            )
-        )
     upsert(session, HouseholdAssessment, rows, keys=("household_id", "cycle_year"))
-    audit_many(session, audits)
+    if rows:  # rule drafts: one audit row for the batch, as the set-based path writes
+        audit_many(
+            session,
+            [batch_audit(county, cycle_year, villages, len(households), len(rows), policy)],
+        )
     return {
         "households": len(households),
         "written": len(rows),
@@ -128,6 +116,31 @@ def assess_chunk(
         "main": dict(main_counts),
         "other": dict(other_counts),
     }
+
+
+def batch_audit(
+    county: str,
+    cycle_year: int,
+    villages: Sequence[str],
+    households: int,
+    written: int,
+    policy: Any,
+) -> dict[str, Any]:
+    """The audit row of a chunk's rule-drafted assessments (each row carries its rule
+    version; an override keeps its own audit row per household)."""
+    return dict(
+        actor=ACTOR,
+        action="causes_assessed_batch",
+        entity="household_assessment",
+        entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
+        after={
+            "villages": list(villages),
+            "households": households,
+            "written": written,
+            "rule_version": rule_version(policy.version),
+            "policy_version": policy.version,
+        },
+    )
 
 
 def assess_chunk_sql(
@@ -140,24 +153,7 @@ def assess_chunk_sql(
     written = causes_sql.upsert_assessments(session, villages, cycle_year, thresholds, version)
     n, main, other, overrides = causes_sql.chunk_counts(session, villages, cycle_year, thresholds)
     if written:
-        audit_many(
-            session,
-            [
-                dict(
-                    actor=ACTOR,
-                    action="causes_assessed_batch",
-                    entity="household_assessment",
-                    entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
-                    after={
-                        "villages": list(villages),
-                        "households": n,
-                        "written": written,
-                        "rule_version": version,
-                        "policy_version": policy.version,
-                    },
-                )
-            ],
-        )
+        audit_many(session, [batch_audit(county, cycle_year, villages, n, written, policy)])
     return {
         "households": n,
         "written": written,

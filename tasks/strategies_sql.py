@@ -328,6 +328,7 @@ def _draft(
 ) -> dict[str, Any]:
     base = _base(villages, cycle_year, policy)
     keys = _load_keys(session, base, policy, cycle_year)
+    _analyze(session, KEYS, KEY_MEASURES)
     join = and_(*(base.c[c] == KEYS.c[c] for c in KEY_COLUMNS))
     s = Strategy.__table__
     session.execute(
@@ -342,6 +343,7 @@ def _draft(
             ),
         )
     )
+    _analyze(session, WORK)
     session.execute(text(_ACTION))
     redrafts = [
         dict(r._mapping)
@@ -371,6 +373,14 @@ def _draft(
         }
     )
     return _summary(keys, counts, redrafts, old_measures, cycle_year)
+
+
+def _analyze(session: Session, *tables: Table) -> None:
+    """PostgreSQL's autovacuum never analyzes temporary tables: without statistics it
+    planned the joins to them as nested scans (135 s instead of seconds at 200k)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for t in tables:
+            session.execute(text(f"ANALYZE {t.name}"))
 
 
 def _write(session: Session, cycle_year: int) -> None:
