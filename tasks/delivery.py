@@ -22,7 +22,7 @@ from zhucun.models.evaluation import ExitProposal
 from zhucun.models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
 from zhucun.models.registry import Survey, Village
 from zhucun.tasks.common import audit_many
-from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
 from zhucun.tasks.review_lock import server_today
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import insert_ignore
@@ -284,31 +284,12 @@ def _recent_surveys(
     ORM object per survey cost more than the rules)."""
     out: dict[str, list[Situation]] = defaultdict(list)
     for s in session.execute(
-        select(
-            Survey.household_id,
-            Survey.per_capita_income_yuan,
-            Survey.food_clothing_secure,
-            Survey.compulsory_education_ok,
-            Survey.basic_medical_ok,
-            Survey.safe_water_ok,
-            Survey.housing_grade,
-            Survey.shock,
-        )
+        select(*SURVEY_SITUATION_COLUMNS)
         .where(Survey.household_id.in_(ids), Survey.survey_date <= end)
         .order_by(Survey.household_id, Survey.survey_date.desc())
     ):
         if len(out[s.household_id]) < n:
-            out[s.household_id].append(
-                Situation(
-                    per_capita_income_yuan=float(s.per_capita_income_yuan),
-                    food_clothing_secure=bool(s.food_clothing_secure),
-                    compulsory_education_ok=bool(s.compulsory_education_ok),
-                    basic_medical_ok=bool(s.basic_medical_ok),
-                    safe_water_ok=bool(s.safe_water_ok),
-                    housing_grade=s.housing_grade,
-                    shock=s.shock or "none",
-                )
-            )
+            out[s.household_id].append(survey_situation(s))
     return out
 
 

@@ -32,7 +32,7 @@ from zhucun.models.enums import EvaluationOutcome, HouseholdStatus
 from zhucun.models.transitions import check_transition
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import propose_exits
-from zhucun.tasks.lifecycle_db import policy_for
+from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
 from zhucun.tasks.monitoring_cases import monitor_households, period_end, registry_situation
 from zhucun.tasks.monitoring_run import identify_chunk, link_clues, record_risk_types
 from zhucun.tasks.safety import guarded
@@ -84,30 +84,10 @@ def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dic
         .group_by(Survey.household_id)
         .subquery()
     )
-    stmt = select(
-        Survey.household_id,
-        Survey.per_capita_income_yuan,
-        Survey.food_clothing_secure,
-        Survey.compulsory_education_ok,
-        Survey.basic_medical_ok,
-        Survey.safe_water_ok,
-        Survey.housing_grade,
-        Survey.shock,
-    ).join(
+    stmt = select(*SURVEY_SITUATION_COLUMNS).join(
         latest, and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d)
     )
-    out = {}
-    for s in session.execute(stmt):  # plain rows: no ORM object per household
-        out[s.household_id] = Situation(
-            per_capita_income_yuan=float(s.per_capita_income_yuan),
-            food_clothing_secure=bool(s.food_clothing_secure),
-            compulsory_education_ok=bool(s.compulsory_education_ok),
-            basic_medical_ok=bool(s.basic_medical_ok),
-            safe_water_ok=bool(s.safe_water_ok),
-            housing_grade=s.housing_grade,
-            shock=s.shock or "none",
-        )
-    return out
+    return {s.household_id: survey_situation(s) for s in session.execute(stmt)}
 
 
 def evaluate_chunk(

@@ -11,13 +11,13 @@ from prefect import task
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
-from zhucun.models import Household, MonitoringCase, Village
+from zhucun.models import Household, MonitoringCase, Survey, Village
 from zhucun.tasks.common import Scope, county_region
 from zhucun.tasks.safety import guarded
 
 from zhucun.db import refresh_planner_statistics, session_scope
 from zhucun.policy import Policy, load_policy
-from zhucun.rules.exit import POOR_STATUSES
+from zhucun.rules.exit import POOR_STATUSES, Situation
 from zhucun.rules.measures import HouseholdFacts
 from zhucun.settings import get_settings
 
@@ -196,3 +196,30 @@ def merge_counts(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
         for k, v in p.items():
             out[k] = out.get(k, 0) + int(v)
     return out
+
+
+# A survey row as the exit and monitoring rules read it (plain columns: an ORM object per
+# survey cost more than the rules).
+SURVEY_SITUATION_COLUMNS = (
+    Survey.household_id,
+    Survey.per_capita_income_yuan,
+    Survey.food_clothing_secure,
+    Survey.compulsory_education_ok,
+    Survey.basic_medical_ok,
+    Survey.safe_water_ok,
+    Survey.housing_grade,
+    Survey.shock,
+)
+
+
+def survey_situation(s: Any) -> Situation:
+    """A `SURVEY_SITUATION_COLUMNS` row as `rules.exit.Situation`."""
+    return Situation(
+        per_capita_income_yuan=float(s.per_capita_income_yuan),
+        food_clothing_secure=bool(s.food_clothing_secure),
+        compulsory_education_ok=bool(s.compulsory_education_ok),
+        basic_medical_ok=bool(s.basic_medical_ok),
+        safe_water_ok=bool(s.safe_water_ok),
+        housing_grade=s.housing_grade,
+        shock=s.shock or "none",
+    )
