@@ -184,7 +184,9 @@ def _base(villages: Sequence[str], cycle_year: int, policy: Policy) -> Any:
             HouseholdAssessment.main_cause.label("main_cause"),
             cast(HouseholdAssessment.other_causes, String).label("other_causes"),
             labour.label("labour"),
-            and_(labour, age.between(low, high)).label("wal"),
+            # no birth year anywhere: no working-age labour (never NULL: a NULL key column
+            # would match no key, and the household would get no strategy)
+            func.coalesce(and_(labour, age.between(low, high)), False).label("wal"),
             func.coalesce(Household.has_credit_access, False).label("credit"),
             Household.housing_grade.label("grade"),
             (Household.students > 0).label("students"),

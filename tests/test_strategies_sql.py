@@ -168,9 +168,7 @@ def test_rerun_writes_nothing_returned_redrafted_review_untouched(session: Sessi
     assert after[returned][3:5] == ("draft", before[returned][4] + 1)
     assert after[returned][5] == before[returned][5], "the same measure rows, rewritten"
     assert after[submitted][3] == "submitted"
-    row = session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "strategy_redrafted")
-    ).one()
+    row = session.scalars(select(AuditEvent).where(AuditEvent.action == "strategy_redrafted")).one()
     assert row.entity_id == f"{returned}/{YEAR}" and row.before["status"] == "returned"
 
     # A changed cause changes the measures: the draft is rewritten, in place.
@@ -208,3 +206,20 @@ def test_set_based_strategies_on_postgres(
         session.commit()
         assert draft_chunk(session, COUNTY, YEAR, villages)["written"] == 0
     reset_settings()
+
+
+def test_a_working_household_without_a_birth_year_still_gets_its_strategy(
+    session: Session,
+) -> None:
+    """No birth year and no readable one in the ID number: no working-age labour (never a
+    NULL key, which matched no kind and left the household without a strategy)."""
+    villages = seeded(session)
+    hid = session.scalars(select(Household.household_id).where(in_care())).first()
+    session.execute(
+        update(Household)
+        .where(Household.household_id == hid)
+        .values(labour_count=2, size=3, head_birth_year=None, head_id_number="X" * 18)
+    )
+    assess_chunk(session, COUNTY, YEAR, villages)
+    ref_summary, ref, got_summary, got = both_ways(session, villages)
+    assert hid in got and got == ref and got_summary == ref_summary

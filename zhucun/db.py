@@ -185,14 +185,33 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
+# The tables the stages read by chunk (PostgreSQL analyzes these; SQLite analyzes all).
+STAGE_TABLES = (
+    "household",
+    "householdassessment",
+    "strategy",
+    "strategymeasure",
+    "survey",
+    "helperassignment",
+    "evaluation",
+    "monitoringcase",
+    "reviewstate",
+)
+
+
 def refresh_planner_statistics(session: Session) -> None:
-    """Sampled table statistics for SQLite's query planner (PostgreSQL's autovacuum keeps its
-    own). Without them SQLite took `household.status` as selective and scanned every poor
-    household of the database for each chunk of villages: a province's stages grew with the
-    square of its size. A sample of 10,000 rows per index costs milliseconds."""
+    """Sampled table statistics for the query planner, when a stage plans its chunks.
+
+    Without them SQLite took `household.status` as selective and scanned every poor household
+    of the database for each chunk of villages (a province's stages grew with the square of
+    its size); PostgreSQL, right after a bulk import or stage, still believed the assessment
+    table held a hundred rows and joined it by nested loops (autovacuum comes later). A
+    sample of 10,000 rows per index (SQLite) or PostgreSQL's own sample costs little."""
     from sqlalchemy import text
 
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    session.execute(text("PRAGMA analysis_limit=10000"))
-    session.execute(text("ANALYZE"))
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text("PRAGMA analysis_limit=10000"))
+        session.execute(text("ANALYZE"))
+    elif dialect == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(STAGE_TABLES)}"))
