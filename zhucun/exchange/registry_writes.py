@@ -145,18 +145,24 @@ def _on_conflict(stmt: Any, table: Table, key: Sequence[str], updatable: Sequenc
 
 @contextmanager
 def write_cache(session: Session) -> Iterator[None]:
-    """A larger SQLite page cache for the writes of one import, the pooled connection's
-    own size restored afterwards (PostgreSQL: nothing to do)."""
+    """At least SQLITE_CACHE_KIB of SQLite page cache for the writes of one import, the
+    pooled connection's own size restored afterwards (never lowered; PostgreSQL: nothing)."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    kib = -before  # negative: KiB; positive: pages
+    if before > 0:
+        kib = before * int(conn.exec_driver_sql("PRAGMA page_size").scalar() or 4096) // 1024
+    if kib >= SQLITE_CACHE_KIB:
+        yield
+        return
     conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 def upsert_stream(
