@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 from zhucun.models import Household, HouseholdAssessment, Strategy
 from zhucun.tasks.lifecycle_db import in_care
+from zhucun.tasks.sql import copy_rows
 
 from zhucun.policy import Policy
 from zhucun.rules import measures as measure_rules
@@ -275,18 +276,8 @@ def _load_keys(session: Session, base: Any, policy: Policy, year: int) -> dict[i
         ]
     if keys:
         session.execute(insert(KEYS), keys)
-        executemany(session, KEY_MEASURES, measures)
+        copy_rows(session, KEY_MEASURES, [c.name for c in KEY_MEASURES.columns], measures)
     return out
-
-
-def executemany(session: Session, table: Table, rows: list[tuple[Any, ...]]) -> None:
-    """Plain DB-API executemany of positional rows (all columns, in order): no per-row
-    parameter processing, for the many small rows of the key tables."""
-    conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cols = ", ".join(c.name for c in table.columns)
-    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(table.columns))})"
-    conn.exec_driver_sql(sql, rows)
 
 
 # A draft whose measure rows differ (as a set of measure, cause answered, cost) from its
