@@ -16,7 +16,7 @@ from sqlmodel import Session
 from zhucun.models import HelperAssignment, Household, HouseholdAssessment, Team, TeamMember
 from zhucun.models.enums import AssessmentSource
 from zhucun.tasks import causes_sql
-from zhucun.tasks.common import audit_many
+from zhucun.tasks.common import audit_many, chunk_audit
 from zhucun.tasks.lifecycle_db import in_care, load_households, policy_for
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import upsert
@@ -128,18 +128,17 @@ def batch_audit(
 ) -> dict[str, Any]:
     """The audit row of a chunk's rule-drafted assessments (each row carries its rule
     version; an override keeps its own audit row per household)."""
-    return dict(
-        actor=ACTOR,
-        action="causes_assessed_batch",
-        entity="household_assessment",
-        entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
-        after={
-            "villages": list(villages),
-            "households": households,
-            "written": written,
-            "rule_version": rule_version(policy.version),
-            "policy_version": policy.version,
-        },
+    return chunk_audit(
+        ACTOR,
+        "causes_assessed_batch",
+        "household_assessment",
+        county,
+        cycle_year,
+        villages,
+        households=households,
+        written=written,
+        rule_version=rule_version(policy.version),
+        policy_version=policy.version,
     )
 
 

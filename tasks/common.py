@@ -119,6 +119,26 @@ def audit_many(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     return len(batch)
 
 
+def chunk_audit(
+    actor: str,
+    action: str,
+    entity: str,
+    county: str,
+    cycle_year: int,
+    villages: Sequence[str],
+    **after: Any,
+) -> dict[str, Any]:
+    """The one audit row of a chunk's rule-drafted rows: its scope (county, cycle, villages)
+    and what `after` says (counts, rule and policy versions)."""
+    return dict(
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
+        after={"villages": list(villages), **after},
+    )
+
+
 # `zhucun demo` marks each county it generated with one audit row: the demo guard refuses
 # any other county, and only a marked county may run on a compressed calendar.
 DEMO_ACTOR, DEMO_ACTION = "zhucun demo", "demo-generated"

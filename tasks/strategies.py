@@ -18,7 +18,7 @@ from zhucun.models import HouseholdAssessment, Strategy, StrategyMeasure
 from zhucun.models.enums import StrategyStatus
 from zhucun.models.transitions import check_transition
 from zhucun.tasks import strategies_sql
-from zhucun.tasks.common import audit_many
+from zhucun.tasks.common import audit_many, chunk_audit
 from zhucun.tasks.lifecycle_db import facts, in_care, load_households, policy_for
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import upsert
@@ -66,17 +66,16 @@ def _batch_audit(
 ) -> dict[str, Any]:
     """Drafts get one audit row per chunk: scope, counts and policy version (each drafted
     row carries its rule version through the policy it was drafted under)."""
-    return dict(
-        actor=ACTOR,
-        action="strategies_drafted_batch",
-        entity="strategy",
-        entity_id=f"{county}/{cycle_year}/{villages[0]}..{villages[-1]}",
-        after={
-            "villages": list(villages),
-            "households": households,
-            **dict(drafted),
-            "policy_version": policy.version,
-        },
+    return chunk_audit(
+        ACTOR,
+        "strategies_drafted_batch",
+        "strategy",
+        county,
+        cycle_year,
+        villages,
+        households=households,
+        **dict(drafted),
+        policy_version=policy.version,
     )
 
 
