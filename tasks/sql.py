@@ -4,13 +4,14 @@ inserts of many rows (COPY on PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from zhucun import bulk
+# COPY on PostgreSQL, executemany on SQLite, for new rows (zhucun/bulk.py: the exchange
+# layer uses it too and must not import tasks); re-exported for the stages.
+from zhucun.bulk import copy_rows  # noqa: F401
 
 
 def dialect_insert(session: Session, model: Any) -> Any:
@@ -50,20 +51,3 @@ def insert_ignore(
     stmt = dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, [dict(r) for r in rows])
     return len(rows)
-
-
-def copy_rows(
-    session_or_connection: Session | Connection,
-    table: Any,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    batch_size: int = 5000,
-) -> int:
-    """INSERT many new rows fast, in the caller's transaction: COPY FROM STDIN (psycopg 3)
-    on PostgreSQL, executemany per `batch_size` rows on SQLite. `rows` are sequences in
-    the order of `columns`, with the Python values an insert takes (dates, lists for JSON);
-    streamed, never all in memory. No ON CONFLICT: for rows that are new (a fresh run's
-    results), where the per-row cost of `upsert` is what the stage pays for. Returns the
-    number of rows."""
-    return bulk.copy_rows(session_or_connection, table, columns, rows, batch_size=batch_size)
