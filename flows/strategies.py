@@ -1,5 +1,6 @@
 """Household strategies (一户一策): measures per household from its causes, filtered by
-eligibility; strategies in review are left alone, returned ones redrafted."""
+eligibility; strategies in review are left alone, returned ones redrafted, and a final
+approved one revised (动态调整) when its household changed."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def draft_strategies(
         "households": sum(p["households"] for p in parts),
         "written": sum(p["written"] for p in parts),
         "redrafted": sum(p["redrafted"] for p in parts),
+        "revised": sum(p.get("revised", 0) for p in parts),
         "kept_in_review": sum(p["kept_in_review"] for p in parts),
         "cost_yuan": round(sum(p["cost_yuan"] for p in parts), 2),
         "chunks": len(parts),

@@ -226,6 +226,7 @@ class StrategyStatus(StrEnum):
     approved = "approved"
     returned = "returned"
     rejected = "rejected"
+    superseded = "superseded"  # an approved version replaced by its approved revision
 
 
 class PlanStatus(StrEnum):

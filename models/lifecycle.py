@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, and_, or_, text, true
 from sqlmodel import Field, SQLModel
 
 
@@ -170,10 +170,24 @@ class SponsorResource(SQLModel, table=True):
 
 
 class Strategy(SQLModel, table=True):
-    """一户一策: the measures for one household in one cycle, and its review status."""
+    """一户一策: the measures for one household in one cycle, and its review status.
+
+    A household has one *current* version per cycle (`is_current`: the one the review and
+    the drafting work on). When its facts change after its strategy became final, a
+    revision (动态调整) is drafted as a new current row that `supersedes` the approved
+    one; the approved row stays in force (status approved, `is_current` false) until the
+    revision is approved, then it becomes `superseded`. Every version stays in the table."""
 
     __table_args__ = (
-        UniqueConstraint("household_id", "cycle_year", name="uq_strategy"),
+        UniqueConstraint("household_id", "cycle_year", "version", name="uq_strategy_version"),
+        Index(
+            "uq_strategy_current",
+            "household_id",
+            "cycle_year",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
         Index("ix_strategy_village_status", "village_code", "cycle_year", "status"),
     )
 
@@ -188,6 +202,22 @@ class Strategy(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=32)
     approved_on: date | None = None
     return_reason: str | None = None
+    is_current: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    supersedes: int | None = Field(default=None, foreign_key="strategy.id")
+
+
+def strategy_in_force() -> Any:
+    """The version in force: the approved one (at most one per household and cycle)."""
+    return Strategy.status == "approved"
+
+
+def strategy_on_record() -> Any:
+    """What the household has, as exports, reports and the exit read it: the version in
+    force, else its only (current, not a revision) version. A pending revision is not."""
+    return or_(
+        Strategy.status == "approved",
+        and_(Strategy.is_current, Strategy.supersedes.is_(None)),
+    )
 
 
 class StrategyMeasure(SQLModel, table=True):

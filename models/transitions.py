@@ -20,6 +20,14 @@ STRATEGY: Mapping[str, frozenset[str]] = {
     "rejected": frozenset(),
 }
 
+# A version no longer current (动态调整): an approved revision supersedes the version it
+# revises, which comes back into force if an objection sends the revision back. Apart from
+# STRATEGY, whose chain the review stages are read off.
+STRATEGY_VERSION: Mapping[str, frozenset[str]] = {
+    "approved": frozenset({"superseded"}),
+    "superseded": frozenset({"approved"}),
+}
+
 PLAN: Mapping[str, frozenset[str]] = {
     "draft": frozenset({"team_signed", "returned", "rejected"}),
     "team_signed": frozenset({"committee_signed", "returned", "rejected"}),
@@ -57,6 +65,7 @@ CLUE: Mapping[str, frozenset[str]] = {
 
 MACHINES: Mapping[str, Mapping[str, frozenset[str]]] = {
     "strategy": STRATEGY,
+    "strategy_version": STRATEGY_VERSION,
     "plan": PLAN,
     "team": TEAM,
     "household": HOUSEHOLD,

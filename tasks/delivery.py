@@ -19,7 +19,14 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 from zhucun.models.enums import DeliveryState, StrategyStatus
 from zhucun.models.evaluation import ExitProposal
-from zhucun.models.lifecycle import HelperAssignment, MeasureDelivery, Strategy, Team, TeamMember
+from zhucun.models.lifecycle import (
+    HelperAssignment,
+    MeasureDelivery,
+    Strategy,
+    Team,
+    TeamMember,
+    strategy_on_record,
+)
 from zhucun.models.registry import Survey, Village
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
@@ -63,7 +70,9 @@ def recorders(session: Session, household_id: str, cycle_year: int, village: str
 def _strategy(session: Session, household_id: str, cycle_year: int) -> Strategy | None:
     return session.scalars(
         select(Strategy).where(
-            Strategy.household_id == household_id, Strategy.cycle_year == cycle_year
+            Strategy.household_id == household_id,
+            Strategy.cycle_year == cycle_year,
+            strategy_on_record(),  # the version in force, not a revision under review
         )
     ).first()
 
@@ -318,13 +327,15 @@ def propose_exits(
     strategies = {
         r.household_id: (r.status, r.cycle_year)
         for r in session.execute(
-            select(Strategy.household_id, Strategy.status, Strategy.cycle_year).join(
+            select(Strategy.household_id, Strategy.status, Strategy.cycle_year)
+            .join(
                 latest,
                 and_(
                     Strategy.household_id == latest.c.household_id,
                     Strategy.cycle_year == latest.c.y,
                 ),
             )
+            .where(strategy_on_record())
         )
     }
     delivered: dict[tuple[str, int], int] = {

@@ -122,7 +122,9 @@ def group_items(
         r.household_id: (list(r.measures), float(r.cost_yuan))
         for r in session.execute(
             select(Strategy.household_id, Strategy.measures, Strategy.cost_yuan).where(
-                Strategy.cycle_year == cycle_year, Strategy.village_code.in_(codes)
+                Strategy.cycle_year == cycle_year,
+                Strategy.village_code.in_(codes),
+                Strategy.is_current,  # the version under review (a revision, if any)
             )
         )
     }

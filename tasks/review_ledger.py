@@ -21,7 +21,9 @@ from zhucun.models import (
     Publicity,
     ReviewEscalation,
     ReviewState,
+    Strategy,
 )
+from zhucun.models.transitions import check_transition
 from zhucun.tasks.common import audit_many, current_flow_run_id, now
 from zhucun.tasks.procedure_cases import run_crosschecks, set_case_status
 from zhucun.tasks.review_load import (
@@ -387,11 +389,12 @@ def _set_status(
         values: dict[str, Any] = {"status": status}
         if subject == "strategy" and status == "returned":
             values["return_reason"] = reason
-        session.execute(
-            update(model)
-            .where(SUBJECT_KEY[subject].in_(sids), model.cycle_year == cycle_year)
-            .values(**values)
-        )
+        where = [SUBJECT_KEY[subject].in_(sids), model.cycle_year == cycle_year]
+        if subject == "strategy":
+            where.append(Strategy.is_current)  # the version under review
+        session.execute(update(model).where(*where).values(**values))
+        if subject == "strategy":
+            _supersede(session, cycle_year, sids)
         if subject == "plan":
             plan_ids = select(Plan.id).where(
                 Plan.village_code.in_(sids), Plan.cycle_year == cycle_year
@@ -399,6 +402,26 @@ def _set_status(
             session.execute(
                 update(PlanItem).where(PlanItem.plan_id.in_(plan_ids)).values(status=status)
             )
+
+
+def _supersede(session: Session, cycle_year: int, sids: Sequence[str]) -> None:
+    """An approved revision (动态调整) supersedes the version it revises; a revision sent
+    back (an objection in its window) puts that version back in force."""
+    for revision_status, old, new in (("approved", "approved", "superseded"),
+                                      ("returned", "superseded", "approved")):  # fmt: skip
+        check_transition("strategy_version", old, new)
+        target = select(Strategy.supersedes).where(
+            Strategy.household_id.in_(sids),
+            Strategy.cycle_year == cycle_year,
+            Strategy.is_current,
+            Strategy.status == revision_status,
+            Strategy.supersedes.is_not(None),
+        )
+        session.execute(
+            update(Strategy)
+            .where(Strategy.id.in_(target), Strategy.status == old)
+            .values(status=new)
+        )
 
 
 # --- Stage clock and standing escalations -----------------------------------------------

@@ -175,7 +175,7 @@ def load_items(
             Household.head_id_number,
         )
         .join(Household, Household.household_id == Strategy.household_id)
-        .where(Strategy.cycle_year == cycle_year)
+        .where(Strategy.cycle_year == cycle_year, Strategy.is_current)  # a revision, if any
     )
     pstmt = select(Plan.village_code, Plan.status, Plan.version).where(
         Plan.cycle_year == cycle_year

@@ -144,7 +144,7 @@ def _strategy_ids(session: Session, pubs: Sequence[Any]) -> list[tuple[Any, int]
         (r.household_id, r.cycle_year): r.id
         for r in session.execute(
             select(Strategy.id, Strategy.household_id, Strategy.cycle_year).where(
-                Strategy.household_id.in_([p.subject_id for p in pubs])
+                Strategy.household_id.in_([p.subject_id for p in pubs]), Strategy.is_current
             )
         )
     }
@@ -207,7 +207,9 @@ def file_objection(
         model = MODELS[subject]
         status = session.scalar(
             select(model.status).where(
-                SUBJECT_KEY[subject] == subject_id, model.cycle_year == cycle_year
+                SUBJECT_KEY[subject] == subject_id,
+                model.cycle_year == cycle_year,
+                *([Strategy.is_current] if subject == "strategy" else []),
             )
         )
         from zhucun.models.transitions import check_transition

@@ -29,14 +29,16 @@ def upsert(
     rows: Sequence[Mapping[str, Any]],
     keys: Sequence[str],
     update: Sequence[str] | None = None,
+    where: Any = None,
 ) -> int:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns (default: all but keys)."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns (default: all but keys).
+    `where`: the predicate of a partial unique index on `keys` (its conflict target)."""
     if not rows:
         return 0
     stmt = dialect_insert(session, model)
     cols = list(update) if update is not None else [c for c in rows[0] if c not in keys]
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={c: stmt.excluded[c] for c in cols}
+        index_elements=list(keys), index_where=where, set_={c: stmt.excluded[c] for c in cols}
     )
     session.execute(stmt, [dict(r) for r in rows])
     return len(rows)

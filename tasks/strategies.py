@@ -1,9 +1,12 @@
 """Household strategies (一户一策): per household in care one `Strategy` with its
 `StrategyMeasure` rows, drafted from the household's assessed causes by `rules.measures`.
 
-A strategy in review or approved is never touched; a returned one is redrafted (returned →
-draft, version + 1); a draft is rewritten only when its measures changed (an override, a new
-policy), so a re-run writes nothing."""
+A strategy in review is never touched; a returned one is redrafted (returned → draft,
+version + 1); a draft is rewritten only when its measures changed (an override, a new
+policy), so a re-run writes nothing. A final approved strategy (its publicity closed) whose
+household changed so that the rules now answer differently gets a revision (动态调整): a new
+current version, drafted, that goes through review while the approved one stays in force
+(`models.lifecycle.Strategy`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefect import task
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text, update
 from sqlmodel import Session
 from zhucun.models import HouseholdAssessment, Strategy, StrategyMeasure
 from zhucun.models.enums import StrategyStatus
@@ -44,7 +47,7 @@ def draft_chunk(
     if set_based and not strategies_sql.unassessed(session, villages, cycle_year):
         out = strategies_sql.draft_chunk_sql(session, county, cycle_year, villages, policy)
         audits = [dict(actor=ACTOR, **a) for a in out.pop("audits")]
-        if audits:
+        if any(a["action"] == "strategy_redrafted" for a in audits):
             check_transition("strategy", StrategyStatus.returned, StrategyStatus.draft)
         drafted = out.pop("drafted")
         if drafted:
@@ -91,6 +94,7 @@ def _draft_rows(
             "written": 0,
             "kept_in_review": 0,
             "redrafted": 0,
+            "revised": 0,
             "measures": {},
             "cost_yuan": 0.0,
         }
@@ -110,8 +114,17 @@ def _draft_rows(
     existing = {
         r.household_id: r
         for r in session.execute(
-            select(Strategy.id, Strategy.household_id, Strategy.status, Strategy.version).where(
-                Strategy.household_id.in_(ids), Strategy.cycle_year == cycle_year
+            select(
+                Strategy.id,
+                Strategy.household_id,
+                Strategy.status,
+                Strategy.version,
+                Strategy.approved_on,
+                Strategy.supersedes,
+            ).where(
+                Strategy.household_id.in_(ids),
+                Strategy.cycle_year == cycle_year,
+                Strategy.is_current,
             )
         )
     }
@@ -135,6 +148,7 @@ def _draft_rows(
     # status change (returned → draft) and keeps its own row per strategy.
     drafted: Counter[str] = Counter()
     kept = redrafted = 0
+    revised: list[int] = []  # the approved versions a revision now supersedes
     measure_counts: Counter[str] = Counter()
     total_cost = 0.0
     for h in households:
@@ -145,29 +159,36 @@ def _draft_rows(
             a = cause_rules.assess(h, policy.cause_thresholds)
             main, others = a.main_cause.value, [c.value for c in a.other_causes]
         old = existing.get(hid)
-        if old is not None and old.status not in REDRAFTABLE:
+        if old is not None and old.status not in REDRAFTABLE and not _final(old):
             kept += 1
             continue
         choices = measure_rules.select_measures(facts(h), main, others, policy, cycle_year)
         cost = measure_rules.strategy_cost(choices)
+        signature = [(c.measure.value, c.answers_cause, c.cost_yuan) for c in choices]
+        if old is not None and _final(old) and old_measures.get(old.id) == signature:
+            kept += 1  # approved and still what the rules answer
+            continue
         measure_counts.update(c.measure.value for c in choices)
         total_cost += cost
-        signature = [(c.measure.value, c.answers_cause, c.cost_yuan) for c in choices]
         if (
             old is not None
             and old.status == StrategyStatus.draft
             and old_measures.get(old.id) == signature
         ):
             continue
-        status, version = StrategyStatus.draft.value, 1
+        status, version, supersedes = StrategyStatus.draft.value, 1, None
         action = "strategy_drafted"
         if old is not None:
-            version = old.version
+            version, supersedes = old.version, old.supersedes
             action = "strategy_updated"
             if old.status == StrategyStatus.returned:
                 check_transition("strategy", old.status, StrategyStatus.draft)
                 version, action = old.version + 1, "strategy_redrafted"
                 redrafted += 1
+            elif _final(old):
+                version, supersedes = old.version + 1, old.id
+                action = "strategy_revised"
+                revised.append(old.id)
         strategies.append(
             dict(
                 household_id=hid,
@@ -177,10 +198,11 @@ def _draft_rows(
                 cost_yuan=cost,
                 status=status,
                 version=version,
+                supersedes=supersedes,
             )
         )
         plans[hid] = choices
-        if action != "strategy_redrafted":  # a draft: counted in the chunk's batch row
+        if action not in ("strategy_redrafted", "strategy_revised"):  # counted per chunk
             drafted[action] += 1
             continue
         audits.append(
@@ -205,17 +227,24 @@ def _draft_rows(
             )
         )
     if strategies:
+        if revised:  # the approved version stays in force, no longer the current one
+            session.execute(
+                update(Strategy).where(Strategy.id.in_(revised)).values(is_current=False)
+            )
         upsert(
             session,
             Strategy,
             strategies,
             keys=("household_id", "cycle_year"),
             update=("village_code", "measures", "cost_yuan", "status", "version"),
+            where=text("is_current"),
         )
         new_ids = dict(
             session.execute(
                 select(Strategy.household_id, Strategy.id).where(
-                    Strategy.household_id.in_(list(plans)), Strategy.cycle_year == cycle_year
+                    Strategy.household_id.in_(list(plans)),
+                    Strategy.cycle_year == cycle_year,
+                    Strategy.is_current,
                 )
             ).all()
         )
@@ -246,9 +275,16 @@ def _draft_rows(
         "written": len(strategies),
         "kept_in_review": kept,
         "redrafted": redrafted,
+        "revised": len(revised),
         "measures": dict(measure_counts),
         "cost_yuan": round(total_cost, 2),
     }
+
+
+def _final(old: Any) -> bool:
+    """An approved strategy whose publicity closed: what a changed household revises (one
+    still in its window is left alone: an objection may yet send it back)."""
+    return old.status == StrategyStatus.approved and old.approved_on is not None
 
 
 @task(

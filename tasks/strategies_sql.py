@@ -5,31 +5,28 @@ Why: `rules.measures.select_measures` looks at a household only through a few pr
 (labour or not, working-age labour, credit access, housing grade, students or not, a
 disabled member or not, the poverty attribute) and its causes. A county of 200,000
 households has a few thousand distinct combinations, so the rules run once per combination
-(`StrategyKey`), exactly as the per-row path runs them (the same function: the per-row
-path in `tasks.strategies` stays the readable reference and the test oracle,
-tests/test_strategies_sql.py), and three `INSERT … SELECT` statements write every strategy
-and measure row of the chunk, joined to the combinations in temporary tables.
+(`tasks.strategies_keys.StrategyKey`), exactly as the per-row path runs them (the same
+function: the per-row path in `tasks.strategies` stays the readable reference and the test
+oracle, tests/test_strategies_sql.py), and a few `INSERT … SELECT` statements write every
+strategy and measure row of the chunk, joined to the combinations in temporary tables.
 
 What changed is decided in SQL: a draft is rewritten only when its measure rows (measure,
-cause answered, cost) differ as a set from the rules' answer now; a strategy in review or
-approved is never touched; a returned one is redrafted (version + 1) with its own audit row
-(a status change); drafts get one audit row per chunk. Works on SQLite and PostgreSQL.
+cause answered, cost) differ as a set from the rules' answer now; a strategy in review is
+never touched; a returned one is redrafted (version + 1) with its own audit row (a status
+change); a final approved one that differs gets a revision (a new current row, version + 1,
+superseding it; its own audit row); drafts get one audit row per chunk. Only the current
+version of each household is compared. Works on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
-    Float,
-    Index,
     Integer,
     MetaData,
     String,
@@ -46,117 +43,26 @@ from sqlalchemy import (
 from sqlmodel import Session
 from zhucun.models import Household, HouseholdAssessment, Strategy
 from zhucun.tasks.lifecycle_db import in_care
-from zhucun.tasks.sql import copy_rows
+from zhucun.tasks.strategies_keys import KEY_COLUMNS, KEY_MEASURES, KEYS, load_keys
 
 from zhucun.policy import Policy
 from zhucun.rules import measures as measure_rules
-from zhucun.rules.measures import HouseholdFacts, MeasureChoice
 
-KEY_COLUMNS = (
-    "main_cause",
-    "other_causes",
-    "labour",
-    "wal",
-    "credit",
-    "grade",
-    "students",
-    "disabled",
-    "attribute",
-)
-_META = MetaData()
-KEYS = Table(
-    "zc_strategy_key",
-    _META,
-    Column("k", Integer, primary_key=True),
-    Column("main_cause", String),
-    Column("other_causes", String),
-    Column("labour", Boolean),
-    Column("wal", Boolean),
-    Column("credit", Boolean),
-    Column("grade", String),
-    Column("students", Boolean),
-    Column("disabled", Boolean),
-    Column("attribute", String),
-    Column("measures", JSON),
-    Column("cost", Float),
-    Column("n", Integer),
-    prefixes=["TEMPORARY"],
-)
-KEY_MEASURES = Table(
-    "zc_strategy_key_measure",
-    _META,
-    Column("k", Integer),
-    Column("pos", Integer),
-    Column("measure", String),
-    Column("answers_cause", String),
-    Column("cost_yuan", Float),
-    Column("principal_yuan", Float),
-    Column("provider", String),
-    Column("expected_effect", String),
-    prefixes=["TEMPORARY"],
-)
-# The households join their key on every key column: without this index the join is a scan
-# of the key table per household.
-Index("zc_strategy_key_cols", *(KEYS.c[c] for c in KEY_COLUMNS))
-Index("zc_strategy_key_measure_k", KEY_MEASURES.c.k)
 WORK = Table(
     "zc_strategy_work",
-    _META,
+    MetaData(),
     Column("household_id", String, primary_key=True),
     Column("village_code", String),
     Column("k", Integer),
     Column("old_id", Integer),
     Column("old_status", String),
     Column("old_version", Integer),
+    Column("old_final", Boolean),  # approved and its publicity closed
+    Column("old_supersedes", Integer),
     Column("action", String),
     prefixes=["TEMPORARY"],
 )
-WRITTEN = ("insert", "update", "redraft")
-
-
-@dataclass(frozen=True)
-class StrategyKey:
-    """What the measure rules see of a household: its causes and seven predicates."""
-
-    main_cause: str
-    other_causes: tuple[str, ...]
-    labour: bool
-    wal: bool  # working-age labour (rules.measures.has_working_age_labour)
-    credit: bool
-    grade: str
-    students: bool
-    disabled: bool
-    attribute: str
-
-
-def canonical_facts(key: StrategyKey, policy: Policy, year: int) -> HouseholdFacts:
-    """A household that satisfies exactly the key's predicates (the rules give it the same
-    measures as every household of the key: tests/test_strategies_sql.py checks this)."""
-    return HouseholdFacts(
-        size=1,
-        labour_count=1 if key.labour else 0,
-        head_birth_year=year - policy.working_age[0] if key.wal else None,
-        has_credit_access=key.credit,
-        housing_grade=key.grade,
-        students=1 if key.students else 0,
-        disabled_members=1 if key.disabled else 0,
-        attribute=key.attribute,
-    )
-
-
-def key_of(facts: HouseholdFacts, main: str, others: Sequence[str], policy: Policy, year: int):
-    """The key of one household (the per-row counterpart of the SQL key columns)."""
-    return StrategyKey(
-        main_cause=main,
-        other_causes=tuple(others),
-        labour=facts.labour_count > 0,
-        wal=measure_rules.has_working_age_labour(facts, policy, year),
-        credit=facts.has_credit_access,
-        grade=facts.housing_grade,
-        students=facts.students > 0,
-        disabled=facts.disabled_members > 0,
-        attribute=facts.attribute,
-    )
+WRITTEN = ("insert", "update", "redraft", "revise")
 
 
 def _birth_year() -> Any:
@@ -227,76 +133,24 @@ def unassessed(session: Session, villages: Sequence[str], cycle_year: int) -> in
     )
 
 
-# The rules' answer per key, kept across chunks of one process (a province's chunks share
-# most keys); keyed by the policy's content and year, bounded.
-_CACHE: dict[tuple[str, int], dict[StrategyKey, list[MeasureChoice]]] = {}
-_CACHE_MAX = 200_000
-
-
-def _choices(
-    key: StrategyKey, policy: Policy, year: int, memo: dict[StrategyKey, list[MeasureChoice]]
-) -> list[MeasureChoice]:
-    if (hit := memo.get(key)) is not None:
-        return hit
-    if len(memo) >= _CACHE_MAX:
-        memo.clear()
-    facts = canonical_facts(key, policy, year)
-    memo[key] = measure_rules.select_measures(facts, key.main_cause, key.other_causes, policy, year)
-    return memo[key]
-
-
-def _load_keys(session: Session, base: Any, policy: Policy, year: int) -> dict[int, Any]:
-    """Run the rules once per distinct key; fill the key tables. {k: (key, choices)}"""
-    cols = [base.c[c] for c in KEY_COLUMNS]
-    out: dict[int, Any] = {}
-    keys, measures = [], []
-    memo = _CACHE.setdefault((policy.model_dump_json(), year), {})
-    for k, row in enumerate(session.execute(select(*cols).distinct()), start=1):
-        d = dict(row._mapping)
-        others = d["other_causes"]
-        key = StrategyKey(
-            **(d | {"other_causes": tuple(json.loads(others) if others else ())})
-            | {c: bool(d[c]) for c in ("labour", "wal", "credit", "students", "disabled")}
-        )
-        choices = _choices(key, policy, year, memo)
-        out[k] = (key, choices)
-        keys.append(
-            d
-            | {
-                "k": k,
-                "measures": [c.measure.value for c in choices],
-                "cost": measure_rules.strategy_cost(choices),
-                "n": len(choices),
-            }
-        )
-        measures += [
-            (k, i, c.measure.value, c.answers_cause, c.cost_yuan, c.principal_yuan)
-            + (c.provider, c.expected_effect)
-            for i, c in enumerate(choices)
-        ]
-    if keys:
-        session.execute(insert(KEYS), keys)
-        copy_rows(session, KEY_MEASURES, [c.name for c in KEY_MEASURES.columns], measures)
-    return out
-
-
-# A draft whose measure rows differ (as a set of measure, cause answered, cost) from its
-# key's: rewritten. Portable SQL (SQLite and PostgreSQL).
-_ACTION = """
+# A current version whose measure rows differ (as a set of measure, cause answered, cost)
+# from its key's: a draft is rewritten, a final approved one revised. Portable SQL.
+_DIFFERS = """(
+  (SELECT count(*) FROM strategymeasure sm WHERE sm.strategy_id = zc_strategy_work.old_id)
+    <> (SELECT n FROM zc_strategy_key kk WHERE kk.k = zc_strategy_work.k)
+  OR EXISTS (
+    SELECT m.measure, m.answers_cause, m.cost_yuan FROM zc_strategy_key_measure m
+    WHERE m.k = zc_strategy_work.k
+    EXCEPT
+    SELECT sm.measure, sm.answers_cause, sm.cost_yuan FROM strategymeasure sm
+    WHERE sm.strategy_id = zc_strategy_work.old_id))"""
+_ACTION = f"""
 UPDATE zc_strategy_work SET action = CASE
   WHEN old_id IS NULL THEN 'insert'
   WHEN old_status = 'returned' THEN 'redraft'
-  WHEN old_status <> 'draft' THEN 'kept'
-  WHEN (SELECT count(*) FROM strategymeasure sm WHERE sm.strategy_id = zc_strategy_work.old_id)
-       <> (SELECT n FROM zc_strategy_key kk WHERE kk.k = zc_strategy_work.k)
-    OR EXISTS (
-      SELECT m.measure, m.answers_cause, m.cost_yuan FROM zc_strategy_key_measure m
-      WHERE m.k = zc_strategy_work.k
-      EXCEPT
-      SELECT sm.measure, sm.answers_cause, sm.cost_yuan FROM strategymeasure sm
-      WHERE sm.strategy_id = zc_strategy_work.old_id)
-    THEN 'update'
-  ELSE 'same' END
+  WHEN old_status = 'draft' THEN CASE WHEN {_DIFFERS} THEN 'update' ELSE 'same' END
+  WHEN old_final AND {_DIFFERS} THEN 'revise'
+  ELSE 'kept' END
 """
 
 
@@ -320,19 +174,29 @@ def _draft(
     session: Session, cycle_year: int, villages: Sequence[str], policy: Policy
 ) -> dict[str, Any]:
     base = _base(villages, cycle_year, policy)
-    keys = _load_keys(session, base, policy, cycle_year)
+    keys = load_keys(session, base, policy, cycle_year)
     _analyze(session, KEYS, KEY_MEASURES)
     join = and_(*(base.c[c] == KEYS.c[c] for c in KEY_COLUMNS))
     s = Strategy.__table__
     session.execute(
         insert(WORK).from_select(
-            ["household_id", "village_code", "k", "old_id", "old_status", "old_version"],
+            ["household_id", "village_code", "k", "old_id", "old_status", "old_version"]
+            + ["old_final", "old_supersedes"],
             select(base.c.household_id, base.c.village_code, KEYS.c.k, s.c.id, s.c.status)
-            .add_columns(s.c.version)
+            .add_columns(
+                s.c.version,
+                and_(s.c.status == "approved", s.c.approved_on.is_not(None)),
+                s.c.supersedes,
+            )
             .select_from(base)
             .join(KEYS, join)
             .outerjoin(
-                s, and_(s.c.household_id == base.c.household_id, s.c.cycle_year == cycle_year)
+                s,
+                and_(
+                    s.c.household_id == base.c.household_id,
+                    s.c.cycle_year == cycle_year,
+                    s.c.is_current,
+                ),
             ),
         )
     )
@@ -341,9 +205,9 @@ def _draft(
     redrafts = [
         dict(r._mapping)
         for r in session.execute(
-            select(WORK.c.household_id, WORK.c.k, WORK.c.old_id, WORK.c.old_version).where(
-                WORK.c.action == "redraft"
-            )
+            select(
+                WORK.c.household_id, WORK.c.k, WORK.c.old_id, WORK.c.old_version, WORK.c.action
+            ).where(WORK.c.action.in_(("redraft", "revise")))
         )
     ]
     old_measures: dict[int, list[str]] = {}
@@ -382,13 +246,21 @@ def _write(session: Session, cycle_year: int) -> None:
 
     written = WORK.c.action.in_(WRITTEN)
     version = case(
-        (WORK.c.action == "redraft", WORK.c.old_version + 1),
+        (WORK.c.action.in_(("redraft", "revise")), WORK.c.old_version + 1),
         (WORK.c.action == "update", WORK.c.old_version),
         else_=1,
     )
+    supersedes = case((WORK.c.action == "revise", WORK.c.old_id), else_=WORK.c.old_supersedes)
+    # A revised version stays in force but is no longer the current one.
+    session.execute(
+        text(
+            "UPDATE strategy SET is_current = false WHERE id IN "
+            "(SELECT old_id FROM zc_strategy_work WHERE action = 'revise')"
+        )
+    )
     stmt = dialect_insert(session, Strategy).from_select(
         ["household_id", "village_code", "cycle_year", "measures", "cost_yuan", "status"]
-        + ["version"],
+        + ["version", "is_current", "supersedes"],
         select(
             WORK.c.household_id,
             WORK.c.village_code,
@@ -397,6 +269,8 @@ def _write(session: Session, cycle_year: int) -> None:
             KEYS.c.cost,
             literal("draft"),
             version,
+            literal(True),
+            supersedes,
         )
         .join(KEYS, KEYS.c.k == WORK.c.k)
         .where(written),
@@ -404,7 +278,9 @@ def _write(session: Session, cycle_year: int) -> None:
     cols = ("village_code", "measures", "cost_yuan", "status", "version")
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["household_id", "cycle_year"], set_={c: stmt.excluded[c] for c in cols}
+            index_elements=["household_id", "cycle_year"],
+            index_where=text("is_current"),
+            set_={c: stmt.excluded[c] for c in cols},
         )
     )
     session.execute(
@@ -420,8 +296,9 @@ def _write(session: Session, cycle_year: int) -> None:
             "SELECT s.id, m.measure, m.answers_cause, m.cost_yuan, m.principal_yuan, "
             "m.provider, m.expected_effect FROM zc_strategy_work w "
             "JOIN strategy s ON s.household_id = w.household_id AND s.cycle_year = :year "
+            "AND s.is_current "
             "JOIN zc_strategy_key_measure m ON m.k = w.k "
-            "WHERE w.action IN ('insert', 'update', 'redraft') ORDER BY s.id, m.pos"
+            "WHERE w.action IN ('insert', 'update', 'redraft', 'revise') ORDER BY s.id, m.pos"
         ),
         {"year": cycle_year},
     )
@@ -446,15 +323,16 @@ def _summary(
             measure_counts[c.measure.value] += n
         total += n * measure_rules.strategy_cost(choices)
     audits = []
-    for r in redrafts:
+    for r in redrafts:  # redrafts and revisions: each a status change with its own row
         _, choices = keys[r["k"]]
+        revise = r["action"] == "revise"
         audits.append(
             dict(
-                action="strategy_redrafted",
+                action="strategy_revised" if revise else "strategy_redrafted",
                 entity="strategy",
                 entity_id=f"{r['household_id']}/{cycle_year}",
                 before={
-                    "status": "returned",
+                    "status": "approved" if revise else "returned",
                     "version": r["old_version"],
                     "measures": old_measures.get(r["old_id"], []),
                 },
@@ -471,6 +349,7 @@ def _summary(
         "written": sum(by_action[a] for a in WRITTEN),
         "kept_in_review": by_action["kept"],
         "redrafted": by_action["redraft"],
+        "revised": by_action["revise"],
         "measures": dict(measure_counts),
         "cost_yuan": round(total, 2),
         "drafted": {

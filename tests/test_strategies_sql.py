@@ -2,20 +2,22 @@
 (`tasks.strategies.draft_chunk(..., set_based=False)`, which runs `rules.measures` per
 household): the same strategies and measure rows for generated households (hypothesis), on
 SQLite and PostgreSQL; a re-run writes nothing; a returned strategy is redrafted once with
-its own audit row, one in review is never touched."""
+its own audit row, one in review is never touched; households changed after their strategy
+became final get the same revisions (动态调整) both ways."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 from zhucun.models import AuditEvent, Household, HouseholdAssessment, Strategy, StrategyMeasure
 from zhucun.models.enums import Cause
-from zhucun.tasks import strategies_sql
+from zhucun.tasks import strategies_keys
 from zhucun.tasks.causes import assess_chunk
 from zhucun.tasks.lifecycle_db import in_care
 from zhucun.tasks.strategies import draft_chunk
@@ -56,15 +58,18 @@ def test_a_household_gets_the_measures_of_its_key(
 ) -> None:
     """The rules look at a household only through its key: the canonical household of the
     key gets exactly the same measures (what makes one rule run per key exact)."""
-    key = strategies_sql.key_of(facts, main, others, POLICY, YEAR)
-    canonical = strategies_sql.canonical_facts(key, POLICY, YEAR)
+    key = strategies_keys.key_of(facts, main, others, POLICY, YEAR)
+    canonical = strategies_keys.canonical_facts(key, POLICY, YEAR)
     assert measure_rules.select_measures(
         canonical, main, others, POLICY, YEAR
     ) == measure_rules.select_measures(facts, main, others, POLICY, YEAR)
 
 
-def snapshot(session: Session) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def snapshot(session: Session) -> dict[Any, Any]:
+    """Strategies by household, with their measure rows; versions no longer current by
+    (household, version), with the version a revision supersedes."""
+    out: dict[Any, Any] = {}
+    version_of = dict(session.execute(select(Strategy.id, Strategy.version)).all())
     for s in session.execute(select(Strategy)).scalars():
         rows = session.execute(
             select(
@@ -78,14 +83,15 @@ def snapshot(session: Session) -> dict[str, Any]:
             .where(StrategyMeasure.strategy_id == s.id)
             .order_by(StrategyMeasure.id)
         ).all()
-        out[s.household_id] = (
+        key = s.household_id if s.is_current else (s.household_id, s.version)
+        out[key] = (
             s.village_code,
             list(s.measures),
             s.cost_yuan,
             s.status,
             s.version,
             [tuple(r) for r in rows],
-        )
+        ) + ((version_of[s.supersedes],) if s.supersedes else ())
     return out
 
 
@@ -183,6 +189,66 @@ def test_rerun_writes_nothing_returned_redrafted_review_untouched(session: Sessi
     assert snapshot(session)[hid][5][0][:2] == ("disaster_relief", "disaster")
 
 
+def from_here(session: Session, villages: list[str]) -> tuple[dict, dict, dict, dict]:
+    """Both ways from the strategies as they are now (restored between the two)."""
+    tables = (Strategy.__table__, StrategyMeasure.__table__)
+    saved = [[dict(r._mapping) for r in session.execute(select(t))] for t in tables]
+    results = []
+    for set_based in (False, True):
+        for t in reversed(tables):
+            session.execute(delete(t))
+        for t, rows in zip(tables, saved, strict=True):
+            if rows:
+                session.execute(insert(t), rows)
+        summary = draft_chunk(session, COUNTY, YEAR, villages, set_based=set_based)
+        results += [summary, snapshot(session)]
+    return tuple(results)  # type: ignore[return-value]
+
+
+def approve_some(session: Session) -> None:
+    """Of the drafted strategies, every third approved and final, every third approved and
+    still in its publicity window (not revised), the rest left as drafts."""
+    ids = session.scalars(select(Strategy.id).order_by(Strategy.id)).all()
+    final, in_window = ids[::3], ids[1::3]
+    session.execute(
+        update(Strategy)
+        .where(Strategy.id.in_(final))
+        .values(status="approved", approved_on=date(YEAR, 3, 1))
+    )
+    session.execute(update(Strategy).where(Strategy.id.in_(in_window)).values(status="approved"))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(facts_update, min_size=1, max_size=30))
+def test_revisions_set_based_equal_the_per_row_reference(
+    session: Session, generated: list[dict[str, Any]]
+) -> None:
+    """Strategies drafted, some approved; then the households change (house, illness,
+    labour, …): both paths draft the same revisions, redrafts and updates."""
+    villages = seeded(session)
+    ids = list(
+        session.scalars(
+            select(Household.household_id).where(in_care()).order_by(Household.household_id)
+        )
+    )
+    assess_chunk(session, COUNTY, YEAR, villages)
+    draft_chunk(session, COUNTY, YEAR, villages)
+    approve_some(session)
+    for hid, f in zip(ids, generated, strict=False):
+        size = max(f["labour_count"], 1)
+        session.execute(
+            update(Household).where(Household.household_id == hid).values(size=size, **f)
+        )
+    assess_chunk(session, COUNTY, YEAR, villages)
+    ref_summary, ref, got_summary, got = from_here(session, villages)
+    assert got == ref
+    assert got_summary == ref_summary
+    assert draft_chunk(session, COUNTY, YEAR, villages)["written"] == 0
+    session.rollback()
+
+
 @pytest.mark.postgres
 def test_set_based_strategies_on_postgres(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
@@ -204,6 +270,13 @@ def test_set_based_strategies_on_postgres(
         ref_summary, ref, got_summary, got = both_ways(session, villages)
         assert got == ref and got_summary == ref_summary and got
         session.commit()
+        assert draft_chunk(session, COUNTY, YEAR, villages)["written"] == 0
+        # revisions: approved strategies whose households' houses turned unsafe
+        approve_some(session)
+        session.execute(update(Household).where(in_care()).values(housing_grade="D"))
+        assess_chunk(session, COUNTY, YEAR, villages)
+        ref_summary, ref, got_summary, got = from_here(session, villages)
+        assert got == ref and got_summary == ref_summary and got_summary["revised"] > 0
         assert draft_chunk(session, COUNTY, YEAR, villages)["written"] == 0
     reset_settings()
 

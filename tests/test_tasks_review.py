@@ -434,3 +434,90 @@ def test_helper_signs_the_team_stage_where_no_team_is_posted(
     assert not stranger.verdict.accepted
     helper = one(session, household, "team", "C040")
     assert helper.verdict.accepted and helper.verdict.new_status == "team_signed"
+
+
+def test_a_changed_household_gets_a_revision_while_its_approved_strategy_stays_in_force(
+    session: Session, seed: ReviewSeed
+) -> None:
+    """动态调整: a household's house turns unsafe after its strategy became final. The re-run
+    drafts a revision (version 2, adding the housing measure) that goes through review as a
+    new item while version 1 stays in force; approving it supersedes version 1 (kept); an
+    objection in its window puts version 1 back in force; a re-run without change writes
+    nothing."""
+    from zhucun.models import Household, StrategyMeasure
+    from zhucun.models.lifecycle import strategy_in_force
+    from zhucun.tasks.causes import assess_chunk
+    from zhucun.tasks.delivery import list_deliveries
+    from zhucun.tasks.strategies import draft_chunk
+
+    v0 = seed.info.poor_villages[0]
+    hid, leader = seed.strategies[v0][0], seed.teams[v0][0]
+    sec = seed.officials(v0)["party_secretary"]
+
+    def redraft(**facts: object) -> dict:
+        if facts:
+            session.execute(update(Household).where(Household.household_id == hid).values(**facts))
+        assess_chunk(session, "130624", YEAR, [v0])
+        return draft_chunk(session, "130624", YEAR, [v0])
+
+    def approve(on: date) -> None:
+        for stage, who in (("team", leader), ("committee", sec), ("township", "T1")):
+            res = T.decide(
+                session,
+                [Request("strategy", hid, stage, who, "approve", None, on)],
+                cycle_year=YEAR,
+                channel="cli",
+                today=on,
+            )
+            assert res.outcomes[0].verdict.accepted, res.outcomes[0].verdict.refusal
+
+    def versions() -> list[tuple]:
+        rows = session.execute(
+            select(Strategy.version, Strategy.status, Strategy.is_current, Strategy.supersedes)
+            .where(Strategy.household_id == hid)
+            .order_by(Strategy.id)
+        ).all()
+        return [tuple(r) for r in rows]
+
+    def in_force() -> tuple[int, set[str]]:
+        s = session.scalars(
+            select(Strategy).where(Strategy.household_id == hid, strategy_in_force())
+        ).one()
+        ms = session.scalars(
+            select(StrategyMeasure.measure).where(StrategyMeasure.strategy_id == s.id)
+        )
+        return s.version, set(ms)
+
+    redraft(housing_grade="A")  # the rules' draft replaces the seed's
+    approve(D)
+    assert T.close_publicity(session, today=D + timedelta(days=7))["closed"] == 1
+    v1_id = session.scalar(select(Strategy.id).where(Strategy.household_id == hid))
+    assert redraft()["written"] == 0, "approved and unchanged: nothing to revise"
+
+    revised = redraft(housing_grade="D")  # the house was found unsafe (D级危房)
+    assert revised["revised"] == 1 and revised["written"] == 1
+    assert versions() == [(1, "approved", False, None), (2, "draft", True, v1_id)]
+    version, measures = in_force()
+    assert version == 1 and "housing" not in measures
+    assert {d["measure"] for d in list_deliveries(session, YEAR, household=hid)} == measures
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "strategy_revised")).one()
+    assert audit.before["version"] == 1 and "housing" in audit.after["measures"]
+    assert redraft()["written"] == 0, "the revision is drafted once"
+
+    later = D + timedelta(days=20)
+    approve(later)  # the revision is a new item: the same people decide its stages again
+    assert versions() == [(1, "superseded", False, None), (2, "approved", True, v1_id)]
+    assert in_force()[0] == 2 and "housing" in in_force()[1]
+    T.file_objection(
+        session,
+        subject="strategy",
+        subject_id=hid,
+        cycle_year=YEAR,
+        filed_by="村民王五",
+        reason="危房等级有误",
+        filed_on=later + timedelta(days=2),
+    )
+    assert versions() == [(1, "approved", False, None), (2, "returned", True, v1_id)]
+    assert in_force()[0] == 1, "an objection to the revision puts version 1 back in force"
+    assert redraft()["redrafted"] == 1
+    assert versions()[1] == (3, "draft", True, v1_id)

@@ -60,7 +60,8 @@ def review_notice(
                 .join(
                     Strategy,
                     (Strategy.household_id == Publicity.subject_id)
-                    & (Strategy.cycle_year == Publicity.cycle_year),
+                    & (Strategy.cycle_year == Publicity.cycle_year)
+                    & (Strategy.version == Publicity.version),
                 )
                 .join(Household, Household.household_id == Strategy.household_id)
                 .where(

@@ -48,6 +48,7 @@ from zhucun.models import (
     VillageAssessment,
     VillageStatus,
 )
+from zhucun.models.lifecycle import strategy_on_record
 from zhucun.privacy import mask_id_number, mask_text
 
 CHUNK = 2000
@@ -174,7 +175,9 @@ def _queries(county: str | None) -> dict[str, Select[Any]]:
                 Strategy.status,
                 Strategy.approved_by,
                 Strategy.approved_on,
-            ).order_by(Strategy.cycle_year, Strategy.household_id),
+            )
+            .where(strategy_on_record())  # the version in force (a revision once approved)
+            .order_by(Strategy.cycle_year, Strategy.household_id),
             Strategy.village_code,
         ),
         "decisions.csv": by_village(

@@ -17,6 +17,7 @@ from zhucun.models import (
     Team,
     TeamMember,
 )
+from zhucun.models.lifecycle import strategy_on_record
 from zhucun.reports.fmt import (
     CATEGORY_ZH,
     FUNDING_ZH,
@@ -41,7 +42,11 @@ def measures_section(ctx: Ctx, charts: dict[str, ChartSpec]) -> Section:
             func.sum(StrategyMeasure.cost_yuan),
         )
         .join(Strategy, Strategy.id == StrategyMeasure.strategy_id)
-        .where(ctx.in_county(Strategy.village_code), Strategy.cycle_year == ctx.year)
+        .where(
+            ctx.in_county(Strategy.village_code),
+            Strategy.cycle_year == ctx.year,
+            strategy_on_record(),
+        )
         .group_by(StrategyMeasure.measure, Strategy.status == "approved")
     ).all()
     per: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0.0])
@@ -54,7 +59,11 @@ def measures_section(ctx: Ctx, charts: dict[str, ChartSpec]) -> Section:
             acc[3] += float(cost or 0)
     statuses = ctx.session.execute(
         select(Strategy.status, func.count())
-        .where(ctx.in_county(Strategy.village_code), Strategy.cycle_year == ctx.year)
+        .where(
+            ctx.in_county(Strategy.village_code),
+            Strategy.cycle_year == ctx.year,
+            strategy_on_record(),
+        )
         .group_by(Strategy.status)
     ).all()
     order = sorted(per, key=lambda m: (-per[m][0], m))
@@ -119,7 +128,11 @@ def funds_section(ctx: Ctx, charts: dict[str, ChartSpec]) -> Section:
     providers = ctx.session.execute(
         select(StrategyMeasure.provider, func.count(), func.sum(StrategyMeasure.cost_yuan))
         .join(Strategy, Strategy.id == StrategyMeasure.strategy_id)
-        .where(ctx.in_county(Strategy.village_code), Strategy.cycle_year == ctx.year)
+        .where(
+            ctx.in_county(Strategy.village_code),
+            Strategy.cycle_year == ctx.year,
+            strategy_on_record(),
+        )
         .group_by(StrategyMeasure.provider)
         .order_by(func.sum(StrategyMeasure.cost_yuan).desc())
     ).all()

@@ -31,6 +31,7 @@ REVIEW_STATUS_ZH = {
     "approved": "已批准",
     "returned": "退回修改",
     "rejected": "不予批准",
+    "superseded": "已被调整版本替代",
     "done": "已公告",
     "appraisal": "待民主评议",
     "committee": "待村两委核实",
