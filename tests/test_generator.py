@@ -416,3 +416,35 @@ def test_importer_accepts_a_generated_county(county: Path, data, data_dir: Path)
     assert rows[("surveys.csv", "survey")] == len(data["surveys.csv"])
     # the only warnings are the relatives living elsewhere (unknown ID numbers, kept)
     assert all("unknown ID number" in w for w in result.warnings)
+
+
+def test_credit_rating_is_apart_from_the_cause_and_microcredit_is_chosen(data, policy) -> None:  # noqa: ANN001
+    """评级授信 (has_credit_access) is the bank's judgment of repayment, not a cause: poor
+    households able to work whose cause is 缺资金 are mostly rated, so 小额信贷 — the
+    remedy of 缺资金 — is chosen by the rules for some households."""
+    from zhucun.rules.measures import HouseholdFacts, select_measures
+
+    able = [
+        h
+        for h in data["households.csv"]
+        if h["registered_poor"] == "true" and int(h["labour_count"]) > 0
+    ]
+    capital = [h for h in able if h["registered_main_cause"] == "capital"]
+    assert capital and sum(h["has_credit_access"] == "true" for h in capital) > len(capital) / 2
+    chosen = 0
+    for h in able:
+        a = assess(h, policy.cause_thresholds)
+        facts = HouseholdFacts(
+            size=int(h["size"]),
+            labour_count=int(h["labour_count"]),
+            head_birth_year=int(h["head_birth_year"] or h["head_id_number"][6:10]),
+            has_credit_access=h["has_credit_access"] == "true",
+            housing_grade=h["housing_grade"],
+            students=int(h["students"]),
+            disabled_members=int(h["disabled_members"]),
+            attribute=h["attribute"],
+        )
+        others = [c.value for c in a.other_causes]
+        ms = select_measures(facts, a.main_cause.value, others, policy, YEAR)
+        chosen += any(m.measure.value == "microcredit" for m in ms)
+    assert chosen >= len(able) / 50, chosen

@@ -303,6 +303,8 @@ def _write_households(
         mr = Random(f"zhucun/{seed}/{v.code}/members")
         # clues of the never-registered households, from a stream of their own
         cr = Random(f"zhucun/{seed}/{v.code}/clues")
+        # 评级授信 (rated, credit line granted), from a stream of its own
+        kr = Random(f"zhucun/{seed}/{v.code}/credit")
         visitor = visitor_of(officials[v.code])
         place = Place(county.name, v.township.name, v.name)
         causes = cause_table(v.infra["road_paved"], v.infra["safe_water"])
@@ -322,7 +324,7 @@ def _write_households(
         previous: Person | None = None
         for i in range(n_poor + n_edge):
             poor = i < n_poor
-            drawn, tail = draw_indicators(vr, ctx, causes, poor)
+            drawn, tail = draw_indicators(vr, ctx, causes, poor, kr)
             official = vr.choice(v_officials) if i == related_at else None
             if official is not None:
                 sur = official.person.surname

@@ -89,6 +89,10 @@ EDUCATION_FAILURE: Final[float] = 0.04
 MEDICAL_FAILURE: Final[float] = 0.05
 # [GK] women head about 15% of poor households.
 FEMALE_HEAD: Final[float] = 0.15
+# [GK] 评级授信: by 2020 banks rated and granted a credit line to most registered poor
+#     households able to work (应评尽评、应授尽授); about a third of poor households had
+#     borrowed 扶贫小额信贷 (5 万元以下, 3 年, 免担保免抵押, 财政贴息). Independent of the cause.
+CREDIT_RATED_WITH_LABOUR: Final[float] = 0.8
 
 # --- Villages --------------------------------------------------------------------------
 # [C] 12.8万 poor villages nationally; [GK] in a poverty county 30-45% of the administrative

@@ -172,7 +172,9 @@ class Drawn:
     main_cause: str
 
 
-def draw_indicators(rng: Random, ctx: Context, causes: Table, poor: bool) -> tuple[Drawn, list]:
+def draw_indicators(
+    rng: Random, ctx: Context, causes: Table, poor: bool, credit_rng: Random | None = None
+) -> tuple[Drawn, list]:
     """One household's indicators as the tail of a households.csv row (from `size` on,
     without head_birth_year), plus the values surveys need."""
     th = ctx.thresholds
@@ -304,7 +306,13 @@ def draw_indicators(rng: Random, ctx: Context, causes: Table, poor: bool) -> tup
     edu_ok = sure or not (students or size >= 3) or rng.random() >= d.EDUCATION_FAILURE
     medical = sure or rng.random() >= d.MEDICAL_FAILURE
     water = "water" not in causes_set
-    credit = "capital" not in causes_set if labour else rng.random() < 0.5
+    # has_credit_access is 评级授信 (the bank rated the household and granted a credit line),
+    # a judgment of repayment, not a cause: a 缺资金 household is what microcredit is for.
+    # Drawn apart from the causes, on a stream of its own (the other draws stay as they were).
+    if labour:
+        credit = (credit_rng or rng).random() < d.CREDIT_RATED_WITH_LABOUR
+    else:
+        credit = rng.random() < 0.5
 
     row = [
         size,
