@@ -157,6 +157,14 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         schedule=ScheduleDef(cron="0 9 * * *", summary="every day at 09:00"),
     ),
     DeploymentDef(
+        name="procedure-forms",
+        entrypoint="flows/procedure_forms.py:procedure_forms",
+        stage="procedures",
+        description="Decide procedure stages (识别, 贫困户退出, 贫困村退出) in the Prefect UI: "
+        "the run suspends with one form per signing body and stage — 民主评议 with its tally, "
+        "核实, 户认可 with who signed, 乡镇审核, 县级审批, 公告 — judged like the CLI.",
+    ),
+    DeploymentDef(
         name="monthly-progress-evaluation",
         entrypoint="flows/scheduled.py:monthly_progress_evaluation",
         stage="evaluation",

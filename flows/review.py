@@ -87,11 +87,15 @@ class ReviewForm(RunInput):
     )
 
 
-def _wait(form: dict[str, Any], timeout: int, poll: int) -> ReviewForm:
+def _wait(
+    form: dict[str, Any], timeout: int, poll: int, model_cls: type[RunInput] = ReviewForm
+) -> Any:
+    """Suspend (a deployment's top-level run) or pause (elsewhere) for the form's input;
+    the procedure forms (`flows.procedure_forms`) wait the same way."""
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
     from prefect.runtime import deployment, flow_run
 
-    model = ReviewForm.with_initial_data(description=form["markdown"])
+    model = model_cls.with_initial_data(description=form["markdown"])
     if deployment.id and not flow_run.parent_flow_run_id:
         return suspend_flow_run(wait_for_input=model, timeout=timeout, key=form["key"])
     return pause_flow_run(
