@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 from zhucun.flows.common import artifact_key
+from zhucun.flows.lifecycle_common import tag_run
 from zhucun.flows.parameters import CountyCode, CycleYear
 from zhucun.flows.review import MAX_FORMS_PER_RUN, _wait
 from zhucun.tasks.procedure_forms import form_task, pending_forms_task, submit_task
@@ -122,8 +123,15 @@ def procedure_forms(
         wait_timeout_seconds: How long a form waits; empty means the policy's review deadline.
         poll_seconds: How often a paused run checks for its input (in-process pauses).
     """
+    tag_run(county, cycle_year)
     summary: dict[str, Any] = {"procedure": procedure, "forms": 0, "accepted": 0, "refused": 0}
-    units = pending_forms_task(county, procedure, cycle_year)
+    skipped: set[tuple[str, str]] = set()  # a unit whose cases nobody can take up now
+
+    def pending() -> list[dict[str, Any]]:
+        units = pending_forms_task(county, procedure, cycle_year)
+        return [u for u in units if (u["stage"], u["area"]) not in skipped]
+
+    units = pending()
     while units and summary["forms"] < MAX_FORMS_PER_RUN:
         u = units[0]
         args = (county, procedure, cycle_year, u["area"], u["stage"], u["villages"])
@@ -139,7 +147,9 @@ def procedure_forms(
                 counts = submit_task(*args, answer.model_dump(include=fields))
                 summary["accepted"] += counts["accepted"]
                 summary["refused"] += counts["refused"]
-        units = pending_forms_task(county, procedure, cycle_year)
+        else:
+            skipped.add((u["stage"], u["area"]))
+        units = pending()
     create_markdown_artifact(
         markdown=f"# {procedure} {county} {cycle_year}\n\nForms answered: {summary['forms']}; "
         f"decisions accepted {summary['accepted']}, refused {summary['refused']}. Cases now "
