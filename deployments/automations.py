@@ -6,6 +6,11 @@
   through the `zhucun-notify` block, a `CustomWebhookNotificationBlock` posting to a local
   URL (the stack's notification sink, `deployments/notify_sink.py`): works offline.
 - `zhucun-dispatch-shortage-notify`: a `zhucun.dispatch.shortage` event notifies likewise.
+- `zhucun-monitoring-clue-overdue-notify` and `zhucun-monitoring-no-measure-notify`: the
+  daily monitoring clocks' `zhucun.monitoring.clue-overdue` (a clue undecided past its 15
+  days) and `zhucun.monitoring.case-without-measure` (a monitored household without a
+  development measure a month after identification) notify the township likewise; the
+  payload carries counts by township code, never a household.
 
 Event contract (emitted through `flows.common.emit`, non-personal payloads): the resource id
 is `zhucun.village.<village_code>` (or `zhucun.county.<code>` for county-wide events) and the
@@ -23,6 +28,9 @@ EXIT_ELIGIBLE = "zhucun.village.exit-eligible"
 RELAPSE_RISK = "zhucun.household.relapse-risk"
 REVIEW_OVERDUE = "zhucun.review.overdue"
 DISPATCH_SHORTAGE = "zhucun.dispatch.shortage"
+# emitted by flows/monitoring_clock.py (one per county and clock, counts by township)
+CLUE_OVERDUE = "zhucun.monitoring.clue-overdue"
+CASE_WITHOUT_MEASURE = "zhucun.monitoring.case-without-measure"
 EXIT_REVIEW_DEPLOYMENT = "village-exit-review/village-exit-review"
 
 
@@ -98,6 +106,19 @@ def automation_specs(exit_deployment_id: Any, notify_block_id: Any | None) -> li
                 DISPATCH_SHORTAGE,
                 "zhucun: cadre shortage",
                 "A village could not get a full resident team",
+            ),
+            (
+                "zhucun-monitoring-clue-overdue-notify",
+                CLUE_OVERDUE,
+                "zhucun: 监测线索逾期未核实 (township)",
+                "Monitoring clues undecided past their 15 days, by township",
+            ),
+            (
+                "zhucun-monitoring-no-measure-notify",
+                CASE_WITHOUT_MEASURE,
+                "zhucun: 监测对象超1个月无开发式帮扶措施 (township)",
+                "Monitored households without a development measure a month after "
+                "identification, by township",
             ),
         ):
             specs.append(

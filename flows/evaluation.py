@@ -12,6 +12,7 @@ from zhucun.flows.parameters import CountyCode, Period
 from zhucun.tasks.common import Scope
 from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
 from zhucun.tasks.lifecycle_db import merge_counts
+from zhucun.tasks.monitoring_picture import monitoring_picture_task, picture_markdown
 
 
 def emit_relapse_risk(county: str, period: str, parts: list[dict[str, dict[str, Any]]]) -> int:
@@ -123,11 +124,13 @@ def evaluate_progress(
     name="monitor-relapse", flow_run_name="monitoring-{county}-{period}", task_runner=task_runner()
 )
 def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[str, Any]:
-    """Monthly monitoring (防止返贫动态监测) of every rural household: open a case for each
-    one the monitoring rules make a monitoring object (exited under the threshold, never
-    registered under it, or floored by a shock whatever its income — from its surveys of
-    the last 12 months and its clues), join its open clues to the case; track and close
-    open cases by the rules.
+    """Monthly monitoring (防止返贫动态监测) of every rural household: each one the monitoring
+    rules find (exited under the threshold, never registered under it, or floored by a
+    shock whatever its income — from its surveys of the last 12 months and its clues) gets
+    a pending case and its identification procedure (`monitor`: it becomes a monitoring
+    object at the county's approval), its open clues join the case; each monitored
+    household meeting the six conditions of 风险消除 gets its `relieve` procedure (closed
+    only at its announcement). Publishes the county's monitoring picture (counts only).
 
     Args:
         county: 6-digit code of the county to monitor (e.g. 522626).
@@ -150,14 +153,28 @@ def monitor_relapse(county: CountyCode, period: Period | None = None) -> dict[st
     )
     create_markdown_artifact(
         markdown=(
-            f"# Relapse monitoring {scope.county} {period}\n\n"
-            "| at risk | opened | clues joined to a case | closed | still open (reviewed) |\n"
+            f"# 防止返贫监测 {scope.county} {period}\n\n"
+            "| 发现风险 | 新启动识别程序 | 线索并入 | 监测中（已核查） | 启动风险消除程序 |\n"
             "|---|---|---|---|---|\n"
-            f"| {totals.get('at_risk', 0)} | {totals.get('opened', 0)} | "
-            f"{totals.get('clues_linked', 0)} | {totals.get('closed', 0)} | "
-            f"{totals.get('tracked', 0)} |\n"
+            f"| {totals.get('at_risk', 0)} | {totals.get('monitor_cases', 0)} | "
+            f"{totals.get('clues_linked', 0)} | {totals.get('tracked', 0)} | "
+            f"{totals.get('relieve_cases', 0)} |\n"
         ),
         key=artifact_key("monitoring", scope.label, period),
-        description="Monitoring cases opened and closed (风险消除) in this run.",
+        description="Monitoring run: households found (their identification procedure "
+        "opened), clues joined, monitored households checked, risk elimination opened.",
     )
-    return {"stage": "monitoring", "period": period, **totals, "chunks": len(parts)}
+    picture = monitoring_picture_task(scope.county, period)
+    create_markdown_artifact(
+        markdown=picture_markdown(picture),
+        key=artifact_key("monitoring-picture", scope.county, period),
+        description="The county's monitoring picture: cases by category, risk types, age "
+        "of open clues, eliminated this month (counts only).",
+    )
+    return {
+        "stage": "monitoring",
+        "period": period,
+        **totals,
+        "eliminated_this_month": picture["eliminated_this_month"],
+        "chunks": len(parts),
+    }

@@ -260,6 +260,8 @@ class ReviewSubject(StrEnum):
     identify = "identify"
     exit = "exit"
     vexit = "vexit"
+    monitor = "monitor"
+    relieve = "relieve"
 
 
 REVIEW_STAGE_ZH: dict[ReviewStage, str] = {
@@ -282,6 +284,8 @@ REVIEW_SUBJECT_ZH: dict[ReviewSubject, str] = {
     ReviewSubject.identify: "贫困户识别",
     ReviewSubject.exit: "贫困户退出",
     ReviewSubject.vexit: "贫困村退出",
+    ReviewSubject.monitor: "监测对象识别",
+    ReviewSubject.relieve: "风险消除",
 }
 
 
@@ -326,8 +330,14 @@ class EvaluationOutcome(StrEnum):
 
 
 class MonitoringStatus(StrEnum):
+    """pending: found by the monthly run, its `monitor` procedure under way — not yet a
+    monitoring object; open: announced (纳入监测); closed: 风险消除 announced; rejected: the
+    procedure refused it (the row stays, as history)."""
+
+    pending = "pending"
     open = "open"
     closed = "closed"
+    rejected = "rejected"
 
 
 class DeliveryState(StrEnum):

@@ -37,15 +37,18 @@ class VillageStatus(SQLModel, table=True):
 
 
 class MonitoringCase(SQLModel, table=True):
-    """A household under relapse monitoring; at most one open case per household."""
+    """A household under monitoring (防止返贫监测对象): at most one live case (pending or
+    open) per household, by the database. `pending` while its `monitor` procedure runs;
+    `open` from the announcement (`opened_on` is then the day it became a monitoring
+    object); `closed` when its `relieve` procedure is announced (风险消除)."""
 
     __table_args__ = (
         Index(
             "uq_monitoring_open",
             "household_id",
             unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status IN ('open', 'pending')"),
+            postgresql_where=text("status IN ('open', 'pending')"),
         ),
     )
 
@@ -56,7 +59,7 @@ class MonitoringCase(SQLModel, table=True):
     trigger: str  # income_below_threshold / shock:<kind>
     opened_period: str = Field(max_length=7)
     opened_on: date
-    status: str = Field(default="open", max_length=10)
+    status: str = Field(default="open", max_length=10)  # MonitoringStatus
     stable_since: str | None = Field(default=None, max_length=7)
     closed_period: str | None = Field(default=None, max_length=7)
     closed_reason: str | None = None

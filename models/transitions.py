@@ -52,8 +52,12 @@ HOUSEHOLD: Mapping[str, frozenset[str]] = {
 }
 
 MONITORING: Mapping[str, frozenset[str]] = {
+    # found → announced by its `monitor` procedure (纳入监测), or refused by it
+    "pending": frozenset({"open", "rejected"}),
+    # 风险消除: only when its `relieve` procedure is announced
     "open": frozenset({"closed"}),
     "closed": frozenset(),
+    "rejected": frozenset(),
 }
 
 # A monitoring clue (MonitoringClue) becomes a case or is dismissed; it never disappears.

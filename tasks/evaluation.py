@@ -3,7 +3,10 @@
 A household is evaluated once per period: its `Evaluation` row and the status change it
 caused (exited → relapsed) are written in the same transaction, so a re-run skips it
 (idempotent) and a run that stopped halfway evaluates only the rest (resumable).
-Monitoring cases are opened, tracked (`stable_since`) and closed by `rules.exit`.
+The evaluation *reports* households at risk (outcomes monitor and relapse, and the
+relapse-risk events): who becomes a monitoring object is decided by the monitoring run
+alone (`monitor_chunk`, by `rules.monitoring`, through the `monitor` procedure), so one
+household is never found by two rules.
 
 Exit is proposed, never flipped: a poor household meeting the conditions goes on the 预退出
 list (`ExitProposal`, by `tasks.delivery.propose_exits`: income steadily above the line, the
@@ -34,7 +37,9 @@ from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import propose_exits
 from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
 from zhucun.tasks.monitoring_cases import monitor_households, period_end, registry_situation
+from zhucun.tasks.monitoring_procedures import open_monitor, open_relieve
 from zhucun.tasks.monitoring_run import identify_chunk, link_clues, record_risk_types
+from zhucun.tasks.review_lock import server_today
 from zhucun.tasks.safety import guarded
 from zhucun.tasks.sql import upsert
 
@@ -112,7 +117,6 @@ def evaluate_chunk(
     todo = len(done) < len(households)
     situations = _latest_surveys(session, villages, end) if todo else {}
     evals, status_updates, audits = [], [], []
-    to_open: dict[str, tuple[str, str]] = {}
     outcomes: Counter[str] = Counter()
     per_village: dict[str, Counter[str]] = defaultdict(Counter)
     risk: dict[str, list[str]] = defaultdict(list)
@@ -156,8 +160,6 @@ def evaluate_chunk(
             h["status"] = e.new_status
         if e.outcome == EvaluationOutcome.exit and h["status"] in POOR_STATUSES:
             candidates.append((hid, h["village_code"]))
-        if e.open_case:
-            to_open[hid] = (e.open_case, e.trigger or "")
         if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
             risk[h["village_code"]].append(hid)
     if evals:
@@ -168,15 +170,8 @@ def evaluate_chunk(
             session.execute(update(Household), same)
     audit_many(session, audits)
     proposals = propose_exits(session, period=period, end=end, candidates=candidates, policy=policy)
-    monitoring = monitor_households(
-        session,
-        period=period,
-        policy=policy,
-        households=[h for h in households if h["household_id"] not in done],
-        situations=situations,
-        to_open=to_open,
-    )
-    monitoring.pop("opened_by_village")
+    # reported, never opened: the monitoring run (monitor_chunk) decides who is monitored
+    monitoring = {"at_risk_reported": sum(len(hs) for hs in risk.values())}
     villages_out = village_statuses(session, villages, period, policy)
     for row in villages_out:
         row.update(
@@ -317,31 +312,32 @@ def evaluate_progress_task(
 
 
 def monitor_chunk(
-    session: Session, county: str, period: str, villages: Sequence[str]
+    session: Session, county: str, period: str, villages: Sequence[str], today: date | None = None
 ) -> dict[str, Any]:
-    """Only the monitoring part: open cases for every rural household the monitoring
-    rules make a monitoring object (exited, never registered, any shock —
-    `tasks.monitoring_run`), link their open clues to the case, track and close open
-    cases; no evaluation rows, no status changes."""
+    """Only the monitoring: every rural household the monitoring rules find
+    (`tasks.monitoring_run`) gets a pending case and its `monitor` procedure (it becomes a
+    monitoring object at the announcement), its open clues join the case; each open case
+    whose six conditions of 风险消除 hold gets its `relieve` procedure. No evaluation rows,
+    no status changes. `today`: the procedures' opening day (default the server's)."""
     end = period_end(period)
+    today = today or server_today()
     policy = policy_for(session, county, end.year)
-    households = _households(session, villages)
-    situations = _latest_surveys(session, villages, end)
     found, candidates = identify_chunk(session, villages, end, policy)
-    registered = {h["household_id"] for h in households}
-    households += [h for h in candidates if h["household_id"] not in registered]
     to_open = {hid: (f.category, f.trigger) for hid, f in found.items()}
     result = monitor_households(
-        session,
-        period=period,
-        policy=policy,
-        households=households,
-        situations=situations,
-        to_open=to_open,
+        session, period=period, policy=policy, households=candidates, to_open=to_open
     )
     record_risk_types(session, period, found)
     result["clues_linked"] = link_clues(session, villages, end)
     opened = result.pop("opened_by_village")
+    proc_policy = policy_for(session, county, today.year)
+    rows = [dict(subject_id=h, village_code=v) for v, hs in sorted(opened.items()) for h in hs]
+    result["monitor_cases"] = open_monitor(session, rows, policy=proc_policy, today=today)
+    relieve = result.pop("relieve")
+    result["relieve_due"] = len(relieve)
+    result["relieve_cases"] = open_relieve(session, relieve, policy=proc_policy, today=today)
+    for condition, n in sorted(result.pop("held_by").items()):
+        result[f"held_{condition}"] = n
     return {
         **result,
         "at_risk": len(to_open),
@@ -360,7 +356,8 @@ def monitor_chunk(
 )
 @guarded
 def monitor_relapse_task(
-    county: str, period: str, villages: list[str], chunk_no: int = 0
+    county: str, period: str, villages: list[str], chunk_no: int = 0, today: str | None = None
 ) -> dict[str, Any]:
     with session_scope() as session:
-        return monitor_chunk(session, county, period, villages)
+        day = date.fromisoformat(today) if today else None
+        return monitor_chunk(session, county, period, villages, day)

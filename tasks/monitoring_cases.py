@@ -1,29 +1,30 @@
-"""Monitoring cases (防止返贫监测) over a chunk: open the cases the caller decided, then
-track (`stable_since`) and close (风险消除) the open ones by `rules.exit.review_case`, with
-one audit row each. Shared by the evaluation and the monitoring run; the opening rules
-live with the callers (`tasks.monitoring_run` for every rural household)."""
+"""Monitoring cases (防止返贫监测) over a chunk: record the households the monitoring run
+found as `pending` cases (their `monitor` procedure decides), and check the open cases
+against the six conditions of 风险消除 (`rules.monitoring.check_elimination`): the ones
+that meet them are proposed for their `relieve` procedure — nothing closes here, the
+announcement does (`tasks.monitoring_procedures`). The opening rules live in
+`tasks.monitoring_run`."""
 
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlmodel import Session
-from zhucun.models import MonitoringCase
+from zhucun.models import MonitoringCase, Survey
 from zhucun.models.enums import MonitoringStatus
-from zhucun.models.transitions import check_transition
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import delivered_counts
 
 from zhucun.policy import Policy
-from zhucun.rules import exit as exit_rules
+from zhucun.rules import monitoring as rules
 from zhucun.rules.exit import Situation
 
-ACTOR = "zhucun:evaluate_progress"
+ACTOR = "zhucun:monitoring"
 
 
 def period_end(period: str) -> date:
@@ -50,41 +51,64 @@ def _measure_counts(
     return delivered_counts(session, ids, first_year, last_year)
 
 
+def _incomes(
+    session: Session, ids: Sequence[str], end: date
+) -> dict[str, list[tuple[date, float]]]:
+    """Each household's surveyed per-capita incomes up to `end` (income steady for six
+    months needs the survey before the window too)."""
+    out: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for part in range(0, len(ids), 500):
+        for hid, day, income in session.execute(
+            select(Survey.household_id, Survey.survey_date, Survey.per_capita_income_yuan).where(
+                Survey.household_id.in_(ids[part : part + 500]), Survey.survey_date <= end
+            )
+        ):
+            out[hid].append((day, float(income)))
+    return out
+
+
 def monitor_households(
     session: Session,
     *,
     period: str,
     policy: Policy,
     households: Sequence[dict[str, Any]],
-    situations: dict[str, Situation],
     to_open: dict[str, tuple[str, str]],
 ) -> dict[str, Any]:
-    """Open the cases in `to_open` (household → (category, trigger)) that have no open case,
-    then track or close every other open case of these households."""
+    """Record the households of `to_open` (household → (category, trigger)) without a live
+    case as `pending`, then check every open case of these households for 风险消除.
+
+    `households` are the candidate rows of `tasks.monitoring_run` (with the 12-month
+    figures `income_12m`, `rigid_pc`, `missing`). Returns the counts, the new pending
+    cases by village and `relieve`: the rows whose six conditions hold."""
     ids = [h["household_id"] for h in households]
+    empty = {"opened": 0, "tracked": 0, "relieve": [], "opened_by_village": {}, "held_by": {}}
     if not ids:
-        return {"opened": 0, "closed": 0, "tracked": 0, "opened_by_village": {}}
+        return empty
     by_id = {h["household_id"]: h for h in households}
-    cases = list(
-        session.execute(
-            select(
-                MonitoringCase.id,
-                MonitoringCase.household_id,
-                MonitoringCase.opened_period,
-                MonitoringCase.stable_since,
-                MonitoringCase.status,
-                MonitoringCase.closed_period,
-            ).where(MonitoringCase.household_id.in_(ids))
+    cases = []
+    for part in range(0, len(ids), 500):
+        cases += list(
+            session.execute(
+                select(
+                    MonitoringCase.id,
+                    MonitoringCase.household_id,
+                    MonitoringCase.opened_period,
+                    MonitoringCase.opened_on,
+                    MonitoringCase.status,
+                    MonitoringCase.closed_period,
+                ).where(MonitoringCase.household_id.in_(ids[part : part + 500]))
+            )
         )
-    )
-    open_by_hh = {c.household_id: c for c in cases if c.status == MonitoringStatus.open}
+    live = {MonitoringStatus.open.value, MonitoringStatus.pending.value}
+    live_by_hh = {c.household_id: c for c in cases if c.status in live}
     touched = {
         c.household_id for c in cases if c.opened_period == period or c.closed_period == period
     }
     end = period_end(period)
     new_rows, audits = [], []
     for hid, (category, trigger) in sorted(to_open.items()):
-        if hid in open_by_hh or hid in touched:
+        if hid in live_by_hh or hid in touched:
             continue
         new_rows.append(
             dict(
@@ -94,78 +118,56 @@ def monitor_households(
                 trigger=trigger,
                 opened_period=period,
                 opened_on=end,
-                status=MonitoringStatus.open.value,
-            )
-        )
-        audits.append(
-            dict(
-                actor=ACTOR,
-                action="monitoring_opened",
-                entity="monitoring_case",
-                entity_id=hid,
-                after={"category": category, "trigger": trigger, "period": period},
+                status=MonitoringStatus.pending.value,
             )
         )
     if new_rows:
         session.execute(insert(MonitoringCase), new_rows)
+        audits.append(
+            dict(
+                actor=ACTOR,
+                action="monitoring_found",
+                entity="monitoring_case",
+                entity_id=f"{new_rows[0]['village_code'][:6]}/{period}",
+                after={"pending": len(new_rows), "period": period},
+            )
+        )
 
-    reviewable = [c for c in open_by_hh.values() if c.opened_period != period]
-    first_year = min((int(c.opened_period[:4]) for c in reviewable), default=end.year)
-    measures = _measure_counts(session, [c.household_id for c in reviewable], first_year, end.year)
-    updates, closed = [], 0
-    for c in reviewable:
-        hid = c.household_id
-        s = situations.get(hid) or registry_situation(by_id[hid])
-        review = exit_rules.review_case(
-            opened_period=c.opened_period,
-            stable_since=c.stable_since,
-            period=period,
-            situation=s,
-            labour_count=int(by_id[hid]["labour_count"]),
-            measures=measures.get(hid, 0),
+    reviewable = [
+        c
+        for c in live_by_hh.values()
+        if c.status == MonitoringStatus.open.value and "income_12m" in by_id[c.household_id]
+    ]
+    review_ids = sorted(c.household_id for c in reviewable)
+    first_year = min((c.opened_on.year for c in reviewable), default=end.year)
+    measures = _measure_counts(session, review_ids, first_year, end.year)
+    incomes = _incomes(session, review_ids, end) if review_ids else {}
+    relieve: list[dict[str, str]] = []
+    held_by: Counter[str] = Counter()
+    for c in sorted(reviewable, key=lambda c: c.household_id):
+        h = by_id[c.household_id]
+        result = rules.check_elimination(
+            surveys=incomes.get(c.household_id, []),
+            on=end,
+            identified_on=c.opened_on,
+            income=h["income_12m"],
+            rigid=h["rigid_pc"],
+            missing_guarantees=h["missing"],
+            delivered_measures=measures.get(c.household_id, 0),
+            labour_count=int(h["labour_count"]),
             policy=policy,
         )
-        if review.close:
-            check_transition("monitoring", c.status, MonitoringStatus.closed)
-            updates.append(
-                dict(
-                    id=c.id,
-                    stable_since=review.stable_since,
-                    status=MonitoringStatus.closed.value,
-                    closed_period=period,
-                    closed_reason=review.reason,
-                )
-            )
-            audits.append(
-                dict(
-                    actor=ACTOR,
-                    action="monitoring_closed",
-                    entity="monitoring_case",
-                    entity_id=hid,
-                    before={"status": "open"},
-                    after={"status": "closed", "period": period, "reason": review.reason},
-                )
-            )
-            closed += 1
-        elif review.stable_since != c.stable_since:
-            updates.append(
-                dict(
-                    id=c.id,
-                    stable_since=review.stable_since,
-                    status=c.status,
-                    closed_period=None,
-                    closed_reason=None,
-                )
-            )
-    if updates:
-        session.execute(update(MonitoringCase), updates)
+        if result.eliminate:
+            relieve.append(dict(subject_id=c.household_id, village_code=h["village_code"]))
+        held_by.update(result.failed)
     audit_many(session, audits)
     by_village: dict[str, list[str]] = defaultdict(list)
     for r in new_rows:
         by_village[r["village_code"]].append(r["household_id"])
     return {
         "opened": len(new_rows),
-        "closed": closed,
-        "tracked": len(reviewable) - closed,
+        "tracked": len(reviewable),
+        "relieve": relieve,
         "opened_by_village": dict(by_village),
+        "held_by": dict(held_by),
     }

@@ -1,13 +1,14 @@
 """Who becomes a monitoring object this month (防止返贫监测对象识别), set-based over a chunk of
 villages: every rural household with something known of its year — an exited household
-always, a never-registered one when a survey of the last 12 months, an open clue or an
-open case says something of it. A few statements load the latest survey of the window,
+always, a never-registered one when a survey of the last 12 months, an open clue or a
+live case says something of it. A few statements load the latest survey of the window,
 the shocks, the open clues and the candidates as plain rows; `zhucun.rules.monitoring`
 decides each; the writes are bulk (the cases' risk types, the clues that became a case).
 
 The registry's own figure of a never-registered household is years old (its card): on
 its own it opens nothing — the monitoring acts on fresh information, from the channels
-and the visits. The tracking and closing of open cases stay with `tasks.evaluation`."""
+and the visits. What is found goes through the `monitor` procedure; open cases are checked
+for 风险消除 in `tasks.monitoring_cases`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from zhucun.rules import monitoring as rules
 from zhucun.rules.exit import Situation
 
 ACTOR = "zhucun:monitoring"
+# a live case: found and in its `monitor` procedure (pending), or a monitoring object (open)
+LIVE = ("pending", "open")
 GUARANTEES = (
     "food_clothing_secure",
     "compulsory_education_ok",
@@ -118,7 +121,7 @@ def identify_chunk(
         kinds[hid].append(kind)
         if amount and on > start:
             amounts[hid].append(float(amount))
-    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, MC.status == "open"))
+    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, MC.status.in_(LIVE)))
     open_clue = exists(
         select(C.id).where(
             C.household_id == H.household_id,
@@ -148,6 +151,8 @@ def identify_chunk(
         size = int(h["size"])
         medical, education = float(h["medical_spending_yuan"]), float(h["education_spending_yuan"])
         rigid = rules.rigid_per_capita(size, medical, education, amounts.get(hid, ()))
+        # the 12-month figures, for the 风险消除 check of an open case (tasks.monitoring_cases)
+        h.update(income_12m=s.per_capita_income_yuan, rigid_pc=rigid, missing=missing)
         result = rules.identify(
             status=h["status"],
             income=s.per_capita_income_yuan,
@@ -194,17 +199,18 @@ def record_risk_types(session: Session, period: str, found: dict[str, Found]) ->
 
 
 def link_clues(session: Session, villages: Sequence[str], end: date) -> int:
-    """Open clues (up to `end`) of households with an open case become part of it: one
-    UPDATE. A clue of a household the rules do not monitor stays open — someone allowed
-    dismisses it with a reason; the daily clock flags it when it is late."""
+    """Open clues (up to `end`) of households with a live case (pending: its identification
+    procedure is under way; open) become part of it: one UPDATE. A clue of a household the
+    rules do not monitor stays open — someone allowed dismisses it with a reason; the daily
+    clock flags it when it is late."""
     check_transition("clue", ClueStatus.open, ClueStatus.case)
     C, MC = MonitoringClue, MonitoringCase
     case_id = (
         select(func.min(MC.id))
-        .where(MC.household_id == C.household_id, MC.status == "open")
+        .where(MC.household_id == C.household_id, MC.status.in_(LIVE))
         .scalar_subquery()
     )
-    has_case = exists(select(MC.id).where(MC.household_id == C.household_id, MC.status == "open"))
+    has_case = exists(select(MC.id).where(MC.household_id == C.household_id, MC.status.in_(LIVE)))
     result = session.execute(
         update(C)
         .where(

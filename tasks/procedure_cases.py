@@ -40,10 +40,36 @@ def open_cases(
     origin: str,
     policy: Policy,
     today: date,
+    reopen_rejected: bool = False,
 ) -> int:
     """Open one case per subject and cycle (rows: subject_id, village_code); a subject
-    that already has a case this cycle keeps it (the unique key), so re-runs open none."""
+    that already has a case this cycle keeps it (the unique key), so re-runs open none.
+    `reopen_rejected`: a subject whose case this cycle was refused starts again at the
+    first stage as a new version (monitoring: a household refused in March that a shock
+    brings back in August); the refused version stays in the ledger."""
     first = rules.stages_for(policy, procedure)[0].stage
+    reopened = 0
+    if reopen_rejected and rows:
+        sids = [r["subject_id"] for r in rows]
+        for part in range(0, len(sids), 500):
+            reopened += (
+                session.execute(
+                    update(ProcedureCase)
+                    .where(
+                        ProcedureCase.procedure == procedure,
+                        ProcedureCase.cycle_year == cycle_year,
+                        ProcedureCase.status == proc.REJECTED,
+                        ProcedureCase.subject_id.in_(sids[part : part + 500]),
+                    )
+                    .values(
+                        status=first,
+                        version=ProcedureCase.version + 1,
+                        closed_on=None,
+                        reason=f"opened again on {today} ({origin})",
+                    )
+                ).rowcount
+                or 0
+            )
     before = _count(session, procedure, cycle_year)
     insert_ignore(
         session,
@@ -63,7 +89,7 @@ def open_cases(
         ],
         ("procedure", "subject_id", "cycle_year"),
     )
-    opened = _count(session, procedure, cycle_year) - before
+    opened = _count(session, procedure, cycle_year) - before + reopened
     if opened:  # one row per batch: who opened how many (the cases say which)
         audit_many(
             session,
@@ -166,6 +192,10 @@ def _take_effect(
             .where(ExitProposal.household_id.in_(sids), ExitProposal.status == "proposed")
             .values(status=new)
         )
+    elif procedure in proc.MONITORING_PROCEDURES:
+        from zhucun.tasks.monitoring_procedures import take_effect
+
+        take_effect(session, procedure, status, sids, today, reason)
     elif procedure == "vexit" and status == proc.DONE:
         # 脱贫村: the teams stay through the transition period (2021: 过渡期内 脱贫村 keep
         # their resident teams), so nothing ends here; the village's exit year is set.

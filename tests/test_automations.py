@@ -33,6 +33,14 @@ def test_automation_specs_carry_the_village_and_period_from_the_event() -> None:
     }
     assert specs["zhucun-review-overdue-notify"].trigger.expect == {REVIEW_OVERDUE}
     assert "zhucun-dispatch-shortage-notify" in specs
+    # the monitoring clocks' events notify the township (same names as the flow emits)
+    from zhucun.flows.monitoring_clock import CASE_WITHOUT_MEASURE, CLUE_OVERDUE
+
+    assert specs["zhucun-monitoring-clue-overdue-notify"].trigger.expect == {CLUE_OVERDUE}
+    no_measure = specs["zhucun-monitoring-no-measure-notify"]
+    assert no_measure.trigger.expect == {CASE_WITHOUT_MEASURE}
+    action = no_measure.actions[0]
+    assert "payload" in action.body and "township" in action.subject
     # without a notification block only the exit review is created
     assert [s.name for s in automation_specs(uuid.uuid4(), None)] == [exit_review.name]
 
@@ -57,7 +65,7 @@ def test_automations_are_created_once_and_reapplying_changes_nothing(
     assert {r.action for r in again} == {"unchanged"}
     names = [a["name"] for a in api(stack["api_url"], "/automations/filter", {})]
     assert sorted(names) == sorted(stack["automations"])
-    assert len(names) == len(set(names)) == 3
+    assert len(names) == len(set(names)) == 5
 
 
 @pytest.mark.slow

@@ -199,8 +199,9 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
         .where(Household.household_id.in_(members))
         .values(status="exited", exited_period="2026-06")
     )
-    # July: one exited household falls under the monitoring threshold (evaluation);
-    # August: another one (the monitoring flow alone)
+    # July: one exited household falls under the monitoring threshold (the evaluation
+    # reports it, opens nothing); August: another one. The monitoring flow opens both
+    # identification procedures (formerly the evaluation opened the first: two rules)
     add_surveys(session, [survey(members[0], date(2026, 7, 3), 5_000.0)])
     add_surveys(session, [survey(members[1], date(2026, 8, 3), 5_000.0)])
     session.commit()
@@ -208,11 +209,14 @@ def test_evaluation_flow_exits_monitors_and_is_idempotent(
     assert july["outcomes"].get("monitor") == 1 and july["relapse_risk_events"] == 1
     assert july["newly_exit_eligible"] == [village]
     watched = monitor_relapse(COUNTY, "2026-08")
-    assert watched["opened"] == 1 and watched["relapse_risk_events"] == 1
+    assert watched["opened"] == watched["monitor_cases"] == 2
+    assert watched["relapse_risk_events"] == 2
     assert monitor_relapse(COUNTY, "2026-08")["opened"] == 0
     assert artifacts("monitoring-130624-2026-08")
+    picture = artifacts("monitoring-picture-130624-2026-08")
+    assert picture and "边缘易致贫户" in str(picture) and members[0] not in str(picture)
     events = wait_for_events(
-        {"zhucun.village.exit-eligible": 1, "zhucun.household.relapse-risk": 2}, started
+        {"zhucun.village.exit-eligible": 1, "zhucun.household.relapse-risk": 3}, started
     )
     assert {e.resource.id for e in events["zhucun.village.exit-eligible"]} == {
         f"zhucun.village.{village}"

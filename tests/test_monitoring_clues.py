@@ -317,22 +317,31 @@ def test_clues_and_cases_of_households_in_two_statements(
 def test_daily_flow_emits_one_event_per_county_with_counts(
     session: Session, county: SeedInfo, prefect_harness: None
 ) -> None:
-    from zhucun.flows.monitoring_clock import CLUE_OVERDUE, check_monitoring_clocks
+    from zhucun.flows.monitoring_clock import (
+        CASE_WITHOUT_MEASURE,
+        CLUE_OVERDUE,
+        check_monitoring_clocks,
+    )
 
-    a, b, c = _ordinary(county)[:3]
+    a, b, c, d = _ordinary(county)[:4]
     T.record_clues(
         session,
         [_clue(a, date(2026, 4, 1)), _clue(b, date(2026, 4, 2)), _clue(c, date(2026, 5, 19))],
         today=TODAY,
     )
+    _case(session, d, county.villages[-1], date(2026, 3, 31))  # no measure a month on
     session.commit()
     since = datetime.now(UTC)
     out = check_monitoring_clocks(COUNTY, today=TODAY.isoformat())
-    assert out["clues_overdue"] == 2 and out["events"] == 1
+    assert out["clues_overdue"] == 2 and out["cases_without_measure"] == 1
+    assert out["events"] == 2
     events = _wait_for_events(CLUE_OVERDUE, since)
     assert len(events) == 1 and events[0].resource.id == f"zhucun.county.{COUNTY}"
     assert events[0].payload["overdue"] == 2 and events[0].payload["by_township"] == {TOWNSHIP: 2}
-    assert not any(h in json.dumps(events[0].payload) for h in (a, b, c))
+    flagged = _wait_for_events(CASE_WITHOUT_MEASURE, since)
+    assert len(flagged) == 1 and flagged[0].payload["by_township"] == {TOWNSHIP: 1}
+    for e in (*events, *flagged):
+        assert not any(h in json.dumps(e.payload) for h in (a, b, c, d))
 
 
 def _wait_for_events(name: str, since: datetime, timeout: float = 20.0) -> list[Any]:

@@ -1,5 +1,6 @@
-"""Progress evaluation and relapse monitoring tasks on real rows (line 4,000 yuan and
-monitoring threshold from the 2026 policy)."""
+"""Progress evaluation tasks on real rows (line 4,000 yuan and monitoring threshold from
+the 2026 policy). The evaluation reports households at risk; monitoring cases and their
+risk elimination are the monitoring run's (tests/test_monitoring_procedures.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,9 @@ from zhucun.models import (
     Evaluation,
     Household,
     MonitoringCase,
-    Strategy,
-    StrategyMeasure,
     VillageStatus,
 )
-from zhucun.models.lifecycle import MeasureDelivery
-from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
+from zhucun.tasks.evaluation import evaluate_progress_task
 
 from tests.support.county import COUNTY, SeedInfo, add_surveys, seed_county
 from tests.support.lifecycle_fixtures import survey
@@ -115,28 +113,29 @@ def test_rerun_of_a_period_changes_nothing(session: Session, county: SeedInfo) -
     ] == counts
 
 
-def test_exited_household_under_the_monitoring_threshold_is_monitored(
+def test_evaluation_reports_households_at_risk_and_opens_no_case(
     session: Session, county: SeedInfo
 ) -> None:
-    """脱贫不稳定户: above the line but under 1.5× it."""
-    hid = county.poor_households[0]
-    set_status(session, hid, "exited")
-    add_surveys(session, [survey(hid, date(2026, 6, 1), THRESHOLD - 1)])
+    """脱贫不稳定户 (under 1.5x the line) and a shock are *reported* (outcome, relapse-risk
+    list); only the monitoring run decides who is monitored, by its own rules and
+    procedure (tests/test_monitoring_run.py, test_monitoring_procedures.py). Formerly the
+    evaluation opened cases by `rules.exit`: one household, two rules."""
+    under, shocked = county.poor_households[:2]
+    set_status(session, under, "exited")
+    set_status(session, shocked, "exited")
+    add_surveys(
+        session,
+        [
+            survey(under, date(2026, 6, 1), THRESHOLD - 1),
+            survey(shocked, date(2026, 6, 1), THRESHOLD * 2, shock="illness"),
+        ],
+    )
     session.commit()
-    evaluate(county, "2026-06")
-    assert outcome(session, hid, "2026-06").outcome == "monitor"
-    case = session.scalars(select(MonitoringCase)).one()
-    assert (case.household_id, case.category, case.status) == (hid, "unstable_exited", "open")
-
-
-def test_a_shock_opens_monitoring(session: Session, county: SeedInfo) -> None:
-    hid = county.poor_households[0]
-    set_status(session, hid, "exited")
-    add_surveys(session, [survey(hid, date(2026, 6, 1), THRESHOLD * 2, shock="illness")])
-    session.commit()
-    evaluate(county, "2026-06")
-    case = session.scalars(select(MonitoringCase)).one()
-    assert (case.category, case.trigger) == ("sudden_hardship", "shock:illness")
+    out = evaluate(county, "2026-06")
+    assert outcome(session, under, "2026-06").outcome == "monitor"
+    assert outcome(session, shocked, "2026-06").outcome == "monitor"
+    assert out["monitoring"] == {"at_risk_reported": 2}
+    assert session.scalars(select(MonitoringCase)).all() == []
 
 
 def test_exited_household_back_under_the_line_relapses(session: Session, county: SeedInfo) -> None:
@@ -148,7 +147,8 @@ def test_exited_household_back_under_the_line_relapses(session: Session, county:
     assert outcome(session, hid, "2026-06").outcome == "relapse"
     session.expire_all()
     assert session.get(Household, hid).status == "relapsed"
-    assert session.scalars(select(MonitoringCase.status)).one() == "open"
+    # registered poor again, helped as such: no monitoring case (rules.monitoring)
+    assert session.scalars(select(MonitoringCase)).all() == []
 
 
 def test_village_whose_poor_all_exit_becomes_exit_eligible_once(
@@ -175,98 +175,3 @@ def test_non_poor_village_is_never_exit_eligible(session: Session, county: SeedI
     result = evaluate(county, "2026-06")
     rich = [v for v in result["villages"] if v["village"] not in county.poor_villages]
     assert rich and not any(v["exit_eligible"] for v in rich)
-
-
-def _monitored(
-    session: Session, county: SeedInfo, *, labour: int, measures: bool, delivered: bool = True
-) -> str:
-    hid = county.poor_households[0]
-    set_status(session, hid, "exited", labour=labour)
-    session.add(
-        MonitoringCase(
-            household_id=hid,
-            village_code=county.villages[0],
-            category="unstable_exited",
-            trigger="income_below_threshold",
-            opened_period="2026-01",
-            opened_on=date(2026, 1, 31),
-        )
-    )
-    if measures:
-        s = Strategy(
-            household_id=hid,
-            village_code=county.villages[0],
-            cycle_year=2026,
-            measures=["industry"],
-            cost_yuan=5000,
-        )
-        session.add(s)
-        session.flush()
-        session.add(
-            StrategyMeasure(
-                strategy_id=s.id,
-                measure="industry",
-                answers_cause="other",
-                cost_yuan=5000,
-                provider="x",
-                expected_effect="y",
-            )
-        )
-        if delivered:  # risk elimination counts delivered measures only
-            session.add(
-                MeasureDelivery(
-                    household_id=hid,
-                    village_code=county.villages[0],
-                    cycle_year=2026,
-                    measure="industry",
-                    state="delivered",
-                    state_on=date(2026, 2, 1),
-                    spent_yuan=5000,
-                )
-            )
-    add_surveys(session, [survey(hid, date(2026, m, 15), THRESHOLD + 2000) for m in range(2, 10)])
-    session.commit()
-    return hid
-
-
-def run_months(county: SeedInfo, months: range) -> None:
-    for m in months:
-        monitor_relapse_task.fn(COUNTY, f"2026-{m:02d}", county.villages)
-
-
-def test_monitoring_closes_after_six_stable_months_with_a_measure(
-    session: Session, county: SeedInfo
-) -> None:
-    _monitored(session, county, labour=2, measures=True)
-    run_months(county, range(2, 8))  # stable since 2026-02; 2026-07 is only 5 months
-    session.expire_all()
-    case = session.scalars(select(MonitoringCase)).one()
-    assert (case.status, case.stable_since) == ("open", "2026-02")
-    run_months(county, range(8, 9))
-    session.expire_all()
-    case = session.scalars(select(MonitoringCase)).one()
-    assert (case.status, case.closed_period) == ("closed", "2026-08")
-    assert session.scalars(select(AuditEvent).where(AuditEvent.action == "monitoring_closed")).one()
-
-
-def test_monitoring_not_closed_without_a_measure(session: Session, county: SeedInfo) -> None:
-    _monitored(session, county, labour=2, measures=False)
-    run_months(county, range(2, 10))
-    assert session.scalars(select(MonitoringCase.status)).one() == "open"
-
-
-def test_monitoring_not_closed_on_a_measure_never_delivered(
-    session: Session, county: SeedInfo
-) -> None:
-    """风险消除 needs a measure the household received: one only drafted does not count."""
-    _monitored(session, county, labour=2, measures=True, delivered=False)
-    run_months(county, range(2, 10))
-    assert session.scalars(select(MonitoringCase.status)).one() == "open"
-
-
-def test_monitoring_never_closed_for_a_household_without_labour(
-    session: Session, county: SeedInfo
-) -> None:
-    _monitored(session, county, labour=0, measures=True)
-    run_months(county, range(2, 10))
-    assert session.scalars(select(MonitoringCase.status)).one() == "open"

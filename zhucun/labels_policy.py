@@ -46,6 +46,10 @@ POLICY_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "review_stages_strategy": ("一户一策审核环节", "review stages of a household strategy"),
         "review_stages_plan": ("村发展规划审核环节", "review stages of a village plan"),
         "procedure_stages": ("识别与退出程序", "identification and exit procedures"),
+        "monitoring_procedure_stages": (
+            "监测对象识别与风险消除程序",
+            "monitoring identification and risk elimination procedures",
+        ),
         "crosscheck_exclusions": ("数据比对排除情形", "cross-check exclusions"),
         "county_exit_thresholds": ("贫困县退出三率一度标准", "county exit check (三率一度)"),
         "working_age": ("劳动年龄（岁）", "working age (years)"),
@@ -113,6 +117,8 @@ POLICY_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "identify": ("贫困户识别", "identification"),
         "exit": ("贫困户退出", "household exit"),
         "vexit": ("贫困村退出", "village exit"),
+        "monitor": ("防止返贫监测对象识别", "monitoring identification"),
+        "relieve": ("风险消除", "risk elimination"),
     },
     "stage_kind": {
         "decide": ("审核决定", "decision"),

@@ -5,7 +5,8 @@ alerts (部门筛查预警) or cadres' visit findings (干部走访排查) — a
 as file:row:column — `clues list` shows the clues with their 15-day clock, overdue first,
 and `clues dismiss` closes one with its reason, by someone the policy allows. A clue is
 never deleted. Output names no person and shows no note (a report may quote a diagnosis);
-villages are shown with their names."""
+villages are shown with their names. `identify …` and `relieve …` are the two procedures
+(监测对象识别, 风险消除) on the engine every procedure uses (`commands_procedure.build`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from typing import Annotated, Any
 
 import typer
 
+from zhucun.cli.commands_procedure import Households, On, Year, build, decide_cases
+from zhucun.cli.commands_procedure import Json as JsonOption
 from zhucun.cli.output import emit_json, err_console, fail, say
 from zhucun.labels import tr
 
 monitor_app = typer.Typer(
     rich_markup_mode="markdown",
-    help="Monitoring against falling back into poverty (防止返贫监测): clues and their clock.",
+    help="Monitoring against falling back into poverty (防止返贫监测): clues and their clock, "
+    "the identification of monitoring objects and risk elimination (风险消除).",
     no_args_is_help=True,
 )
 clues_app = typer.Typer(
@@ -240,5 +244,46 @@ def dismiss_command(
     say(tr(f"线索 {clue} 已排除", f"clue {clue} dismissed"))
 
 
+# --- The procedures: identification of a monitoring object, risk elimination (风险消除) ----
+
+
+def _procedure_apps() -> tuple[typer.Typer, typer.Typer]:
+    """`monitor identify …` and `monitor relieve …`: the commands every procedure has (list,
+    decide, object), built by the one function the other procedures use, and the consent."""
+    identify = build(
+        "monitor",
+        "Identification of a monitoring object (监测对象识别): 入户核实+承诺授权 ▸ 信息比对 ▸ "
+        "民主评议 ▸ 村内公示 (5 days, once) ▸ 乡镇审核 ▸ 县级审定 — the household is a "
+        "monitoring object from the county's approval. The monthly run opens the cases.",
+    )
+    relieve = build(
+        "relieve",
+        "Risk elimination (风险消除): 入户核实 ▸ 民主评议 ▸ 公示 ▸ 乡镇审核 ▸ 公告 — the case "
+        "closes at the announcement. The monthly run opens it when all six conditions hold.",
+    )
+
+    @identify.command("consent")
+    def consent(
+        household: Households,
+        by: Annotated[
+            str, typer.Option("--by", help="Who of the household signed (户主 or a member)")
+        ],
+        reviewer: Annotated[str, typer.Option("--reviewer", help="The cadre who visited")],
+        on: On = None,
+        year: Year = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """入户核实 and 承诺授权: the household consents to the checks of its information (who
+        signed is recorded); a household that refuses is rejected with `decide --decision
+        reject`, never signed for."""
+        decide_cases("monitor", household, "visit", reviewer, "approve", None, on, year,
+                     {"acknowledged_by": by}, as_json)  # fmt: skip
+
+    return identify, relieve
+
+
 def register(app: typer.Typer) -> None:
+    identify, relieve = _procedure_apps()
+    monitor_app.add_typer(identify, name="identify")
+    monitor_app.add_typer(relieve, name="relieve")
     app.add_typer(monitor_app, name="monitor")

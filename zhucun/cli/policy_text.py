@@ -21,6 +21,7 @@ CODE_KINDS = {
     "sponsor_budget_yuan": "agency_level",
     "cause_thresholds": "cause_threshold",
     "procedure_stages": "procedure",
+    "monitoring_procedure_stages": "procedure",
     "crosscheck_exclusions": "crosscheck",
 }
 # the label kind of a mapping's values

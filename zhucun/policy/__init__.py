@@ -68,6 +68,9 @@ class Policy(BaseModel):
     review_stages_plan: list[ReviewStageRule]
     # procedures on the same engine: identification (识别), household exit, village exit
     procedure_stages: dict[str, list[ReviewStageRule]] = {}
+    # 防止返贫监测 on the same engine: identification of a monitoring object, 风险消除 (a key
+    # of its own so that `db upgrade` seeds it into a database seeded before it existed)
+    monitoring_procedure_stages: dict[str, list[ReviewStageRule]] = {}
     crosscheck_exclusions: dict[str, dict[str, str]] = {}
     monitoring_min_months: int
     monitoring_min_measures: int

@@ -27,11 +27,19 @@ from typing import Any
 
 from zhucun.policy import ReviewStageRule
 
-PROCEDURES = ("identify", "exit", "vexit")
-HOUSEHOLD_PROCEDURES = frozenset({"identify", "exit"})
+PROCEDURES = ("identify", "exit", "vexit", "monitor", "relieve")
+# 防止返贫监测: a monitoring object's identification and its risk elimination (风险消除)
+MONITORING_PROCEDURES = frozenset({"monitor", "relieve"})
+HOUSEHOLD_PROCEDURES = frozenset({"identify", "exit"}) | MONITORING_PROCEDURES
 DONE, REJECTED = "done", "rejected"
 AUTOMATIC = frozenset({"publicity", "crosscheck"})  # kinds no person decides
-PROCEDURE_ZH = {"identify": "贫困户识别", "exit": "贫困户退出", "vexit": "贫困村退出"}
+PROCEDURE_ZH = {
+    "identify": "贫困户识别",
+    "exit": "贫困户退出",
+    "vexit": "贫困村退出",
+    "monitor": "防止返贫监测对象识别",
+    "relieve": "监测对象风险消除",
+}
 
 
 def chain(stages: Sequence[ReviewStageRule]) -> list[str]:
@@ -101,7 +109,7 @@ def acknowledgement_refusal(
     if not who:
         return "the acknowledgement names nobody: give acknowledged_by (户主 or a member)"
     if who not in members:
-        return f"{who} is not of this household: only the household acknowledges its exit"
+        return f"{who} is not of this household: only the household signs for itself"
     return None
 
 
@@ -134,6 +142,11 @@ NOTICE_TITLE = {
     ("exit", "announce"): "贫困户退出公告",
     ("vexit", "publicity"): "拟退出贫困村公示",
     ("vexit", "announce"): "贫困村退出公告",
+    ("monitor", "publicity"): "防止返贫监测对象识别公示",
+    ("monitor", "county"): "防止返贫监测对象纳入公告",
+    ("monitor", "announce"): "防止返贫监测对象纳入公告",
+    ("relieve", "publicity"): "监测对象风险消除公示",
+    ("relieve", "announce"): "监测对象风险消除公告",
 }
 
 

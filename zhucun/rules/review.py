@@ -78,9 +78,15 @@ def stages_for(policy: Policy, subject: str) -> list[ReviewStageRule]:
     if subject == "plan":
         return list(policy.review_stages_plan)
     if subject in proc.PROCEDURES:
-        if subject not in policy.procedure_stages:
-            raise ReviewConfigError(f"the policy lists no stages for the {subject} procedure")
-        return list(policy.procedure_stages[subject])
+        stages = policy.procedure_stages.get(subject) or policy.monitoring_procedure_stages.get(
+            subject
+        )
+        if not stages:
+            raise ReviewConfigError(
+                f"the policy lists no stages for the {subject} procedure "
+                "(`zhucun db upgrade` adds the shipped ones)"
+            )
+        return list(stages)
     raise ValueError(f"unknown subject {subject!r}")
 
 
