@@ -70,11 +70,12 @@ def open_monitor(
     session: Session, rows: Sequence[Mapping[str, str]], *, policy: Policy, today: date
 ) -> int:
     """A `monitor` case for each household found (rows: subject_id, village_code), once per
-    cycle by the unique key; one refused earlier this cycle starts again as a new version."""
+    cycle by the unique key; one that ended earlier this cycle (refused, or identified and
+    since relieved) starts again as a new version."""
     if not rows:
         return 0
     return open_cases(session, "monitor", rows, cycle_year=today.year, origin="monitoring",
-                      policy=policy, today=today, reopen_rejected=True)  # fmt: skip
+                      policy=policy, today=today, reopen_closed=True)  # fmt: skip
 
 
 def open_relieve(
@@ -100,7 +101,7 @@ def open_relieve(
     if not todo:
         return 0
     return open_cases(session, "relieve", todo, cycle_year=today.year, origin="monitoring",
-                      policy=policy, today=today, reopen_rejected=True)  # fmt: skip
+                      policy=policy, today=today, reopen_closed=True)  # fmt: skip
 
 
 def take_effect(

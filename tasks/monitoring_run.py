@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, literal_column, or_, select, update
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
 from zhucun.models.enums import HouseholdStatus
@@ -31,8 +31,16 @@ from zhucun.rules import monitoring as rules
 from zhucun.rules.exit import Situation
 
 ACTOR = "zhucun:monitoring"
-# a live case: found and in its `monitor` procedure (pending), or a monitoring object (open)
-LIVE = ("pending", "open")
+
+
+def live(mc: Any = MonitoringCase) -> Any:
+    """A live case: found and in its `monitor` procedure (pending), or a monitoring object
+    (open). Written with literals exactly as the partial unique index `uq_monitoring_open`
+    says it, so SQLite and PostgreSQL probe that index (a bound parameter, or another
+    order, scanned the table once per clue: 5.5 s of a county's run at 100,000)."""
+    return mc.status.in_([literal_column("'open'"), literal_column("'pending'")])
+
+
 GUARANTEES = (
     "food_clothing_secure",
     "compulsory_education_ok",
@@ -121,7 +129,7 @@ def identify_chunk(
         kinds[hid].append(kind)
         if amount and on > start:
             amounts[hid].append(float(amount))
-    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, MC.status.in_(LIVE)))
+    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, live(MC)))
     open_clue = exists(
         select(C.id).where(
             C.household_id == H.household_id,
@@ -206,11 +214,9 @@ def link_clues(session: Session, villages: Sequence[str], end: date) -> int:
     check_transition("clue", ClueStatus.open, ClueStatus.case)
     C, MC = MonitoringClue, MonitoringCase
     case_id = (
-        select(func.min(MC.id))
-        .where(MC.household_id == C.household_id, MC.status.in_(LIVE))
-        .scalar_subquery()
+        select(func.min(MC.id)).where(MC.household_id == C.household_id, live(MC)).scalar_subquery()
     )
-    has_case = exists(select(MC.id).where(MC.household_id == C.household_id, MC.status.in_(LIVE)))
+    has_case = exists(select(MC.id).where(MC.household_id == C.household_id, live(MC)))
     result = session.execute(
         update(C)
         .where(

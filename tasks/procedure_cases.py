@@ -40,16 +40,17 @@ def open_cases(
     origin: str,
     policy: Policy,
     today: date,
-    reopen_rejected: bool = False,
+    reopen_closed: bool = False,
 ) -> int:
     """Open one case per subject and cycle (rows: subject_id, village_code); a subject
     that already has a case this cycle keeps it (the unique key), so re-runs open none.
-    `reopen_rejected`: a subject whose case this cycle was refused starts again at the
-    first stage as a new version (monitoring: a household refused in March that a shock
-    brings back in August); the refused version stays in the ledger."""
+    `reopen_closed`: a subject whose case this cycle ended (refused or announced) starts
+    again at the first stage as a new version — monitoring is a state a household enters
+    and leaves: refused in March and hit by a shock in August, or relieved in May and
+    flooded in July; the earlier versions stay in the ledger."""
     first = rules.stages_for(policy, procedure)[0].stage
     reopened = 0
-    if reopen_rejected and rows:
+    if reopen_closed and rows:
         sids = [r["subject_id"] for r in rows]
         for part in range(0, len(sids), 500):
             reopened += (
@@ -58,7 +59,7 @@ def open_cases(
                     .where(
                         ProcedureCase.procedure == procedure,
                         ProcedureCase.cycle_year == cycle_year,
-                        ProcedureCase.status == proc.REJECTED,
+                        ProcedureCase.status.in_((proc.REJECTED, proc.DONE)),
                         ProcedureCase.subject_id.in_(sids[part : part + 500]),
                     )
                     .values(

@@ -144,6 +144,35 @@ def test_an_edge_household_becomes_a_monitoring_object_only_at_the_countys_appro
     assert set(measures) & set(policy.monitoring_development_measures), measures
 
 
+def test_a_household_that_refuses_consent_is_not_monitored_and_may_be_found_again(
+    session: Session, seeded: ReviewSeed
+) -> None:
+    """承诺授权 refused: the case ends with the reason, the household is no monitoring object;
+    a later month's finding starts the procedure again as a new version (history kept)."""
+    v0 = seeded.info.poor_villages[0]
+    hid = seeded.strategies[v0][4]
+    session.execute(update(Household).where(Household.household_id == hid).values(status="exited"))
+    add_surveys(session, [survey(hid, date(2026, 2, 10), THRESHOLD - 500)])
+    session.commit()
+    day = date(2026, 3, 2)
+    assert run(seeded, "2026-02", day)["monitor_cases"] == 1
+    refuse = rules.Request("monitor", hid, "visit", seeded.teams[v0][0], "reject",
+                           "农户不同意授权核查家庭资产", day)  # fmt: skip
+    assert one(session, refuse, day).new_status == proc.REJECTED
+    assert monitoring(session, hid).status == "rejected"
+    add_surveys(session, [survey(hid, date(2026, 5, 10), THRESHOLD - 800)])
+    session.commit()
+    later = date(2026, 6, 2)
+    assert run(seeded, "2026-05", later)["monitor_cases"] == 1
+    c = case(session, "monitor", hid)
+    assert (c.status, c.version) == ("visit", 2)
+    session.expire_all()
+    statuses = session.scalars(
+        select(MonitoringCase.status).where(MonitoringCase.household_id == hid)
+    ).all()
+    assert sorted(statuses) == ["pending", "rejected"]
+
+
 def _monitored(
     session: Session,
     seeded: ReviewSeed,

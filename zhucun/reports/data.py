@@ -150,6 +150,7 @@ def _progress(ctx: Ctx, charts: dict[str, ChartSpec]) -> Section:
             .where(
                 ctx.in_county(MonitoringCase.village_code),
                 MonitoringCase.closed_period.is_not(None),
+                MonitoringCase.status == "closed",  # 风险消除, not a refused identification
             )
             .group_by(MonitoringCase.closed_period)
         ).all()
