@@ -7,11 +7,13 @@ announcement of its own procedure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 from zhucun.models import (
     Decision,
     HelperAssignment,
@@ -31,15 +33,34 @@ from zhucun.tasks.review_publicity import close_publicity
 from tests.support.county import COUNTY, add_surveys
 from tests.support.lifecycle_fixtures import survey
 from tests.support.review_fixtures import ReviewSeed, seed_review
+from zhucun.db import get_engine
 from zhucun.idnumber import make_id_number
-from zhucun.policy import default_policy
+from zhucun.policy import default_policy, seed_policy
 from zhucun.rules import monitoring as mrules
 from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
+from zhucun.settings import reset_settings
 
 YEAR = 2026
 THRESHOLD = mrules.threshold(default_policy(YEAR, "east", "13"))
 TALLY = {"representatives": 30, "present": 24, "in_favour": 20}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def session(
+    request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Session]:
+    """The test's database, SQLite and PostgreSQL: these tasks write with dialect inserts
+    (ON CONFLICT), partial indexes and JSON columns."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("ZHUCUN_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_settings()
+    engine = get_engine()
+    SQLModel.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        seed_policy(s)
+        s.commit()
+        yield s
 
 
 @pytest.fixture
