@@ -111,8 +111,10 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         entrypoint="flows/evaluation.py:monitor_relapse",
         stage="monitoring",
         description="Monitoring (防止返贫动态监测) of every rural household for one period: "
-        "open cases for exited or never-registered households under the threshold or floored "
-        "by a shock (surveys and clues of the last 12 months), track and close open ones.",
+        "open the identification procedure (监测对象识别) of exited or never-registered "
+        "households under the threshold or floored by a shock (surveys and clues of the last "
+        "12 months), and the risk-elimination procedure (风险消除) of monitored households "
+        "meeting its six conditions; the county's monitoring picture as an artifact.",
     ),
     DeploymentDef(
         name="review-team-terms",
