@@ -193,12 +193,11 @@ def evaluation_line(result: dict[str, Any]) -> str:
     m, new = result["monitoring"], len(result.get("newly_exit_eligible") or [])
     return tr(
         f"评估 {result['evaluated']:,} 户（此前已评估 {result['already_evaluated']:,}）；"
-        f"监测新开 {m.get('opened', 0):,}、关闭 {m.get('closed', 0):,}、在监测 "
-        f"{m.get('tracked', 0):,}；符合退出条件的村 {result['exit_eligible_villages']:,} 个"
-        f"（新增 {new}）",
+        f"有返贫风险 {m.get('at_risk_reported', 0):,} 户（由月度监测识别，评估不纳入）；"
+        f"符合退出条件的村 {result['exit_eligible_villages']:,} 个（新增 {new}）",
         f"evaluated {result['evaluated']:,} (already evaluated {result['already_evaluated']:,}); "
-        f"monitoring cases opened {m.get('opened', 0):,}, closed {m.get('closed', 0):,}, "
-        f"tracked {m.get('tracked', 0):,}; villages exit-eligible "
+        f"at risk of relapse {m.get('at_risk_reported', 0):,} (reported: the monthly "
+        f"monitoring identifies); villages exit-eligible "
         f"{result['exit_eligible_villages']:,} (new: {new})",
     )
 
