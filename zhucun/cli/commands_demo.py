@@ -157,10 +157,10 @@ def print_tour(county: str, year: int, gen: Any, steps: dict[str, Any]) -> None:
                 label("cycle_stage", "evaluation"),
                 tr(
                     f"{zh_period(ev['period'])}：拟脱贫 {o.get('exit', 0):,} 户，"
-                    f"未达标 {o.get('remain', 0):,}，纳入监测 {o.get('monitor', 0):,}，"
+                    f"未达标 {o.get('remain', 0):,}，有返贫风险 {o.get('monitor', 0):,}，"
                     f"返贫 {o.get('relapse', 0):,}；",
                     f"{ev['period']}: {o.get('exit', 0):,} proposed to exit, "
-                    f"{o.get('remain', 0):,} remain, {o.get('monitor', 0):,} monitored, "
+                    f"{o.get('remain', 0):,} remain, {o.get('monitor', 0):,} at risk, "
                     f"{o.get('relapse', 0):,} relapsed; ",
                 )
                 + evaluation_line(ev),

@@ -11,7 +11,7 @@ from zhucun.models.enums import CAUSE_ZH, MEASURE_ZH, Cause, Measure
 CHINA = ZoneInfo("Asia/Shanghai")
 
 STATUS_ZH = {"poor": "未脱贫", "exited": "已脱贫", "relapsed": "返贫", "non_poor": "非贫困户"}
-OUTCOME_ZH = {"remain": "未达标", "exit": "脱贫", "monitor": "纳入监测", "relapse": "返贫"}
+OUTCOME_ZH = {"remain": "未达标", "exit": "脱贫", "monitor": "有返贫风险", "relapse": "返贫"}
 FUNDING_ZH = {
     "sponsor_unit": "帮扶单位资金",
     "integrated_county_funds": "县级统筹整合资金",
