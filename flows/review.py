@@ -165,12 +165,22 @@ def review_cycle(
                 f"decisions file {decisions_file} refused ({applied['error_count']} errors, "
                 f"nothing applied); first: {mask_text(applied['errors'][0])}"
             )
-    groups = pending_task(scope.county, cycle_year, scope.villages)
+    # a unit whose form shows nothing (the groups counted an item no form can show) is set
+    # aside for this run: re-reading the same groups would otherwise spin without end
+    skipped: set[tuple[str, str]] = set()
+
+    def pending() -> list[dict[str, Any]]:
+        groups = pending_task(scope.county, cycle_year, scope.villages)
+        return [g for g in groups if _unit_of(g) not in skipped]
+
+    groups = pending()
     _dashboard_artifact(scope.county, cycle_year)
     while groups and wait and not decisions_file and summary["forms"] < MAX_FORMS_PER_RUN:
         u = form_units(groups)[0]
         form = form_task(scope.county, cycle_year, u["area"], u["stage"], u["villages"])
-        if form["items"]:
+        if not form["items"]:
+            skipped.add((u["stage"], u["area"]))
+        else:
             timeout = wait_timeout_seconds or form["deadline_seconds"]
             answer = _wait(form, timeout, poll_seconds)
             summary["forms"] += 1
@@ -187,10 +197,18 @@ def review_cycle(
                 summary["accepted"] += counts["accepted"]
                 summary["refused"] += counts["refused"]
             _dashboard_artifact(scope.county, cycle_year)
-        groups = pending_task(scope.county, cycle_year, scope.villages)
-    summary["left_waiting"] = groups
+        groups = pending()
+    summary["left_waiting"] = (
+        pending_task(scope.county, cycle_year, scope.villages) if skipped else groups
+    )
     _summary_artifact(scope, cycle_year, summary)
     return summary
+
+
+def _unit_of(group: dict[str, Any]) -> tuple[str, str]:
+    """(stage, area) of the form a pending group belongs to (`form_units`' grouping)."""
+    unit = form_units([group])[0]
+    return unit["stage"], unit["area"]
 
 
 def _dashboard_artifact(county: str, cycle_year: int) -> None:

@@ -107,8 +107,9 @@ def _cases(
     公示 shows; never an ID number), who decides each (escalations) and since when."""
     items = {
         i["subject_id"]: i
-        for i in group_items(session, cycle_year, villages, stage, policy=policy)
-        if i["subject"] == procedure
+        for i in group_items(
+            session, cycle_year, villages, stage, policy=policy, subjects=(procedure,)
+        )
     }
     heads = dict(
         session.execute(

@@ -5,7 +5,7 @@ overdue stages."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ def pending_groups(
                 model.cycle_year == cycle_year,
                 model.village_code.in_(villages),
                 model.status.in_(pending_statuses(subject)),
+                # the version under review, as `load_items` reads it: a version no longer
+                # current is never on a form, so counting it would leave a group no form shows
+                *([Strategy.is_current] if subject == "strategy" else []),
             )
             .group_by(model.village_code, model.status)
         ):
@@ -91,9 +94,12 @@ def group_items(
     stage: str,
     *,
     policy: Policy,
+    subjects: Collection[str] = tuple(MODELS),
 ) -> list[dict[str, Any]]:
     """The items of one village (or several) waiting for `stage`, with who decides each
-    (escalations), the village's name and since when the item waits."""
+    (escalations), the village's name and since when the item waits. Only `subjects`: the
+    strategy review's forms show strategies and plans, never a procedure case that waits at
+    a stage of the same name (an exit's `township`), which its own form decides."""
     codes = villages_list(village)
     items = load_items(session, cycle_year, villages=codes)
     ctxs = load_contexts(session, codes, policy, cycle_year)
@@ -102,7 +108,8 @@ def group_items(
     keys = [
         k
         for k, i in items.items()
-        if rules.waiting_stage(i.subject, i.status, rules.stages_for(policy, i.subject)) == stage
+        if i.subject in subjects
+        and rules.waiting_stage(i.subject, i.status, rules.stages_for(policy, i.subject)) == stage
     ]
     if not keys:
         return []

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
-from zhucun.models import Decision, Publicity, ReviewState, Strategy
+from zhucun.models import Decision, Plan, Publicity, ReviewState, Strategy
 
 from tests.support.review_fixtures import ReviewSeed, seed_review
 
@@ -195,3 +195,54 @@ def test_check_overdue_reviews_reports_stale_stages_and_closes_publicity(
     assert result["groups"] == [
         {"village": v0, "stage": "team", "strategies": len(seed.strategies[v0]), "plans": 1}
     ]
+
+
+def test_a_group_no_form_shows_is_left_waiting_instead_of_spinning(
+    session: Session, seed: ReviewSeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pending group whose form has no items (before: a version no longer current left in
+    a pending status was counted, never shown) used to make the run re-read the same group
+    forever; now the run sets its form aside, ends, and reports it as waiting. The review's
+    forms also never show a procedure case waiting at a stage of the same name."""
+    import zhucun.flows.review as F
+    from zhucun.models import ProcedureCase
+    from zhucun.tasks.review import group_items, pending_groups, policy_for
+
+    v0 = seed.info.poor_villages[0]
+    h0 = seed.strategies[v0][0]
+    session.execute(update(Strategy).values(status="approved"))
+    session.execute(update(Plan).values(status="approved"))
+    session.execute(
+        update(Strategy)
+        .where(Strategy.household_id == h0)
+        .values(is_current=False, status="team_signed")
+    )
+    session.add(
+        ProcedureCase(
+            procedure="exit",
+            subject_id=h0,
+            village_code=v0,
+            cycle_year=YEAR,
+            status="township",
+            origin="evaluation",
+            opened_on=date(YEAR, 3, 2),
+        )
+    )
+    session.commit()
+    policy = policy_for(session, "130624", YEAR)
+    groups = pending_groups(session, YEAR, [v0], policy=policy)
+    assert all(g["strategies"] == 0 for g in groups)  # the old version is not under review
+    assert group_items(session, YEAR, [v0], "township", policy=policy) == []  # not the exit
+
+    phantom = [{"village": v0, "stage": "committee", "strategies": 1, "plans": 0}]
+    calls: list[int] = []
+    real = F.pending_task.fn
+
+    def stale_groups(county: str, cycle_year: int, villages: Any) -> list[dict[str, Any]]:
+        calls.append(1)
+        assert len(calls) < 20, "the review re-read a group its form cannot show, again"
+        return [*phantom, *real(county, cycle_year, villages)]
+
+    monkeypatch.setattr(F, "pending_task", stale_groups)
+    summary = F.review_cycle("130624", YEAR, [v0], poll_seconds=1)
+    assert summary["forms"] == 0 and summary["left_waiting"][0] == phantom[0]
