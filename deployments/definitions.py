@@ -162,9 +162,10 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         name="procedure-forms",
         entrypoint="flows/procedure_forms.py:procedure_forms",
         stage="procedures",
-        description="Decide procedure stages (识别, 贫困户退出, 贫困村退出) in the Prefect UI: "
-        "the run suspends with one form per signing body and stage — 民主评议 with its tally, "
-        "核实, 户认可 with who signed, 乡镇审核, 县级审批, 公告 — judged like the CLI.",
+        description="Decide procedure stages (识别, 贫困户退出, 贫困村退出, 监测对象识别, "
+        "风险消除) in the Prefect UI: the run suspends with one form per signing body and stage — "
+        "民主评议 with its tally, 核实, 户认可 or 承诺授权 with who signed, 乡镇审核, 县级审批, "
+        "公告 — judged like the CLI.",
     ),
     DeploymentDef(
         name="monthly-progress-evaluation",

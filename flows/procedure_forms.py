@@ -1,12 +1,16 @@
 """Procedure stages decided in the Prefect UI (识别 identification, 退出 household exit,
-贫困村退出 village exit): the run waits with one form per signing body and stage — a
-village's appraisal, committee, team or acknowledgement, a township, the county — exactly as
+贫困村退出 village exit, and monitoring's 监测对象识别 and 风险消除): the run waits with one
+form per signing body and stage — a village's appraisal, committee, team or
+acknowledgement, a township, the county — exactly as
 the strategy review does (`flows.review._wait`: it suspends when a deployment runs it,
 pauses elsewhere; the pause key comes from the database, so a re-run after a suspension
 reaches the same form). A submission goes through `tasks.review_ledger.decide`, the one
 engine behind the CLI, decisions files and minutes; refusals are recorded in the ledger and
 shown on the next form. Stages nobody decides (publicity windows, the cross-check) are
-moved by `procedures-daily`; the run ends when only they are left.
+moved by `procedures-daily`; the run ends when only they are left. Every procedure takes the
+same path: a stage's kind (policy data) chooses the form's fields — an `appraisal` asks for
+the meeting's tally, an `acknowledge` for who of the household signed (户认可 of an exit,
+承诺授权 of a monitoring identification).
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ class AppraisalCase(CaseDecision):
 class AcknowledgedCase(CaseDecision):
     acknowledged_by: str = Field(
         default="",
-        title="签字认可人",
-        description="签字认可的户主或家庭成员姓名（与登记一致）",
+        title="签字人",
+        description="签字认可（退出）或承诺授权（监测）的户主或家庭成员姓名（与登记一致）",
     )
 
 
@@ -86,12 +90,12 @@ class AppraisalForm(ProcedureForm):
 
 
 class AcknowledgeForm(ProcedureForm):
-    """户认可: each household's acknowledgement, by the person who signed it."""
+    """户认可 / 承诺授权: each household's own signature, by the person who signed."""
 
     decisions: list[AcknowledgedCase] = Field(  # type: ignore[assignment]
         default_factory=list,
-        title="逐户认可 (Acknowledgements)",
-        description="逐户填写签字认可人；未认可的户选“不予通过”并写理由",
+        title="逐户签字 (Signatures)",
+        description="逐户填写签字人；未签字认可或未承诺授权的户选“不予通过”并写理由",
     )
 
 
@@ -109,7 +113,7 @@ def _empty(answer: ProcedureForm) -> bool:
 def procedure_forms(
     county: CountyCode,
     cycle_year: CycleYear,
-    procedure: Literal["identify", "exit", "vexit"] = "exit",
+    procedure: Literal["identify", "exit", "vexit", "monitor", "relieve"] = "exit",
     wait_timeout_seconds: int | None = None,
     poll_seconds: int = 10,
 ) -> dict[str, Any]:
@@ -119,7 +123,8 @@ def procedure_forms(
     Args:
         county: County code, 6 digits (GB/T 2260), e.g. 522626.
         cycle_year: The cycle year of the cases, e.g. 2026.
-        procedure: identify (贫困户识别), exit (贫困户退出) or vexit (贫困村退出).
+        procedure: identify (贫困户识别), exit (贫困户退出), vexit (贫困村退出), monitor
+            (防止返贫监测对象识别) or relieve (监测对象风险消除).
         wait_timeout_seconds: How long a form waits; empty means the policy's review deadline.
         poll_seconds: How often a paused run checks for its input (in-process pauses).
     """

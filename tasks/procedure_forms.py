@@ -1,4 +1,5 @@
-"""The UI form of a procedure stage (identification 识别, household exit 退出, village exit):
+"""The UI form of a procedure stage (identification 识别, household exit 退出, village exit,
+monitoring's identification and risk elimination):
 what waits for a person, the form of one signing body and stage, and a submission turned
 into requests for `tasks.review_ledger.decide` — the same validation (`rules.review.validate`,
 quorum, acknowledgement, conflicts, nobody deciding two stages) and the same ledger as the
@@ -29,7 +30,7 @@ from zhucun.rules import review as rules
 # What a stage of each kind asks on the form besides approve / return / reject.
 KIND_ZH = {
     "appraisal": "民主评议：填写村民代表总数、到会人数、赞成人数（到会须达法定比例）",
-    "acknowledge": "户认可：逐户填写签字认可的户主或家庭成员姓名",
+    "acknowledge": "签字认可（退出）或承诺授权（监测）：逐户填写签字的户主或家庭成员姓名",
     "announce": "公告：县级审批人确认公告",
 }
 ROLE_ZH = {

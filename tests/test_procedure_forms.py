@@ -2,7 +2,8 @@
 Prefect server: an exit run pauses with the 民主评议 form, a submission without the tally is
 refused and shown on the next form, the tally carries it; the committee, the team and the
 households' acknowledgements follow, each by another person, through the same ledger as
-the CLI; the run ends when only the publicity window is left."""
+the CLI; the run ends when only the publicity window is left. A monitoring identification
+takes the same flow: 承诺授权 (who of the household consented), then the appraisal."""
 
 from __future__ import annotations
 
@@ -93,3 +94,44 @@ def test_exit_stages_are_decided_on_the_form(session: Session, prefect_harness: 
     assert [r.details for r in appraised] == [tally, tally]
     acknowledged = [r.details for r in rows if r.stage == "acknowledge"]
     assert sorted(d["acknowledged_by"] for d in acknowledged) == sorted(heads.values())
+
+    # monitoring identification, the same flow: its 入户核实+承诺授权 is an acknowledge-kind
+    # stage (who of the household consented), the cross-check runs by itself, then the
+    # appraisal with its tally; the run ends at the publicity window
+    from zhucun.tasks.monitoring_procedures import open_monitor
+    from zhucun.tasks.review_load import policy_for
+
+    edge = next(h for h in seed.info.households if h not in seed.info.poor_households)
+    village = next(v for v in seed.info.villages if edge.startswith(f"H{v[-3:]}"))
+    policy = policy_for(session, "130624", 2026)
+    assert open_monitor(session, [{"subject_id": edge, "village_code": village}], policy=policy,
+                        today=DAY) == 1  # fmt: skip
+    head = session.scalar(select(Household.head_name).where(Household.household_id == edge))
+    session.commit()
+    out.clear()
+    t = threading.Thread(
+        target=lambda: out.update(
+            result=procedure_forms("130624", 2026, procedure="monitor", poll_seconds=1)
+        ),
+        daemon=True,
+    )
+    t.start()
+    name = "procedure-forms-monitor-130624-2026"
+    run_id, desc = form()
+    assert "防止返贫监测对象识别 · 入户核实、农户承诺授权" in desc and edge in desc
+    sign = [{"subject_id": edge, "acknowledged_by": head}]
+    _resume(run_id, {"reviewer_id": seed.officials(village)["committee_member"], "decisions": sign})
+    run_id, desc = form()
+    assert "村民主评议" in desc and edge in desc
+    secretary = seed.officials(village)["party_secretary"]
+    _resume(run_id, {"reviewer_id": secretary, "approve_all": True, **tally})
+    t.join(120)
+    assert out.get("result") == {"procedure": "monitor", "forms": 2, "accepted": 2, "refused": 0}
+    assert (
+        session.scalar(select(ProcedureCase.status).where(ProcedureCase.procedure == "monitor"))
+        == "publicity"
+    )
+    signed = session.scalar(
+        select(Decision.details).where(Decision.subject == "monitor", Decision.stage == "visit")
+    )
+    assert signed == {"acknowledged_by": head}
