@@ -18,7 +18,14 @@ from zhucun.tasks.procedure_step import procedure_step_task
 ANNOUNCED = "zhucun.procedure.announced"
 
 
-@flow(name="procedures-daily", flow_run_name="procedures-{county}-{cycle_year}")
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    return f"procedures-{p.get('county')}-{p.get('cycle_year') or 'open'}"
+
+
+@flow(name="procedures-daily", flow_run_name=_run_name)
 def procedures_daily(
     county: CountyCode,
     cycle_year: CycleYear | None = None,
@@ -30,7 +37,9 @@ def procedures_daily(
 
     Args:
         county: 6-digit code of the county (e.g. 522626).
-        cycle_year: the cycle year of the cases (e.g. 2026); empty: this year in China.
+        cycle_year: only the cases opened in this cycle year (e.g. 2026); empty: the open
+            cases of every year — a case opened in December moves on in January — and this
+            year's (in China); the minutes then apply to this year's cases.
         period: an evaluation's month YYYY-MM: open exit cases from its 预退出 list first
             (empty: open none).
         decisions: path of a decisions file (meeting minutes) to apply after the windows
@@ -38,16 +47,14 @@ def procedures_daily(
         as_of: demo counties only — the date the demo's compressed calendar stands at
             (YYYY-MM-DD); refused for any other county, where the server's date decides.
     """
-    if cycle_year is None:
-        from zhucun.tasks.review_lock import server_today
-
-        cycle_year = (date.fromisoformat(as_of) if as_of else server_today()).year
     out = procedure_step_task(county, cycle_year, period, decisions, as_of)
+    years = "/".join(str(y) for y in out["cycle_years"])
+    cycle_year = cycle_year or date.fromisoformat(out["today"]).year  # the artifacts' key
     rows = out["cases"] or [{"procedure": "-", "status": "-", "count": 0}]
     create_table_artifact(
         table=rows,
         key=artifact_key("procedures", county, cycle_year),
-        description=f"Procedure cases by stage, county {county}, cycle {cycle_year} "
+        description=f"Procedure cases by stage, county {county}, cycle {years} "
         f"(as of {out['today']}). Counts only.",
     )
     if out["notices"]:
@@ -66,7 +73,7 @@ def procedures_daily(
     get_run_logger().info(
         "procedures %s %s: %s windows closed, %s announced",
         county,
-        cycle_year,
+        years,
         out["publicity"].get("closed", 0),
         out["announced_today"],
     )

@@ -6,6 +6,7 @@ stands with the notices to post. Personal data never leaves: names and sizes onl
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from zhucun.models import Household, ProcedureCase, Publicity, Village
 from zhucun.tasks.common import demo_marked
 from zhucun.tasks.procedure_cases import run_crosschecks
-from zhucun.tasks.procedures import propose_exits
+from zhucun.tasks.procedures import open_years, propose_exits
 from zhucun.tasks.review_files import apply_decisions_file
 from zhucun.tasks.review_load import ReviewError, policy_for
 from zhucun.tasks.review_lock import server_today
@@ -47,11 +48,13 @@ def demo_clock(session: Session, county: str, as_of: str | None) -> date | None:
 @guarded
 def procedure_step_task(
     county: str,
-    cycle_year: int,
+    cycle_year: int | None,
     period: str | None = None,
     decisions: str | None = None,
     as_of: str | None = None,
 ) -> dict[str, Any]:
+    """Without a cycle year: the open cases of every year (a case opened in December still
+    moves in January) and this year's; the minutes apply to this year's cases."""
     with session_scope() as session:
         today = demo_clock(session, county, as_of) or server_today()
         out: dict[str, Any] = {"today": str(today)}
@@ -59,13 +62,22 @@ def procedure_step_task(
             out["proposed"] = propose_exits(session, county, period, today=today)
             out["villages_proposed"] = propose_village_exits(session, county, period, today)
         out["publicity"] = close_publicity(session, today=today, county=county)
-        policy = policy_for(session, county, cycle_year)
-        out["crosscheck"] = run_crosschecks(
-            session, cycle_year, policy=policy, today=today, county=county
-        )
+        years = [cycle_year] if cycle_year else sorted({*open_years(session, county), today.year})
+        out["cycle_years"] = years
+        out["crosscheck"] = Counter[str]()
+        for year in years:
+            policy = policy_for(session, county, year)
+            out["crosscheck"].update(
+                run_crosschecks(session, year, policy=policy, today=today, county=county)
+            )
+        out["crosscheck"] = dict(out["crosscheck"])
         if decisions:
             res = apply_decisions_file(
-                session, Path(decisions), cycle_year=cycle_year, county=county, today=today
+                session,
+                Path(decisions),
+                cycle_year=cycle_year or today.year,
+                county=county,
+                today=today,
             )
             if res.errors:
                 raise ReviewError(res.errors[0])
@@ -74,7 +86,7 @@ def procedure_step_task(
                 refused = next(o for o in res.result.outcomes if not o.verdict.accepted)
                 row = f"row {refused.row}: " if refused.row else ""
                 raise ReviewError(f"{Path(decisions).name}: {row}{refused.verdict.refusal}")
-        out |= standing(session, county, cycle_year, today)
+        out |= standing(session, county, years, today)
     return out
 
 
@@ -112,13 +124,16 @@ def propose_village_exits(session: Session, county: str, period: str, today: dat
     )
 
 
-def standing(session: Session, county: str, cycle_year: int, today: date) -> dict[str, Any]:
-    """Cases by procedure and status, and the notices of windows open today and of cases
-    announced today (names and household sizes only)."""
+def standing(
+    session: Session, county: str, cycle_year: int | Sequence[int], today: date
+) -> dict[str, Any]:
+    """Cases by procedure and status of the cycle year(s), and the notices of windows open
+    today and of cases announced today (names and household sizes only)."""
+    years = [cycle_year] if isinstance(cycle_year, int) else list(cycle_year)
     counts: Counter[tuple[str, str]] = Counter()
     for r in session.execute(
         select(ProcedureCase.procedure, ProcedureCase.status).where(
-            ProcedureCase.cycle_year == cycle_year, ProcedureCase.village_code.like(f"{county}%")
+            ProcedureCase.cycle_year.in_(years), ProcedureCase.village_code.like(f"{county}%")
         )
     ):
         counts[(r.procedure, r.status)] += 1
@@ -144,7 +159,7 @@ def standing(session: Session, county: str, cycle_year: int, today: date) -> dic
         .where(
             Publicity.subject.in_(proc.PROCEDURES),
             Publicity.status == "open",
-            Publicity.cycle_year == cycle_year,
+            Publicity.cycle_year.in_(years),
             Publicity.village_code.like(f"{county}%"),
         )
         .order_by(Publicity.village_code, Household.head_name)

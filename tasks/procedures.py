@@ -6,12 +6,12 @@ review. Helpers take a `session` and never commit."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 from zhucun.models import CrossCheckFinding, Household, ProcedureCase, Village
 from zhucun.models.evaluation import ExitProposal
@@ -138,11 +138,63 @@ def run_automatic(session: Session, county: str, cycle_year: int) -> dict[str, i
                            county=county)  # fmt: skip
 
 
+# --- Cases across the year boundary -------------------------------------------------------
+# A case keeps the cycle year it was opened in (its ledger and windows are keyed by it), but
+# the work does not stop at New Year: a case opened in December is decided in January. So
+# when no year is given, the daily flow and the CLI take every *open* case, whatever its
+# year (not only the previous one: a case left open for longer must still move and show,
+# never drop out of sight), and the closed cases of the current year.
+ENDED = (proc.DONE, proc.REJECTED)
+
+
+def open_years(session: Session, county: str) -> list[int]:
+    """The cycle years that have an open case in the county (one small query)."""
+    return sorted(
+        session.scalars(
+            select(ProcedureCase.cycle_year)
+            .where(
+                ProcedureCase.village_code.like(f"{county}%"),
+                ProcedureCase.status.not_in(ENDED),
+            )
+            .distinct()
+        )
+    )
+
+
+def case_years(session: Session, procedure: str, subject_ids: Iterable[str]) -> dict[str, int]:
+    """The cycle year of each subject's case of `procedure`: its open case's, else its latest
+    case's (so a refusal names the case that ended). Subjects without a case are left out."""
+    out: dict[str, tuple[bool, int]] = {}
+    ids = sorted(set(subject_ids))
+    for part in range(0, len(ids), 500):
+        for sid, year, status in session.execute(
+            select(ProcedureCase.subject_id, ProcedureCase.cycle_year, ProcedureCase.status).where(
+                ProcedureCase.procedure == procedure,
+                ProcedureCase.subject_id.in_(ids[part : part + 500]),
+            )
+        ):
+            rank = (status not in ENDED, year)
+            out[sid] = max(out.get(sid, rank), rank)
+    return {sid: year for sid, (_open, year) in out.items()}
+
+
 def list_cases(
-    session: Session, county: str, procedure: str, cycle_year: int
+    session: Session,
+    county: str,
+    procedure: str,
+    cycle_year: int | None,
+    *,
+    today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Cases with where they stand, names next to codes, never an ID number."""
-    policy = policy_for(session, county, cycle_year)
+    """Cases with where they stand, names next to codes, never an ID number. Without a
+    cycle year: the open cases of every year and the cases of `today`'s year."""
+    this_year = (today or server_today(now())).year
+    policy = policy_for(session, county, cycle_year or this_year)
+    in_year = (
+        ProcedureCase.cycle_year == cycle_year
+        if cycle_year
+        else or_(ProcedureCase.status.not_in(ENDED), ProcedureCase.cycle_year == this_year)
+    )
     zh = {s.stage: s.zh or s.stage for s in rules.stages_for(policy, procedure)}
     zh |= {proc.DONE: "已公告", proc.REJECTED: "未通过"}
     rows = session.execute(
@@ -155,20 +207,22 @@ def list_cases(
             ProcedureCase.opened_on,
             ProcedureCase.closed_on,
             ProcedureCase.reason,
+            ProcedureCase.cycle_year,
             Household.head_name,
         )
         .outerjoin(Village, Village.village_code == ProcedureCase.village_code)
         .outerjoin(Household, Household.household_id == ProcedureCase.subject_id)
         .where(
             ProcedureCase.procedure == procedure,
-            ProcedureCase.cycle_year == cycle_year,
+            in_year,
             ProcedureCase.village_code.like(f"{county}%"),
         )
-        .order_by(ProcedureCase.village_code, ProcedureCase.subject_id)
+        .order_by(ProcedureCase.village_code, ProcedureCase.subject_id, ProcedureCase.cycle_year)
     )
     return [
         dict(
             procedure=procedure,
+            cycle_year=r.cycle_year,
             subject_id=r.subject_id,
             head_name=r.head_name or "",
             village_code=r.village_code,

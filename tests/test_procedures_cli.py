@@ -170,3 +170,32 @@ def test_identify_apply_and_a_bad_findings_file(session: Session, tmp_path: Path
     good.write_text(bad.read_text("utf-8").replace("2026-02-30", "2026-02-20"), "utf-8")
     code, out = run("identify", "findings", str(good), "--json")
     assert code == 0 and json.loads(out)["added"] == 2
+
+
+def test_a_case_opened_in_december_is_listed_decided_and_moved_in_january(
+    session: Session,
+) -> None:
+    """Without --year the CLI and the daily step take the open cases of every year:
+    an exit opened from last December's 预退出 list is decided this year as it stands."""
+    from zhucun.tasks.procedure_step import procedure_step_task
+
+    seed = seed_review(session, plans=False)
+    last = server_today().year - 1
+    v0 = seed.info.poor_villages[0]
+    hid = seed.strategies[v0][0]
+    add_exit_proposals(session, v0, [hid], f"{last}-12", server_today() - timedelta(days=40))
+    session.commit()
+    assert run("exit", "propose", "--period", f"{last}-12", "--json")[0] == 0
+    code, out = run("exit", "list", "--json")
+    assert code == 0 and [(c["subject_id"], c["cycle_year"]) for c in json.loads(out)["cases"]] == [
+        (hid, last)
+    ]
+    ps = seed.officials(v0)["party_secretary"]
+    code, out = run("exit", "decide", "--stage", "appraisal", "--reviewer", ps,
+                    "--household", hid, *TALLY, "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["accepted"] == 1, out
+    step = procedure_step_task.fn("130624", None)
+    assert step["cycle_years"] == [last, last + 1]
+    assert step["cases"] == [{"procedure": "exit", "status": "committee", "count": 1}]
+    code, out = run("exit", "list", "--year", str(last + 1), "--json")
+    assert code == 0 and json.loads(out)["cases"] == []  # a year given: that year only

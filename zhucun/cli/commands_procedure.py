@@ -18,7 +18,14 @@ from zhucun.labels import label, place, tr
 Households = Annotated[
     list[str], typer.Option("--household", help="Household ID (repeat for several)")
 ]
-Year = Annotated[int | None, typer.Option(help="Cycle year (default: this year in China)")]
+Year = Annotated[
+    int | None,
+    typer.Option(
+        help="Cycle year the case was opened in (default: decide, object and list take the "
+        "open cases of any year — a December case in January — list adds this year's closed "
+        "ones; a new case opens in this year in China)"
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON")]
 On = Annotated[
     str | None, typer.Option("--on", help="Decision date YYYY-MM-DD (default: today in China)")
@@ -63,31 +70,43 @@ def decide_cases(
     from zhucun.db import session_scope
     from zhucun.models import ProcedureCase
     from zhucun.rules import review as rules
+    from zhucun.tasks.procedures import case_years
     from zhucun.tasks.review import ReviewError, decide
+    from zhucun.tasks.review_ledger import DecideResult
 
     decided_on = parse_date(on)
-    cy = year or _today().year
     with session_scope() as session:
+        # without --year each household's open case, whatever year it was opened in
+        years = (
+            dict.fromkeys(households, year) if year else case_years(session, procedure, households)
+        )
+        missing = [h for h in households if h not in years]
+        where = f"in {year} " if year else ""
         villages = set(
             session.scalars(
                 select(ProcedureCase.village_code).where(
                     ProcedureCase.procedure == procedure,
                     ProcedureCase.subject_id.in_(households),
-                    ProcedureCase.cycle_year == cy,
+                    *([ProcedureCase.cycle_year == year] if year else []),
                 )
             )
         )
-        if not villages:
-            fail(f"no {procedure} case in {cy} for {', '.join(households)}")
+        if not villages or missing:
+            fail(f"no {procedure} case {where}for {', '.join(missing or households)}")
         county = sorted(villages)[0][:6]
-        reqs = [
-            rules.Request(procedure, h, stage, reviewer, decision, reason, decided_on, details)
-            for h in households
-        ]
-        try:
-            result = decide(session, reqs, cycle_year=cy, channel="cli", county=county)
-        except ReviewError as exc:
-            fail(str(exc))
+        result = DecideResult()
+        for cy in sorted(set(years.values())):
+            reqs = [
+                rules.Request(procedure, h, stage, reviewer, decision, reason, decided_on, details)
+                for h in households
+                if years[h] == cy
+            ]
+            try:
+                part = decide(session, reqs, cycle_year=cy, channel="cli", county=county)
+            except ReviewError as exc:
+                fail(str(exc))
+            result.outcomes += part.outcomes
+            result.applied = result.applied and part.applied
     summaries = [o.summary() for o in result.outcomes]
     if as_json:
         emit_json({**result.counts(), "decisions": summaries})
@@ -105,12 +124,12 @@ def list_cmd(
     from zhucun.db import session_scope
     from zhucun.tasks.procedures import list_cases
 
-    cy = year or _today().year
-    with session_scope() as session:
-        rows = list_cases(session, _county(session, county), procedure, cy)
+    with session_scope() as session:  # no --year: open cases of any year, and this year's
+        rows = list_cases(session, _county(session, county), procedure, year, today=_today())
     if as_json:
-        emit_json({"procedure": procedure, "cycle_year": cy, "cases": rows})
+        emit_json({"procedure": procedure, "cycle_year": year, "cases": rows})
         return
+    cy = year or tr("未结及本年", "open and this year")
     cols = [
         Col("household", "id"),
         Col("name", drop=2),
@@ -150,15 +169,18 @@ def object_cmd(
     as_json: bool,
 ) -> None:
     from zhucun.db import session_scope
+    from zhucun.tasks.procedures import case_years
     from zhucun.tasks.review import ReviewError, file_objection
 
     try:
         with session_scope() as session:
+            # a window open across New Year: the open case's year, unless one is given
+            cy = year or case_years(session, procedure, [household]).get(household)
             res = file_objection(
                 session,
                 subject=procedure,
                 subject_id=household,
-                cycle_year=year or _today().year,
+                cycle_year=cy or _today().year,
                 filed_by=by,
                 reason=reason,
                 filed_on=parse_date(on),
@@ -270,7 +292,7 @@ def identify_findings(
     """Import sector findings (household_id, kind, source, found_on, detail) and run the
     cross-check of the cases waiting for it. A bad row: one line, nothing written."""
     from zhucun.db import session_scope
-    from zhucun.tasks.procedures import import_findings, run_automatic
+    from zhucun.tasks.procedures import import_findings, open_years, run_automatic
     from zhucun.tasks.review import ReviewError
 
     if not path.is_file():
@@ -278,7 +300,10 @@ def identify_findings(
     try:
         with session_scope() as session:
             res = import_findings(session, path)
-            res |= run_automatic(session, _county(session, county), year or _today().year)
+            code = _county(session, county)
+            for cy in [year] if year else open_years(session, code) or [_today().year]:
+                for k, n in run_automatic(session, code, cy).items():
+                    res[k] = res.get(k, 0) + n
     except ReviewError as exc:
         fail(str(exc))
     if as_json:
