@@ -17,45 +17,48 @@ caseload cap, counted over all of the cycle's assignments, hold across counties.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 from zhucun.models import (
     Cadre,
     HelperAssignment,
     Household,
-    HouseholdAssessment,
-    Official,
-    Relation,
     Shortage,
     Team,
     TeamMember,
     Village,
-    VillageAssessment,
 )
-from zhucun.models.enums import HouseholdStatus, MemberRole, TeamStatus
-from zhucun.models.transitions import check_transition
-from zhucun.tasks.common import Scope, audit_many, county_region
+from zhucun.models.enums import TeamStatus
+from zhucun.tasks.common import Scope, county_region
+from zhucun.tasks.dispatch_load import (
+    _CADRE_COLS,
+    POOR_STATUSES,
+    TEAM_KINDS,
+    _cause_counts,
+    _has_helper,
+    _scope_villages,
+    cadre_info,
+    load_conflicts,
+    load_pool,
+    team_shortage_villages,
+    village_needs,
+)
 from zhucun.tasks.dispatch_pool import POOLS
+from zhucun.tasks.dispatch_write import ACTOR, end_expired_teams, write_plan
 from zhucun.tasks.safety import guarded
-from zhucun.tasks.sql import insert_ignore
 
 from zhucun.db import refresh_planner_statistics, session_scope
 from zhucun.policy import Policy, load_policy
 from zhucun.privacy import mask_name
-from zhucun.rules import causes as cause_rules
 from zhucun.rules import dispatch as rules
 from zhucun.rules import village as village_rules
 
-ACTOR = "zhucun:dispatch_cycle"
-TEAM_KINDS = ("team", "leader")
 MAX_VILLAGES_PER_CHUNK = 50
 # With an explicit batch size (tests: small chunks), a chunk holds batch x FACTOR households
 # and at most MAX_VILLAGES_PER_CHUNK villages.
@@ -65,136 +68,11 @@ CHUNK_HOUSEHOLDS_FACTOR = 4
 # households in ≈5 s), so 30 chunks of 8,000 cost more than the work.
 DISPATCH_HOUSEHOLDS_PER_CHUNK = 50_000
 DISPATCH_MAX_VILLAGES = 5_000
-POOR_STATUSES = (HouseholdStatus.poor.value, HouseholdStatus.relapsed.value)
 
 
 def policy_for(session: Session, county: str, year: int) -> Policy:
     region, province = county_region(session, county)
     return load_policy(session, year, region, province)
-
-
-def _scope_villages(scope: Scope) -> Any:
-    stmt = select(Village.village_code).where(Village.county_code == scope.county)
-    if scope.villages:
-        stmt = stmt.where(Village.village_code.in_(scope.villages))
-    return stmt
-
-
-def _in(column: Any, codes: Sequence[str] | Any) -> Any:
-    return column.in_(codes if not isinstance(codes, list | tuple) else list(codes))
-
-
-# --- need ----------------------------------------------------------------------------------
-
-
-def village_needs(
-    session: Session, villages: Sequence[str] | Any, cycle_year: int
-) -> dict[str, dict[str, Any]]:
-    """Incidence, gaps, need score and poor persons per village: the cycle's
-    `VillageAssessment` where present, else computed from the registry (one grouped query)."""
-    assessed = {
-        r.village_code: r
-        for r in session.execute(
-            select(
-                VillageAssessment.village_code,
-                VillageAssessment.poverty_incidence,
-                VillageAssessment.poor_population,
-                VillageAssessment.gaps,
-                VillageAssessment.need_score,
-                VillageAssessment.cause_distribution,
-            ).where(
-                _in(VillageAssessment.village_code, villages),
-                VillageAssessment.cycle_year == cycle_year,
-            )
-        )
-    }
-    poor = dict(
-        session.execute(
-            select(Household.village_code, func.coalesce(func.sum(Household.size), 0))
-            .where(
-                _in(Household.village_code, villages),
-                Household.registered_poor.is_(True),
-                Household.status.in_(POOR_STATUSES),
-            )
-            .group_by(Household.village_code)
-        ).all()
-    )
-    out: dict[str, dict[str, Any]] = {}
-    for v in session.execute(select(Village).where(_in(Village.village_code, villages))).scalars():
-        a = assessed.get(v.village_code)
-        if a is not None:
-            rate, gaps, score = a.poverty_incidence, list(a.gaps), a.need_score
-            persons, dist = a.poor_population, dict(a.cause_distribution or {})
-        else:
-            persons = int(poor.get(v.village_code, 0))
-            rate = village_rules.incidence(persons, v.population)
-            gaps = [g.value for g in village_rules.gaps(v.model_dump())]
-            score, dist = village_rules.need_score(rate, len(gaps)), None
-        out[v.village_code] = dict(
-            village_code=v.village_code,
-            registered_poor=v.registered_poor,
-            incidence=rate,
-            gaps=gaps,
-            need_score=float(score),
-            poor_population=int(persons),
-            cause_distribution=dist,
-        )
-    return out
-
-
-def _cause_counts(
-    session: Session,
-    villages: Sequence[str],
-    policy: Policy,
-    needs: dict[str, dict[str, Any]],
-    cycle_year: int,
-) -> dict[str, Counter[str]]:
-    """Main causes per village: the assessment's distribution, else the cycle's household
-    assessments, else `rules.causes.assess` over the village's poor households (in bulk)."""
-    counts: dict[str, Counter[str]] = {
-        v: Counter(needs[v]["cause_distribution"] or {}) for v in villages if v in needs
-    }
-    todo = [v for v, c in counts.items() if not c]
-    if todo:
-        for code, cause, n in session.execute(
-            select(HouseholdAssessment.village_code, HouseholdAssessment.main_cause, func.count())
-            .where(
-                HouseholdAssessment.village_code.in_(todo),
-                HouseholdAssessment.cycle_year == cycle_year,
-            )
-            .group_by(HouseholdAssessment.village_code, HouseholdAssessment.main_cause)
-        ):
-            counts[code][cause] += n
-    todo = [v for v in todo if not counts[v]]
-    if todo:
-        cols = [
-            Household.village_code,
-            Household.size,
-            Household.labour_count,
-            Household.skilled_labour,
-            Household.per_capita_income_yuan,
-            Household.serious_illness_members,
-            Household.chronic_illness_members,
-            Household.medical_spending_yuan,
-            Household.disabled_members,
-            Household.students,
-            Household.education_spending_yuan,
-            Household.disaster_loss_yuan,
-            Household.land_mu,
-            Household.safe_water_ok,
-            Household.has_credit_access,
-            Household.road_access,
-            Household.low_motivation,
-        ]
-        stmt = select(*cols).where(
-            Household.village_code.in_(todo),
-            Household.registered_poor.is_(True),
-            Household.status.in_(POOR_STATUSES),
-        )
-        for h in session.execute(stmt).mappings():
-            found = cause_rules.assess(h, policy.cause_thresholds)
-            counts[h["village_code"]][found.main_cause.value] += 1
-    return counts
 
 
 # --- chunks --------------------------------------------------------------------------------
@@ -262,137 +140,6 @@ def plan_chunks(
     if current:
         out.append(current)
     return out
-
-
-def _has_helper(cycle_year: int) -> Any:
-    return exists().where(
-        HelperAssignment.household_id == Household.household_id,
-        HelperAssignment.cycle_year == cycle_year,
-    )
-
-
-# --- the pool and the conflicts --------------------------------------------------------------
-
-
-def _active_member() -> Any:
-    return exists().where(TeamMember.cadre_id == Cadre.cadre_id, TeamMember.active.is_(True))
-
-
-_CADRE_COLS = (
-    Cadre.cadre_id,
-    Cadre.agency,
-    Cadre.skills,
-    Cadre.party_member,
-    Cadre.party_join_year,
-    Cadre.work_start_year,
-    Cadre.home_village_code,
-)
-
-
-def load_pool(
-    session: Session, cycle_year: int, team_members: dict[str, str]
-) -> list[rules.CadreInfo]:
-    """Available cadres not in an active team, and the members of the chunk's active teams
-    (`team_members`: cadre → village), with their caseload in the cycle. Streamed as plain
-    tuples: no ORM object, no ID number."""
-    caseload = dict(
-        session.execute(
-            select(HelperAssignment.cadre_id, func.count())
-            .where(HelperAssignment.cycle_year == cycle_year)
-            .group_by(HelperAssignment.cadre_id)
-        ).all()
-    )
-    out = []
-    stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member())
-    if team_members:
-        stmt = stmt.union_all(select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members))))
-    for row in session.execute(stmt):
-        out.append(cadre_info(row, caseload, team_members))
-    return out
-
-
-def cadre_info(row: Any, caseload: dict[str, int], team_members: dict[str, str]) -> Any:
-    """A `_CADRE_COLS` row as the matching algorithm's `CadreInfo`."""
-    cid, agency, skills, party, join, work, home = row
-    return rules.CadreInfo(
-        cadre_id=cid,
-        agency=agency,
-        skills=tuple(skills or ()),
-        party_member=bool(party),
-        party_join_year=join,
-        work_start_year=int(work),
-        home_village=home,
-        caseload=int(caseload.get(cid, 0)),
-        team_village=team_members.get(cid),
-    )
-
-
-def _relatives(
-    session: Session, person_id_col: Any, near: list[str], *extra_cols: Any, where: Any
-) -> Iterable[tuple[Any, ...]]:
-    """(cadre_id, *extra) for each cadre who is a declared near relative of, or the same
-    person as, a person selected by `where` — both directions of the stored pair."""
-    rows = []
-    for mine, theirs in (
-        (Relation.id_number_a, Relation.id_number_b),
-        (Relation.id_number_b, Relation.id_number_a),
-    ):
-        rows.append(
-            select(Cadre.cadre_id, *extra_cols)
-            .select_from(Relation)
-            .join(Cadre, Cadre.id_number == mine)
-            .where(theirs == person_id_col, Relation.relation.in_(near), where)
-        )
-    rows.append(select(Cadre.cadre_id, *extra_cols).where(Cadre.id_number == person_id_col, where))
-    for stmt in rows:
-        yield from session.execute(stmt)
-
-
-def load_conflicts(
-    session: Session,
-    villages: Sequence[str],
-    pool: Iterable[rules.CadreInfo],
-    policy: Policy,
-    spouse_pairs: Iterable[tuple[str, str]] | None = None,
-) -> rules.Conflicts:
-    """Conflicts of interest for a chunk of villages, from relations ⋈ village officials and
-    relations ⋈ registered poor household heads (each indexed on ID number: O(relations)),
-    plus spouses among cadres (`spouse_pairs` when the caller has them already)."""
-    near = list(policy.near_relations)
-    officials = _relatives(
-        session,
-        Official.id_number,
-        near,
-        Official.area_code,
-        where=and_(Official.level == "village", Official.area_code.in_(villages)),
-    )
-    heads = _relatives(
-        session,
-        Household.head_id_number,
-        near,
-        Household.village_code,
-        Household.household_id,
-        where=and_(Household.village_code.in_(villages), Household.registered_poor.is_(True)),
-    )
-    c = rules.Conflicts.build(pool, ((cid, v) for cid, v in officials), heads)
-    if spouse_pairs is not None:
-        for a, b in spouse_pairs:
-            c.add_spouses(a, b)
-        return c
-    for a, b in session.execute(
-        select(Cadre.cadre_id, Cadre.spouse_cadre_id).where(Cadre.spouse_cadre_id.is_not(None))
-    ):
-        c.add_spouses(a, b)
-    ca, cb = aliased(Cadre), aliased(Cadre)
-    for a, b in session.execute(
-        select(ca.cadre_id, cb.cadre_id)
-        .select_from(Relation)
-        .join(ca, ca.id_number == Relation.id_number_a)
-        .join(cb, cb.id_number == Relation.id_number_b)
-        .where(Relation.relation == "spouse")
-    ):
-        c.add_spouses(a, b)
-    return c
 
 
 # --- one chunk -------------------------------------------------------------------------------
@@ -475,245 +222,6 @@ def dispatch_chunk(
         policy_version=policy.version,
     )
     return {"villages": len(villages), **written}
-
-
-def write_plan(
-    session: Session,
-    plan: rules.DispatchPlan,
-    cycle_year: int,
-    villages: Sequence[str],
-    *,
-    team_villages: set[str],
-    helper_villages: set[str],
-    policy_version: str | None = None,
-) -> dict[str, Any]:
-    """Teams (with RETURNING of their ids), members, helpers, shortages and audit rows, in
-    bulk; the caller commits. `team_villages` were decided now (their team shortages are
-    replaced), `helper_villages` had their helpers decided now."""
-    audits: list[dict[str, Any]] = []
-    team_ids: dict[str, int] = {}
-    if plan.teams:
-        rows = [
-            dict(
-                village_code=t.village_code,
-                cycle_year=cycle_year,
-                term_start=t.term_start,
-                term_end=t.term_end,
-                leader_cadre_id=t.leader_cadre_id,
-                agency=t.agency,
-                status=TeamStatus.active.value,
-            )
-            for t in plan.teams
-        ]
-        result = session.execute(
-            insert(Team).returning(Team.team_id, Team.village_code, sort_by_parameter_order=True),
-            rows,
-        )
-        team_ids = {code: tid for tid, code in result}
-        session.execute(
-            insert(TeamMember),
-            [
-                dict(
-                    team_id=team_ids[t.village_code],
-                    cadre_id=cid,
-                    active=True,
-                    role=(
-                        MemberRole.first_secretary
-                        if cid == t.leader_cadre_id
-                        else MemberRole.member
-                    ).value,
-                )
-                for t in plan.teams
-                for cid in t.members
-            ],
-        )
-        audits += [
-            dict(
-                actor=ACTOR,
-                action="team_dispatched",
-                entity="team",
-                entity_id=f"{t.village_code}/{cycle_year}",
-                before=None,
-                after=dict(
-                    team_id=team_ids[t.village_code],
-                    status="active",
-                    leader_cadre_id=t.leader_cadre_id,
-                    members=list(t.members),
-                    agency=t.agency,
-                    term_start=t.term_start.isoformat(),
-                    term_end=t.term_end.isoformat(),
-                ),
-            )
-            for t in plan.teams
-        ]
-    if plan.helpers:
-        insert_ignore(
-            session,
-            HelperAssignment,
-            [
-                dict(household_id=h, cycle_year=cycle_year, cadre_id=c, village_code=v)
-                for h, c, v in plan.helpers
-            ],
-            ("household_id", "cycle_year"),
-        )
-        # Rule-made pairings: one audit row for the chunk (scope, counts, rule and policy),
-        # the pairings themselves are the helperassignment rows.
-        audits.append(
-            dict(
-                actor=ACTOR,
-                action="helpers_assigned_batch",
-                entity="helper_assignment",
-                entity_id=f"{cycle_year}/{villages[0]}..{villages[-1]}",
-                after=dict(
-                    villages=sorted({v for _h, _c, v in plan.helpers}),
-                    helpers=len(plan.helpers),
-                    cadres=len({c for _h, c, _v in plan.helpers}),
-                    rule="rules.dispatch",
-                    policy_version=policy_version,
-                ),
-            )
-        )
-    new_shortages = _write_shortages(
-        session, plan, cycle_year, villages, team_villages, helper_villages, audits
-    )
-    audit_many(session, audits)
-    return {
-        "teams": len(plan.teams),
-        "members": sum(len(t.members) for t in plan.teams),
-        "helpers": len(plan.helpers),
-        "shortages": new_shortages,
-        "audit_rows": len(audits),
-    }
-
-
-def _write_shortages(
-    session: Session,
-    plan: rules.DispatchPlan,
-    cycle_year: int,
-    villages: Sequence[str],
-    team_villages: set[str],
-    helper_villages: set[str],
-    audits: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """Insert new shortages, update those whose missing count changed (the reason's counts
-    of the pool drift as other villages are served, so only a changed count is a change),
-    delete those resolved. Returns the shortages recorded or changed now."""
-    decided = {(v, k) for v in team_villages for k in TEAM_KINDS}
-    decided |= {(v, "helper") for v in helper_villages}
-    new = {(s.village_code, s.kind): s for s in plan.shortages}
-    old = {
-        (r.village_code, r.kind): r
-        for r in session.execute(
-            select(
-                Shortage.id,
-                Shortage.village_code,
-                Shortage.kind,
-                Shortage.missing_members,
-                Shortage.reason,
-            ).where(Shortage.village_code.in_(list(villages)), Shortage.cycle_year == cycle_year)
-        )
-    }
-    changed: list[dict[str, Any]] = []
-    for key in sorted(decided):
-        s, o = new.get(key), old.get(key)
-        eid = f"{key[0]}/{cycle_year}/{key[1]}"
-        if s is None and o is not None:
-            session.execute(delete(Shortage).where(Shortage.id == o.id))
-            audits.append(
-                dict(
-                    actor=ACTOR,
-                    action="shortage_resolved",
-                    entity="shortage",
-                    entity_id=eid,
-                    before=dict(missing=o.missing_members),
-                )
-            )
-        elif s is not None and o is None:
-            session.execute(
-                insert(Shortage),
-                [
-                    dict(
-                        village_code=s.village_code,
-                        cycle_year=cycle_year,
-                        kind=s.kind,
-                        missing_members=s.missing,
-                        reason=s.reason,
-                    )
-                ],
-            )
-            audits.append(
-                dict(
-                    actor=ACTOR,
-                    action="shortage_recorded",
-                    entity="shortage",
-                    entity_id=eid,
-                    after=dict(missing=s.missing, reason=s.reason),
-                )
-            )
-            changed.append(dict(village_code=s.village_code, kind=s.kind, missing=s.missing))
-        elif s is not None and o is not None and s.missing != o.missing_members:
-            session.execute(
-                update(Shortage)
-                .where(Shortage.id == o.id)
-                .values(missing_members=s.missing, reason=s.reason)
-            )
-            audits.append(
-                dict(
-                    actor=ACTOR,
-                    action="shortage_updated",
-                    entity="shortage",
-                    entity_id=eid,
-                    before=dict(missing=o.missing_members),
-                    after=dict(missing=s.missing, reason=s.reason),
-                )
-            )
-            changed.append(dict(village_code=s.village_code, kind=s.kind, missing=s.missing))
-    return changed
-
-
-# --- team terms ----------------------------------------------------------------------------
-
-
-def end_expired_teams(session: Session, county: str, year: int) -> dict[str, Any]:
-    """Active teams of the county whose term ended by 1 January of `year` become `ended`
-    (through the team state machine) and their members inactive, freeing them for the
-    next dispatch."""
-    expired = session.execute(
-        select(Team.team_id, Team.village_code, Team.status, Team.term_end)
-        .join(Village, Village.village_code == Team.village_code)
-        .where(
-            Village.county_code == county,
-            Team.status == TeamStatus.active.value,
-            Team.term_end <= date(year, 1, 1),
-        )
-        .order_by(Team.village_code)
-    ).all()
-    for t in expired:
-        check_transition("team", t.status, TeamStatus.ended.value)
-    ids = [t.team_id for t in expired]
-    if not ids:
-        return {"ended": 0, "members_released": 0}
-    session.execute(update(Team).where(Team.team_id.in_(ids)).values(status=TeamStatus.ended.value))
-    released = session.execute(
-        update(TeamMember)
-        .where(TeamMember.team_id.in_(ids), TeamMember.active.is_(True))
-        .values(active=False)
-    ).rowcount
-    audit_many(
-        session,
-        [
-            dict(
-                actor="zhucun:review_team_terms",
-                action="team_ended",
-                entity="team",
-                entity_id=f"{t.village_code}/{t.team_id}",
-                before=dict(status=t.status),
-                after=dict(status=TeamStatus.ended.value, term_end=t.term_end.isoformat()),
-            )
-            for t in expired
-        ],
-    )
-    return {"ended": len(ids), "members_released": int(released or 0)}
 
 
 # --- the run's summary -------------------------------------------------------------------------
@@ -876,6 +384,12 @@ def end_expired_teams_task(county: str, year: int) -> dict[str, Any]:
 
 
 __all__ = [
+    "ACTOR",
+    "POOR_STATUSES",
+    "TEAM_KINDS",
+    "_CADRE_COLS",
+    "cadre_info",
+    "team_shortage_villages",
     "dispatch_chunk",
     "dispatch_chunks_task",
     "dispatch_summary",
@@ -889,17 +403,3 @@ __all__ = [
     "village_needs",
     "write_plan",
 ]
-
-
-def team_shortage_villages(session: Session, villages: Any, cycle_year: int) -> set[str]:
-    """Villages (codes, or a select of codes) whose team could not be formed this cycle:
-    a re-run leaves them alone unless asked to retry, so it changes nothing."""
-    return set(
-        session.scalars(
-            select(Shortage.village_code).where(
-                Shortage.village_code.in_(villages),
-                Shortage.cycle_year == cycle_year,
-                Shortage.kind.in_(TEAM_KINDS),
-            )
-        )
-    )

@@ -106,7 +106,7 @@ class PoolCache:
     ) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
         """The chunk's pool (free cadres + the chunk's active team members) and the spouse
         pairs, from the cache when it is still exact, else from the database."""
-        from zhucun.tasks.dispatch import _CADRE_COLS, cadre_info, load_pool
+        from zhucun.tasks.dispatch_load import _CADRE_COLS, cadre_info, load_pool
 
         run = current_flow_run_id()
         url = str(session.get_bind().engine.url)
