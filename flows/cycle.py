@@ -26,7 +26,7 @@ from prefect import flow, tags
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
 from zhucun.flows.analysis import analyse_villages
 from zhucun.flows.causes import assess_causes
-from zhucun.flows.common import artifact_key
+from zhucun.flows.common import artifact_key, subflows
 from zhucun.flows.dispatch import dispatch_cycle
 from zhucun.flows.lifecycle_common import tag_run
 from zhucun.flows.parameters import CountyCode, CycleYear
@@ -65,7 +65,7 @@ def assistance_cycle(
         "stages": {},
     }
     stages = summary["stages"]
-    with tags(f"county:{scope.county}", f"cycle:{cycle_year}"):
+    with tags(f"county:{scope.county}", f"cycle:{cycle_year}"), subflows():
         stages["causes"] = assess_causes(scope.county, cycle_year, scope.villages)
         stages["analysis"] = analyse_villages(scope.county, cycle_year, scope.villages)
         stages["dispatch"] = dispatch_cycle(scope.county, cycle_year, scope.villages)

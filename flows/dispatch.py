@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger, tags
-from zhucun.flows.common import artifact_key, emit, task_runner
+from zhucun.flows.common import artifact_key, emit, subflows, task_runner
 from zhucun.flows.lifecycle_common import Progress, tag_run
 from zhucun.flows.parameters import CountyCode, CycleYear
 from zhucun.tasks.common import Scope
@@ -145,7 +145,8 @@ def review_team_terms(county: CountyCode, year: CycleYear) -> dict[str, Any]:
     tag_run(scope.county)
     with tags(f"county:{scope.county}"):
         ended = end_expired_teams_task(scope.county, year)
-    dispatched = dispatch_cycle(county=scope.county, cycle_year=year)
+    with subflows():
+        dispatched = dispatch_cycle(county=scope.county, cycle_year=year)
     return {
         "county": scope.county,
         "year": year,
