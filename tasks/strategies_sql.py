@@ -59,10 +59,31 @@ WORK = Table(
     Column("old_version", Integer),
     Column("old_final", Boolean),  # approved and its publicity closed
     Column("old_supersedes", Integer),
+    Column("same", Integer, server_default="0", nullable=False),  # measure rows as its key's
     Column("action", String),
     prefixes=["TEMPORARY"],
 )
 WRITTEN = ("insert", "update", "redraft", "revise")
+# The chunk's households with their key columns, computed once (the distinct keys and the
+# work rows both read it) and, on PostgreSQL, analyzed: joined to the keys through the
+# subquery, PostgreSQL joined the keys before the assessments and probed the assessment
+# index 1.4 million times for a chunk of 20,000 households (2.8 s a chunk at 200k).
+BASE = Table(
+    "zc_strategy_base",
+    MetaData(),
+    Column("household_id", String, primary_key=True),
+    Column("village_code", String),
+    Column("main_cause", String),
+    Column("other_causes", String),
+    Column("labour", Boolean),
+    Column("wal", Boolean),
+    Column("credit", Boolean),
+    Column("grade", String),
+    Column("students", Boolean),
+    Column("disabled", Boolean),
+    Column("attribute", String),
+    prefixes=["TEMPORARY"],
+)
 
 
 def _birth_year() -> Any:
@@ -133,23 +154,29 @@ def unassessed(session: Session, villages: Sequence[str], cycle_year: int) -> in
     )
 
 
-# A current version whose measure rows differ (as a set of measure, cause answered, cost)
-# from its key's: a draft is rewritten, a final approved one revised. Portable SQL.
-_DIFFERS = """(
-  (SELECT count(*) FROM strategymeasure sm WHERE sm.strategy_id = zc_strategy_work.old_id)
-    <> (SELECT n FROM zc_strategy_key kk WHERE kk.k = zc_strategy_work.k)
-  OR EXISTS (
-    SELECT m.measure, m.answers_cause, m.cost_yuan FROM zc_strategy_key_measure m
-    WHERE m.k = zc_strategy_work.k
-    EXCEPT
-    SELECT sm.measure, sm.answers_cause, sm.cost_yuan FROM strategymeasure sm
-    WHERE sm.strategy_id = zc_strategy_work.old_id))"""
-_ACTION = f"""
+# The current versions whose measure rows equal their key's as a set (measure, cause
+# answered, cost; a measure appears once per strategy and once per key): every old row
+# matched and as many as the key has. One grouped join for the chunk, instead of two
+# correlated subqueries per household (10 s of a 200k re-run on PostgreSQL). Portable SQL
+# but for NULL-safe equality.
+_SAME = """
+UPDATE zc_strategy_work SET same = 1 WHERE household_id IN (
+  SELECT w.household_id FROM zc_strategy_work w
+  JOIN zc_strategy_key kk ON kk.k = w.k
+  LEFT JOIN strategymeasure sm ON sm.strategy_id = w.old_id
+  LEFT JOIN zc_strategy_key_measure m ON m.k = w.k AND m.measure = sm.measure
+    AND m.answers_cause {same_as} sm.answers_cause AND m.cost_yuan = sm.cost_yuan
+  WHERE w.old_id IS NOT NULL AND (w.old_status = 'draft' OR w.old_final)
+  GROUP BY w.household_id, kk.n
+  HAVING count(sm.id) = kk.n AND count(m.k) = kk.n)
+"""
+# A draft that differs is rewritten, a final approved one that differs revised.
+_ACTION = """
 UPDATE zc_strategy_work SET action = CASE
   WHEN old_id IS NULL THEN 'insert'
   WHEN old_status = 'returned' THEN 'redraft'
-  WHEN old_status = 'draft' THEN CASE WHEN {_DIFFERS} THEN 'update' ELSE 'same' END
-  WHEN old_final AND {_DIFFERS} THEN 'revise'
+  WHEN old_status = 'draft' THEN CASE WHEN same = 1 THEN 'same' ELSE 'update' END
+  WHEN old_final AND same = 0 THEN 'revise'
   ELSE 'kept' END
 """
 
@@ -160,20 +187,23 @@ def draft_chunk_sql(
     """Draft the chunk's strategies; the same summary as `tasks.strategies.draft_chunk`
     (plus the audit rows for redrafts, returned for the caller to write)."""
     bind = session.connection()
-    for t in (KEYS, KEY_MEASURES, WORK):
+    for t in (BASE, KEYS, KEY_MEASURES, WORK):
         t.drop(bind, checkfirst=True)
         t.create(bind)
     try:
         return _draft(session, cycle_year, villages, policy)
     finally:
-        for t in (KEYS, KEY_MEASURES, WORK):
+        for t in (BASE, KEYS, KEY_MEASURES, WORK):
             t.drop(bind, checkfirst=True)
 
 
 def _draft(
     session: Session, cycle_year: int, villages: Sequence[str], policy: Policy
 ) -> dict[str, Any]:
-    base = _base(villages, cycle_year, policy)
+    chunk = _base(villages, cycle_year, policy)
+    session.execute(insert(BASE).from_select([c.name for c in BASE.columns], select(chunk)))
+    _analyze(session, BASE)
+    base = BASE
     keys = load_keys(session, base, policy, cycle_year)
     _analyze(session, KEYS, KEY_MEASURES)
     join = and_(*(base.c[c] == KEYS.c[c] for c in KEY_COLUMNS))
@@ -201,6 +231,8 @@ def _draft(
         )
     )
     _analyze(session, WORK)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.execute(text(_SAME.format(same_as="IS NOT DISTINCT FROM" if postgres else "IS")))
     session.execute(text(_ACTION))
     redrafts = [
         dict(r._mapping)
