@@ -1,4 +1,5 @@
-"""The cause assessment of a chunk as one set-based `INSERT … SELECT … ON CONFLICT` (SQLite).
+"""The cause assessment of a chunk as one set-based `INSERT … SELECT … ON CONFLICT` (SQLite
+and PostgreSQL: one template, `for_dialect`).
 
 Why: per household, loading a dict, running `rules.causes.assess`, JSON-encoding and
 comparing in Python cost ~200 µs; the same rules as SQL `CASE`/window expressions cost a
@@ -20,6 +21,7 @@ version; the drafted rows carry their rule version.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,25 +37,25 @@ ORDER = {c.value: i for i, c in enumerate(cause_rules.NATIONAL_ORDER)}
 # The chunk's households in care (tasks.lifecycle_db.in_care), with the rules' derived values.
 _HOUSEHOLDS = f"""
 h0 AS (
-  SELECT household_id, village_code, max(size, 1) AS s,
+  SELECT household_id, village_code, GREATEST(size, 1) AS s,
          serious_illness_members AS serious, chronic_illness_members AS chronic,
          disabled_members AS disabled, students, labour_count AS labour,
          skilled_labour AS skilled, land_mu AS land,
-         coalesce(safe_water_ok, 0) AS water, coalesce(has_credit_access, 0) AS credit,
-         coalesce(road_access, 0) AS road, coalesce(low_motivation, 0) AS lowmot,
+         coalesce(safe_water_ok, FALSE) AS water, coalesce(has_credit_access, FALSE) AS credit,
+         coalesce(road_access, FALSE) AS road, coalesce(low_motivation, FALSE) AS lowmot,
          medical_spending_yuan AS med, education_spending_yuan AS edu,
          disaster_loss_yuan AS loss, business_income_yuan AS biz,
          coalesce(production_cost_yuan, 0) AS pcost,
-         max(per_capita_income_yuan * max(size, 1), 1.0) AS inc
+         GREATEST(per_capita_income_yuan * GREATEST(size, 1), 1.0) AS inc
   FROM household AS hh
-  WHERE village_code IN :villages AND registered_poor = 1
+  WHERE village_code IN :villages AND registered_poor = TRUE
     AND (status IN ({", ".join(f"'{s}'" for s in POOR_STATUSES)}) OR EXISTS (
       SELECT 1 FROM monitoringcase AS m
       WHERE m.household_id = hh.household_id AND m.status = 'open'))
 ),
 h AS (
   SELECT *, med / inc AS med_share, edu / inc AS edu_share, loss / inc AS loss_share,
-         CAST(land AS REAL) / s AS land_pp, max(biz - pcost, 0.0) / inc AS biz_share
+         CAST(land AS REAL) / s AS land_pp, GREATEST(biz - pcost, 0.0) / inc AS biz_share
   FROM h0
 )"""
 
@@ -62,25 +64,25 @@ h AS (
 _FINDINGS = f"""
 f AS (
   SELECT household_id, 'illness' AS cause, {ORDER["illness"]} AS ord,
-         min(1.0, 0.8 + 0.1 * serious) AS sev, 'serious_illness_members' AS ind,
+         LEAST(1.0, 0.8 + 0.1 * serious) AS sev, 'serious_illness_members' AS ind,
          serious || ' member(s) with serious illness' AS pre, NULL AS x, 0 AS fmt, '' AS post
   FROM h WHERE serious > 0
   UNION ALL
-  SELECT household_id, 'illness', {ORDER["illness"]}, min(1.0, 0.5 + med_share / 2),
+  SELECT household_id, 'illness', {ORDER["illness"]}, LEAST(1.0, 0.5 + med_share / 2),
          'medical_spending_yuan', 'chronic illness; medical spending ', med_share, 1,
          ' of income'
   FROM h WHERE serious <= 0 AND chronic > 0 AND med_share >= :t_med
   UNION ALL
-  SELECT household_id, 'disability', {ORDER["disability"]}, min(1.0, 0.6 + 0.15 * disabled),
+  SELECT household_id, 'disability', {ORDER["disability"]}, LEAST(1.0, 0.6 + 0.15 * disabled),
          'disabled_members', disabled || ' disabled member(s)', NULL, 0, ''
   FROM h WHERE disabled > 0
   UNION ALL
-  SELECT household_id, 'schooling', {ORDER["schooling"]}, min(1.0, 0.4 + edu_share / 2),
+  SELECT household_id, 'schooling', {ORDER["schooling"]}, LEAST(1.0, 0.4 + edu_share / 2),
          'education_spending_yuan', students || ' student(s); schooling ', edu_share, 1,
          ' of income'
   FROM h WHERE students > 0 AND edu_share >= :t_edu
   UNION ALL
-  SELECT household_id, 'disaster', {ORDER["disaster"]}, min(1.0, 0.4 + loss_share / 2),
+  SELECT household_id, 'disaster', {ORDER["disaster"]}, LEAST(1.0, 0.4 + loss_share / 2),
          'disaster_loss_yuan', 'disaster loss ', loss_share, 1, ' of income'
   FROM h WHERE loss_share >= :t_loss
   UNION ALL
@@ -165,14 +167,22 @@ ON CONFLICT (household_id, cycle_year) DO UPDATE SET
   village_code = excluded.village_code, main_cause = excluded.main_cause,
   other_causes = excluded.other_causes, evidence = excluded.evidence, source = 'rule',
   rule_version = excluded.rule_version, override_reason = NULL, overridden_by = NULL
-WHERE householdassessment.source <> 'override' AND (
-  householdassessment.main_cause IS NOT excluded.main_cause
+WHERE householdassessment.source <> 'override' AND (CHANGED)
+"""
+# A rule row changes when its causes, evidence or rule version differ; JSON is compared as
+# JSON where the texts differ (rows the per-row path wrote are spaced differently).
+_CHANGED = {
+    "sqlite": """householdassessment.main_cause IS NOT excluded.main_cause
   OR (householdassessment.other_causes IS NOT excluded.other_causes
       AND json(householdassessment.other_causes) IS NOT json(excluded.other_causes))
   OR (householdassessment.evidence IS NOT excluded.evidence
       AND json(householdassessment.evidence) IS NOT json(excluded.evidence))
-  OR householdassessment.rule_version IS NOT excluded.rule_version)
-"""
+  OR householdassessment.rule_version IS NOT excluded.rule_version""",
+    "postgresql": """householdassessment.main_cause IS DISTINCT FROM excluded.main_cause
+  OR householdassessment.other_causes::jsonb IS DISTINCT FROM excluded.other_causes::jsonb
+  OR householdassessment.evidence::jsonb IS DISTINCT FROM excluded.evidence::jsonb
+  OR householdassessment.rule_version IS DISTINCT FROM excluded.rule_version""",
+}
 
 SELECT_ONLY = f"WITH {_HOUSEHOLDS}, {_FINDINGS} {ASSESSED} ORDER BY h.household_id"
 
@@ -182,6 +192,13 @@ WITH {_HOUSEHOLDS}
 SELECT a.main_cause, a.other_causes, a.source FROM householdassessment AS a
 JOIN h ON h.household_id = a.household_id WHERE a.cycle_year = :year
 """
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as Python: SQLite returns its text, PostgreSQL's driver parses it."""
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _pct(x: float) -> str:
@@ -197,11 +214,42 @@ def _round3(x: float) -> float:
 
 
 def supported(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+    return session.get_bind().dialect.name in ("sqlite", "postgresql")
+
+
+_LITERAL = re.compile(r"(?<![\w.'])(\d+\.\d+)(?![\w.'])")
+
+
+def for_dialect(sql: str, dialect: str) -> str:
+    """The statement in the dialect's words. The templates are written for both: GREATEST
+    and LEAST as scalar functions, TRUE and FALSE, the formatting functions `zc_pct`,
+    `zc_fix2` and `zc_round3`. SQLite: its two-argument max/min, its own JSON functions and
+    the formatting functions registered on the connection (`_prepare`). PostgreSQL: decimal
+    literals as double precision (numeric arithmetic ranked 0.8 + 0.1 and 0.6 + 0.15 x 2 as
+    a tie where Python's floats do not), REAL as double precision (it is 4 bytes there), and
+    `to_char`, which formats a double by its exact binary value, half to even, as Python's
+    format does (2.675 → 2.67, 0.125 → 12%)."""
+    if dialect == "sqlite":
+        return sql.replace("GREATEST(", "max(").replace("LEAST(", "min(")
+    sql = _LITERAL.sub(r"\1::float8", sql).replace("AS REAL", "AS DOUBLE PRECISION")
+    sql = re.sub(r"zc_pct\((\w+)\)", r"(to_char(\1 * 100, 'FM999999999990') || '%')", sql)
+    sql = re.sub(r"zc_fix2\((\w+)\)", r"to_char(\1, 'FM999999999990.00')", sql)
+    sql = re.sub(r"zc_round3\((\w+)\)", r"CAST(to_char(\1, 'FM990.000') AS float8)", sql)
+    return sql.replace("json_object(", "json_build_object(").replace(
+        "json_array(", "json_build_array("
+    )
+
+
+def _sql(session: Session, template: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    sql = template.replace("CHANGED", _CHANGED[dialect]) if template is UPSERT else template
+    return _stmt(for_dialect(sql, dialect))
 
 
 def _prepare(session: Session) -> None:
-    """Register the exact-formatting functions on this session's connection."""
+    """Register the exact-formatting functions on this session's connection (SQLite)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
     raw = session.connection().connection.dbapi_connection
     raw.create_function("zc_pct", 1, _pct, deterministic=True)
     raw.create_function("zc_fix2", 1, _fix2, deterministic=True)
@@ -228,17 +276,16 @@ def assess_rows(
     session: Session, villages: Sequence[str], thresholds: dict[str, float]
 ) -> list[dict[str, Any]]:
     """What the statement would write, without writing (for tests and checks)."""
-    import json
 
     _prepare(session)
     out = []
-    for r in session.execute(_stmt(SELECT_ONLY), _params(villages, thresholds)):
+    for r in session.execute(_sql(session, SELECT_ONLY), _params(villages, thresholds)):
         out.append(
             dict(
                 household_id=r.household_id,
                 main_cause=r.main_cause,
-                other_causes=json.loads(r.other_causes),
-                evidence=json.loads(r.evidence),
+                other_causes=_json(r.other_causes),
+                evidence=_json(r.evidence),
             )
         )
     return out
@@ -254,9 +301,11 @@ def upsert_assessments(
     """Write the chunk's assessments; returns the rows inserted or changed."""
     _prepare(session)
     params = _params(villages, thresholds) | {"year": cycle_year, "version": version}
+    if session.get_bind().dialect.name != "sqlite":
+        return int(session.execute(_sql(session, UPSERT), params).rowcount or 0)
     # A statement opening with WITH gets rowcount -1 from sqlite3: count with total_changes
     before = session.execute(text("SELECT total_changes()")).scalar_one()
-    session.execute(_stmt(UPSERT), params)
+    session.execute(_sql(session, UPSERT), params)
     return int(session.execute(text("SELECT total_changes()")).scalar_one() - before)
 
 
@@ -264,16 +313,15 @@ def chunk_counts(
     session: Session, villages: Sequence[str], cycle_year: int, thresholds: dict[str, float]
 ) -> tuple[int, dict[str, int], dict[str, int], int]:
     """(households, main cause counts, other cause counts, overrides) of the chunk."""
-    import json
     from collections import Counter
 
     main: Counter[str] = Counter()
     other: Counter[str] = Counter()
     n = overrides = 0
     params = _params(villages, thresholds) | {"year": cycle_year}
-    for m, o, source in session.execute(_stmt(COUNTS), params):
+    for m, o, source in session.execute(_sql(session, COUNTS), params):
         n += 1
         main[m] += 1
-        other.update(json.loads(o) if isinstance(o, str) else o)
+        other.update(_json(o))
         overrides += source == "override"
     return n, dict(main), dict(other), overrides

@@ -25,10 +25,17 @@ money = st.one_of(
     st.integers(0, 6_000_000).map(lambda c: c / 100),
     st.floats(0, 1e6, allow_nan=False, allow_infinity=False),
 )
+# Amounts as registries hold them (yuan and fen): PostgreSQL refuses a double that
+# underflows to zero (5e-324 / 2), where SQLite and Python give 0.
+yuan = st.one_of(
+    st.just(0.0),
+    st.integers(0, 60_000).map(float),
+    st.integers(0, 6_000_000).map(lambda c: c / 100),
+)
 
 
 @st.composite
-def facts(draw: Any) -> dict[str, Any]:
+def facts(draw: Any, money: Any = money) -> dict[str, Any]:
     size = draw(st.integers(0, 10))
     labour = draw(st.integers(0, max(size, 0)))
     return dict(
@@ -115,3 +122,51 @@ def test_rerun_writes_nothing_and_overrides_stay(session: Session) -> None:
         select(HouseholdAssessment).where(HouseholdAssessment.household_id == hid)
     ).one()
     assert (kept.source, kept.main_cause, kept.rule_version) == ("override", "other", "causes-1+p")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(generated=st.lists(facts(yuan), min_size=1, max_size=40))
+def test_on_postgres_the_same_statement_equals_the_rules_and_reruns_write_nothing(
+    postgres_url: str, monkeypatch: Any, generated: list
+) -> None:
+    """PostgreSQL runs the same template (`causes_sql.for_dialect`): doubles, not numerics
+    (0.6 + 0.15 x 2 ranks below 0.8 + 0.1 as in Python), and shares formatted by their exact
+    binary value, half to even (2.675 → 2.67, 0.125 → 12%)."""
+    from sqlmodel import SQLModel
+
+    from zhucun.db import get_engine
+    from zhucun.settings import reset_settings
+
+    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
+    reset_settings()
+    engine = get_engine()
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        if not session.scalar(select(Household.household_id).limit(1)):
+            seed_county(session)
+            session.commit()
+        villages = list(session.scalars(select(Household.village_code).distinct()))
+        ids = list(
+            session.scalars(
+                select(Household.household_id).where(in_care()).order_by(Household.household_id)
+            )
+        )
+        ties = [  # 62.5% → 62%, severity 0.8125 → 0.812, 0.125 mu → 0.12; a rank tie
+            dict(size=8, per_capita_income_yuan=125.0, medical_spending_yuan=625.0, land_mu=1.0)
+            | dict(chronic_illness_members=1, serious_illness_members=0, safe_water_ok=True)
+            | dict(road_access=True, labour_count=4, skilled_labour=2, has_credit_access=True),
+            dict(serious_illness_members=1, disabled_members=2),
+        ]
+        for hid, f in zip(ids, ties + generated, strict=False):
+            session.execute(update(Household).where(Household.household_id == hid).values(**f))
+        want = expected(session, villages)
+        tie = str(want[ids[0]]["evidence"])
+        assert "62%" in tie and "0.812" in tie and "0.12 mu" in tie
+        got = {r["household_id"]: r for r in causes_sql.assess_rows(session, villages, THRESHOLDS)}
+        assert got == want
+        first = causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p")
+        assert first == len(want)
+        assert causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p") == 0
+        session.rollback()
