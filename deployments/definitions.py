@@ -168,6 +168,16 @@ DEPLOYMENTS: tuple[DeploymentDef, ...] = (
         "公告 — judged like the CLI.",
     ),
     DeploymentDef(
+        name="measure-delivery-forms",
+        entrypoint="flows/delivery_forms.py:measure_delivery_forms",
+        stage="delivery",
+        description="Record measure delivery (措施落实) in the Prefect UI: the run suspends with "
+        "one form per village listing the open measures of the strategies in force (户编号, "
+        "masked head, measure in Chinese, state); new state, date, amount spent and evidence "
+        "per measure, recorded by the household's helper or a team member — judged and written "
+        "like `zhucun measures deliver`, all or nothing, refusals on the next form.",
+    ),
+    DeploymentDef(
         name="monthly-progress-evaluation",
         entrypoint="flows/scheduled.py:monthly_progress_evaluation",
         stage="evaluation",
