@@ -73,15 +73,7 @@ BASE = Table(
     MetaData(),
     Column("household_id", String, primary_key=True),
     Column("village_code", String),
-    Column("main_cause", String),
-    Column("other_causes", String),
-    Column("labour", Boolean),
-    Column("wal", Boolean),
-    Column("credit", Boolean),
-    Column("grade", String),
-    Column("students", Boolean),
-    Column("disabled", Boolean),
-    Column("attribute", String),
+    *(Column(c, KEYS.c[c].type) for c in KEY_COLUMNS),
     prefixes=["TEMPORARY"],
 )
 

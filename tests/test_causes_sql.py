@@ -79,11 +79,9 @@ def expected(session: Session, villages: list[str]) -> dict[str, dict[str, Any]]
     return out
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(st.lists(facts(), min_size=1, max_size=40))
-def test_set_based_assessment_equals_the_rules(session: Session, generated: list) -> None:
+def plant(session: Session, generated: list) -> tuple[list[str], list[str]]:
+    """The generated facts on the seeded county's households in care (seeded once):
+    (villages, household ids in the order the facts were planted)."""
     if not session.scalar(select(Household.household_id).limit(1)):
         seed_county(session)
         session.commit()
@@ -95,6 +93,15 @@ def test_set_based_assessment_equals_the_rules(session: Session, generated: list
     )
     for hid, f in zip(ids, generated, strict=False):
         session.execute(update(Household).where(Household.household_id == hid).values(**f))
+    return villages, ids
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(facts(), min_size=1, max_size=40))
+def test_set_based_assessment_equals_the_rules(session: Session, generated: list) -> None:
+    villages, _ = plant(session, generated)
     want = expected(session, villages)
     got = {r["household_id"]: r for r in causes_sql.assess_rows(session, villages, THRESHOLDS)}
     assert got.keys() == want.keys()
@@ -144,23 +151,13 @@ def test_on_postgres_the_same_statement_equals_the_rules_and_reruns_write_nothin
     engine = get_engine()
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
-        if not session.scalar(select(Household.household_id).limit(1)):
-            seed_county(session)
-            session.commit()
-        villages = list(session.scalars(select(Household.village_code).distinct()))
-        ids = list(
-            session.scalars(
-                select(Household.household_id).where(in_care()).order_by(Household.household_id)
-            )
-        )
         ties = [  # 62.5% → 62%, severity 0.8125 → 0.812, 0.125 mu → 0.12; a rank tie
             dict(size=8, per_capita_income_yuan=125.0, medical_spending_yuan=625.0, land_mu=1.0)
             | dict(chronic_illness_members=1, serious_illness_members=0, safe_water_ok=True)
             | dict(road_access=True, labour_count=4, skilled_labour=2, has_credit_access=True),
             dict(serious_illness_members=1, disabled_members=2),
         ]
-        for hid, f in zip(ids, ties + generated, strict=False):
-            session.execute(update(Household).where(Household.household_id == hid).values(**f))
+        villages, ids = plant(session, ties + generated)
         want = expected(session, villages)
         tie = str(want[ids[0]]["evidence"])
         assert "62%" in tie and "0.812" in tie and "0.12 mu" in tie
