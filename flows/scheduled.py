@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from zhucun.flows.common import artifact_key
+from zhucun.flows.common import artifact_key, subflows
 from zhucun.flows.parameters import CountyCode, CycleYear, Period
 
 TIMEZONE = "Asia/Shanghai"
@@ -69,8 +69,9 @@ def monthly_progress_evaluation(county: CountyCode, period: Period | None = None
     from zhucun.flows.evaluation import evaluate_progress, monitor_relapse
 
     period = period or previous_period(scheduled_time())
-    evaluation = evaluate_progress(county=county, period=period)
-    relapse = monitor_relapse(county=county, period=period)
+    with subflows():
+        evaluation = evaluate_progress(county=county, period=period)
+        relapse = monitor_relapse(county=county, period=period)
     create_markdown_artifact(
         key=artifact_key("monthly-evaluation", county),
         markdown=f"# Monthly evaluation {county} {period}\n\n"
@@ -92,7 +93,8 @@ def yearly_team_term_review(county: CountyCode, year: CycleYear | None = None) -
     from zhucun.flows.dispatch import review_team_terms
 
     year = year or local_year(scheduled_time())
-    review_team_terms(county=county, year=year)
+    with subflows():
+        review_team_terms(county=county, year=year)
     return {"county": county, "year": year}
 
 
