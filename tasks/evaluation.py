@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from prefect import task
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, select, true, update
 from sqlmodel import Session
 from zhucun.models import (
     Evaluation,
@@ -41,7 +41,7 @@ from zhucun.tasks.monitoring_procedures import open_monitor, open_relieve
 from zhucun.tasks.monitoring_run import identify_chunk, link_clues, record_risk_types
 from zhucun.tasks.review_lock import server_today
 from zhucun.tasks.safety import guarded
-from zhucun.tasks.sql import upsert
+from zhucun.tasks.sql import copy_rows, upsert
 
 from zhucun.db import session_scope
 from zhucun.policy import Policy
@@ -81,17 +81,37 @@ def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any
 
 
 def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dict[str, Situation]:
-    """Each household's latest survey on or before `end` (one grouped subquery)."""
-    latest = (
-        select(Survey.household_id, func.max(Survey.survey_date).label("d"))
-        .join(Household, Household.household_id == Survey.household_id)
-        .where(Household.village_code.in_(villages), Survey.survey_date <= end)
-        .group_by(Survey.household_id)
-        .subquery()
-    )
-    stmt = select(*SURVEY_SITUATION_COLUMNS).join(
-        latest, and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d)
-    )
+    """Each household's latest survey on or before `end`. SQLite: one grouped subquery
+    joined back by the (household, date) index. PostgreSQL: a LATERAL lookup per household
+    of the chunk, newest first — it hashed the grouped form's join over the whole survey
+    table, once per chunk (0.4 of 0.5 s a chunk at 200k; at a province's size every chunk
+    would read millions of surveys)."""
+    if session.get_bind().dialect.name == "postgresql":
+        newest = (
+            select(*SURVEY_SITUATION_COLUMNS)
+            .where(Survey.household_id == Household.household_id, Survey.survey_date <= end)
+            .order_by(Survey.survey_date.desc())
+            .limit(1)
+            .lateral("newest")
+        )
+        stmt = (
+            select(newest)
+            .select_from(Household)
+            .join(newest, true())
+            .where(Household.village_code.in_(villages))
+        )
+    else:
+        latest = (
+            select(Survey.household_id, func.max(Survey.survey_date).label("d"))
+            .join(Household, Household.household_id == Survey.household_id)
+            .where(Household.village_code.in_(villages), Survey.survey_date <= end)
+            .group_by(Survey.household_id)
+            .subquery()
+        )
+        stmt = select(*SURVEY_SITUATION_COLUMNS).join(
+            latest,
+            and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d),
+        )
     return {s.household_id: survey_situation(s) for s in session.execute(stmt)}
 
 
@@ -163,7 +183,10 @@ def evaluate_chunk(
         if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
             risk[h["village_code"]].append(hid)
     if evals:
-        session.execute(insert(Evaluation.__table__), evals)  # Core: no ORM bulk path
+        # COPY on PostgreSQL (3.4 s of executemany at 200k), executemany on SQLite; a second
+        # run evaluating the same households fails on the unique key and rolls back
+        cols = list(evals[0])
+        copy_rows(session, Evaluation, cols, ([e[c] for c in cols] for e in evals))
     for keys in ({"household_id", "status"}, {"household_id", "status", "exited_period"}):
         same = [u for u in status_updates if set(u) == keys]
         if same:

@@ -69,7 +69,11 @@ def test_stages_on_postgresql_obey_the_rules_and_rerun_to_no_change(pg: Session)
     audits = pg.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     assert run_cycle(info.villages) == [0, 0, 0, 0]
     assert pg.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audits
-    add_surveys(pg, [survey(h, date(2026, 6, 1), 9000.0) for h in info.poor_households[:10]])
+    # the latest survey on or before the period's end decides: not an older one, not a later
+    sample = info.poor_households[:10]
+    add_surveys(pg, [survey(h, date(2026, 3, 1), 1000.0) for h in sample])
+    add_surveys(pg, [survey(h, date(2026, 6, 1), 9000.0) for h in sample])
+    add_surveys(pg, [survey(h, date(2026, 7, 1), 1000.0) for h in sample])
     pg.commit()
     result = evaluate_progress_task.fn(COUNTY, "2026-06", info.villages)
     assert result["outcomes"]["exit"] == 10
