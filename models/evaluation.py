@@ -53,7 +53,9 @@ class MonitoringCase(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    household_id: str = Field(foreign_key="household.household_id", max_length=32)
+    # indexed for every case of a household, whatever its status (the partial unique index
+    # serves live cases only): the monthly run reads a chunk's cases through the household
+    household_id: str = Field(foreign_key="household.household_id", max_length=32, index=True)
     village_code: str = Field(max_length=12, index=True)
     category: str = Field(max_length=24)  # unstable_exited / sudden_hardship / edge
     trigger: str  # income_below_threshold / shock:<kind>

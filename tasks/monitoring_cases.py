@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlmodel import Session
-from zhucun.models import MonitoringCase, Survey
+from zhucun.models import Household, MonitoringCase, Survey
 from zhucun.models.enums import MonitoringStatus
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import delivered_counts
@@ -86,20 +86,27 @@ def monitor_households(
     if not ids:
         return empty
     by_id = {h["household_id"]: h for h in households}
-    cases = []
-    for part in range(0, len(ids), 500):
-        cases += list(
-            session.execute(
-                select(
-                    MonitoringCase.id,
-                    MonitoringCase.household_id,
-                    MonitoringCase.opened_period,
-                    MonitoringCase.opened_on,
-                    MonitoringCase.status,
-                    MonitoringCase.closed_period,
-                ).where(MonitoringCase.household_id.in_(ids[part : part + 500]))
+    # One read of the cases of the chunk's villages' households (joined through the
+    # household, so a case recorded under another village is found too), kept for `ids`.
+    # Batches of 500 bound IDs were planned generically on PostgreSQL and compared each
+    # case row with 500 parameters: 24 s of a 200k county's 39 s.
+    villages = sorted({h["village_code"] for h in households})
+    cases = [
+        c
+        for c in session.execute(
+            select(
+                MonitoringCase.id,
+                MonitoringCase.household_id,
+                MonitoringCase.opened_period,
+                MonitoringCase.opened_on,
+                MonitoringCase.status,
+                MonitoringCase.closed_period,
             )
+            .join(Household, Household.household_id == MonitoringCase.household_id)
+            .where(Household.village_code.in_(villages))
         )
+        if c.household_id in by_id
+    ]
     live = {MonitoringStatus.open.value, MonitoringStatus.pending.value}
     live_by_hh = {c.household_id: c for c in cases if c.status in live}
     touched = {
