@@ -11,7 +11,11 @@ from sqlmodel import Session
 
 # COPY on PostgreSQL, executemany on SQLite, for new rows (zhucun/bulk.py: the exchange
 # layer uses it too and must not import tasks); re-exported for the stages.
-from zhucun.bulk import copy_rows  # noqa: F401
+from zhucun.bulk import copy_ignore, copy_rows  # noqa: F401
+
+# From this many rows an insert_ignore on PostgreSQL goes by COPY (a temporary table costs
+# two statements more; a few rows are cheaper as they were).
+COPY_MIN_ROWS = 1000
 
 
 def dialect_insert(session: Session, model: Any) -> Any:
@@ -47,9 +51,18 @@ def upsert(
 def insert_ignore(
     session: Session, model: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
 ) -> int:
-    """INSERT ... ON CONFLICT (keys) DO NOTHING: a row already there is left as it is."""
+    """INSERT ... ON CONFLICT (keys) DO NOTHING: a row already there is left as it is. On
+    PostgreSQL many rows of the same columns go by COPY (`zhucun.bulk.copy_ignore`)."""
     if not rows:
         return 0
+    columns = list(rows[0])
+    if (
+        len(rows) >= COPY_MIN_ROWS
+        and session.get_bind().dialect.name == "postgresql"
+        and all(len(r) == len(columns) and all(c in r for c in columns) for r in rows)
+    ):
+        copy_ignore(session, model, columns, ([r[c] for c in columns] for r in rows), keys)
+        return len(rows)
     stmt = dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, [dict(r) for r in rows])
     return len(rows)

@@ -5,7 +5,7 @@ a failure names no value."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -149,3 +149,46 @@ def test_copy_rows_of_nothing(engine: Engine) -> None:
 def test_copy_rows_on_postgres(postgres_url: str) -> None:
     upgrade(postgres_url)
     _check_copy(engine_for(postgres_url))
+
+
+@pytest.mark.postgres
+def test_insert_ignore_by_copy_on_postgres_keeps_what_is_there(postgres_url: str) -> None:
+    """Many rows of an `insert_ignore` go by COPY on PostgreSQL (`copy_ignore`): a row
+    already stored stays as it is, a row met twice is stored once, JSON and dates as a
+    plain insert stores them; all inside the caller's transaction."""
+    from zhucun.tasks.sql import COPY_MIN_ROWS, insert_ignore
+
+    upgrade(postgres_url)
+    engine = engine_for(postgres_url)
+    keys = ("household_id", "survey_date")
+    with Session(engine) as session:
+        _registry(session)
+        copy_rows(session, Survey, SURVEY_COLUMNS, [next(_late())])  # H2 2021-06-30, 1.0
+        base = dict(zip(SURVEY_COLUMNS, next(_surveys(1)), strict=True))
+        rows = [
+            base
+            | {"household_id": "H1" if i % 2 == 0 else "H2", "per_capita_income_yuan": 3000.5 + i}
+            | {"survey_date": date(2000, 1, 1) + timedelta(days=i // 2)}
+            for i in range(COPY_MIN_ROWS)
+        ]
+        again = dict(zip(SURVEY_COLUMNS, next(_late()), strict=True)) | {
+            "per_capita_income_yuan": 99.0
+        }
+        assert insert_ignore(session, Survey, [*rows, rows[0], again], keys) == len(rows) + 2
+        session.commit()
+    with Session(engine) as session:
+        stored = dict(
+            session.execute(
+                select(Survey.survey_date, Survey.per_capita_income_yuan).where(
+                    Survey.household_id == "H2", Survey.survey_date == date(2021, 6, 30)
+                )
+            ).all()
+        )
+        assert stored == {date(2021, 6, 30): 1.0}  # left as it was
+        assert session.scalar(select(func.count()).select_from(Survey)) == COPY_MIN_ROWS + 1
+        first = session.execute(
+            select(Survey.per_capita_income_yuan, Survey.food_clothing_secure)
+            .where(Survey.household_id == "H1")
+            .order_by(Survey.survey_date)
+        ).first()
+        assert tuple(first) == (3000.5, True)

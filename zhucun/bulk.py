@@ -99,6 +99,49 @@ def copy_rows(
     raise NotImplementedError(f"copy_rows is written for SQLite and PostgreSQL, not {dialect.name}")
 
 
+def copy_ignore(
+    target: Session | Connection,
+    table: Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    keys: Sequence[str],
+) -> int:
+    """PostgreSQL: `INSERT … ON CONFLICT (keys) DO NOTHING` for many rows — COPY into a
+    temporary table of the columns, then one `INSERT … SELECT` (a row already there, or met
+    twice, is left as it is). Returns the rows inserted. 200,000 helper pairings took 5 s
+    by executemany, a fraction of that by COPY."""
+    conn = connection_of(target)
+    table = table_of(table)
+    dialect = conn.dialect
+    if dialect.name != "postgresql":
+        raise NotImplementedError("copy_ignore is PostgreSQL's; elsewhere use insert_ignore")
+    stream: Iterator[Sequence[Any]] = iter(rows)
+    defaults = _defaults(table, columns)
+    if defaults:
+        extra = tuple(defaults.values())
+        columns = [*columns, *defaults]
+        stream = (tuple(row) + extra for row in stream)
+    convert = row_converter(table, columns, dialect)
+    if convert is not None:
+        stream = map(convert, stream)
+    prep = dialect.identifier_preparer
+    name = prep.format_table(table)
+    names = ", ".join(prep.quote(c) for c in columns)
+    temp = prep.quote(f"zc_ignore_{table.name}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
+    # the columns' types only: no constraint, no default, no sequence to draw from
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {temp} AS SELECT {names} FROM {name} WITH NO DATA"
+    )
+    _copy_postgres(conn, f"COPY {temp} ({names}) FROM STDIN", stream, table.name)
+    on = ", ".join(prep.quote(k) for k in keys)
+    inserted = conn.exec_driver_sql(
+        f"INSERT INTO {name} ({names}) SELECT {names} FROM {temp} ON CONFLICT ({on}) DO NOTHING"
+    ).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {temp}")
+    return int(inserted or 0)
+
+
 def executemany(conn: Connection, sql: str, rows: Iterable[Sequence[Any]], batch_size: int) -> int:
     """`sql` once per row, `batch_size` rows per driver call (tuples go to the driver as
     they are; errors pass through zhucun's safe error hook). Returns the rows' count."""
