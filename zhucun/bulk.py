@@ -78,15 +78,7 @@ def copy_rows(
     conn = connection_of(target)
     table = table_of(table)
     dialect = conn.dialect
-    stream: Iterator[Sequence[Any]] = iter(rows)
-    defaults = _defaults(table, columns)
-    if defaults:
-        extra = tuple(defaults.values())
-        columns = [*columns, *defaults]
-        stream = (tuple(row) + extra for row in stream)
-    convert = row_converter(table, columns, dialect)
-    if convert is not None:
-        stream = map(convert, stream)
+    columns, stream = _prepared(table, columns, rows, dialect)
     prep = dialect.identifier_preparer
     name = prep.format_table(table)
     names = ", ".join(prep.quote(c) for c in columns)
@@ -115,15 +107,7 @@ def copy_ignore(
     dialect = conn.dialect
     if dialect.name != "postgresql":
         raise NotImplementedError("copy_ignore is PostgreSQL's; elsewhere use insert_ignore")
-    stream: Iterator[Sequence[Any]] = iter(rows)
-    defaults = _defaults(table, columns)
-    if defaults:
-        extra = tuple(defaults.values())
-        columns = [*columns, *defaults]
-        stream = (tuple(row) + extra for row in stream)
-    convert = row_converter(table, columns, dialect)
-    if convert is not None:
-        stream = map(convert, stream)
+    columns, stream = _prepared(table, columns, rows, dialect)
     prep = dialect.identifier_preparer
     name = prep.format_table(table)
     names = ", ".join(prep.quote(c) for c in columns)
@@ -151,6 +135,23 @@ def executemany(conn: Connection, sql: str, rows: Iterable[Sequence[Any]], batch
         conn.exec_driver_sql(sql, batch)
         total += len(batch)
     return total
+
+
+def _prepared(
+    table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], dialect: Any
+) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """The columns with the left-out ones that have a scalar default, and the rows streamed
+    with those defaults and converted as a plain insert would store them."""
+    stream: Iterator[Sequence[Any]] = iter(rows)
+    defaults = _defaults(table, columns)
+    if defaults:
+        extra = tuple(defaults.values())
+        stream = (tuple(row) + extra for row in stream)
+    columns = [*columns, *defaults]
+    convert = row_converter(table, columns, dialect)
+    if convert is not None:
+        stream = map(convert, stream)
+    return columns, stream
 
 
 def _defaults(table: Table, columns: Sequence[str]) -> dict[str, Any]:
