@@ -19,10 +19,8 @@ os.environ.pop("PREFECT_API_URL", None)
 
 import pytest  # noqa: E402
 import zhucun.models  # noqa: E402, F401
-from sqlmodel import Session, SQLModel  # noqa: E402
+from sqlmodel import Session  # noqa: E402
 
-from zhucun.db import get_engine  # noqa: E402
-from zhucun.policy import seed_policy  # noqa: E402
 from zhucun.settings import reset_settings  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,12 +41,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def engine(data_dir: Path):  # noqa: ANN201
     """The test's database with every table (tests may use create_all; the product uses
     Alembic, checked against the models in tests/test_migrations.py) and policy rows."""
-    eng = get_engine()
-    SQLModel.metadata.create_all(eng)
-    with Session(eng) as s:
-        seed_policy(s)
-        s.commit()
-    return eng
+    from tests.support.database import prepared_engine
+
+    return prepared_engine()
 
 
 @pytest.fixture

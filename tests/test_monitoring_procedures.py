@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 from zhucun.models import (
     Decision,
     HelperAssignment,
@@ -31,11 +31,11 @@ from zhucun.tasks.review_load import policy_for
 from zhucun.tasks.review_publicity import close_publicity
 
 from tests.support.county import COUNTY, add_surveys
+from tests.support.database import prepared_engine
 from tests.support.lifecycle_fixtures import survey
 from tests.support.review_fixtures import ReviewSeed, seed_review
-from zhucun.db import get_engine
 from zhucun.idnumber import make_id_number
-from zhucun.policy import default_policy, seed_policy
+from zhucun.policy import default_policy
 from zhucun.rules import monitoring as mrules
 from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
@@ -55,11 +55,7 @@ def session(
     if request.param == "postgresql":
         monkeypatch.setenv("ZHUCUN_DATABASE_URL", request.getfixturevalue("postgres_url"))
         reset_settings()
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    with Session(engine, expire_on_commit=False) as s:
-        seed_policy(s)
-        s.commit()
+    with Session(prepared_engine(), expire_on_commit=False) as s:
         yield s
 
 

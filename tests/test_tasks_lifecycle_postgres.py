@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 from zhucun.models import AuditEvent, Evaluation, SponsorResource
 from zhucun.tasks.analysis import analyse_villages_task
 from zhucun.tasks.causes import assess_causes_task
@@ -18,10 +18,10 @@ from zhucun.tasks.plans import draft_plans_task, sponsor_groups
 from zhucun.tasks.strategies import draft_strategies_task
 
 from tests.support.county import COUNTY, add_surveys, seed_county
+from tests.support.database import prepared_engine
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey
 from zhucun.db import get_engine
-from zhucun.policy import seed_policy
 from zhucun.settings import reset_settings
 
 pytestmark = pytest.mark.postgres
@@ -32,11 +32,7 @@ def pg(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("ZHUCUN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
     reset_settings()
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    with Session(engine, expire_on_commit=False) as s:
-        seed_policy(s)
-        s.commit()
+    with Session(prepared_engine(), expire_on_commit=False) as s:
         yield s
     reset_settings()
 
