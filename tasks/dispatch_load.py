@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 from zhucun.models import (
     Cadre,
@@ -25,6 +24,7 @@ from zhucun.models import (
 )
 from zhucun.models.enums import HouseholdStatus
 from zhucun.tasks.common import Scope
+from zhucun.tasks.dispatch_pool import load_spouse_pairs
 
 from zhucun.policy import Policy
 from zhucun.rules import causes as cause_rules
@@ -270,22 +270,9 @@ def load_conflicts(
         where=and_(Household.village_code.in_(villages), Household.registered_poor.is_(True)),
     )
     c = rules.Conflicts.build(pool, ((cid, v) for cid, v in officials), heads)
-    if spouse_pairs is not None:
-        for a, b in spouse_pairs:
-            c.add_spouses(a, b)
-        return c
-    for a, b in session.execute(
-        select(Cadre.cadre_id, Cadre.spouse_cadre_id).where(Cadre.spouse_cadre_id.is_not(None))
-    ):
-        c.add_spouses(a, b)
-    ca, cb = aliased(Cadre), aliased(Cadre)
-    for a, b in session.execute(
-        select(ca.cadre_id, cb.cadre_id)
-        .select_from(Relation)
-        .join(ca, ca.id_number == Relation.id_number_a)
-        .join(cb, cb.id_number == Relation.id_number_b)
-        .where(Relation.relation == "spouse")
-    ):
+    if spouse_pairs is None:
+        spouse_pairs = load_spouse_pairs(session)
+    for a, b in spouse_pairs:
         c.add_spouses(a, b)
     return c
 
