@@ -129,6 +129,19 @@ def seeded(session: Session) -> list[str]:
     return sorted(set(session.scalars(select(Household.village_code))))
 
 
+def plant(session: Session, generated: list[dict[str, Any]]) -> None:
+    """The generated facts on the households in care, in household order (size at least the
+    labour, as a registry has it)."""
+    ids = session.scalars(
+        select(Household.household_id).where(in_care()).order_by(Household.household_id)
+    )
+    for hid, f in zip(list(ids), generated, strict=False):
+        size = max(f["labour_count"], 1)
+        session.execute(
+            update(Household).where(Household.household_id == hid).values(size=size, **f)
+        )
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -137,16 +150,7 @@ def test_set_based_strategies_equal_the_per_row_reference(
     session: Session, generated: list[dict[str, Any]]
 ) -> None:
     villages = seeded(session)
-    ids = list(
-        session.scalars(
-            select(Household.household_id).where(in_care()).order_by(Household.household_id)
-        )
-    )
-    for hid, f in zip(ids, generated, strict=False):
-        size = max(f["labour_count"], 1)
-        session.execute(
-            update(Household).where(Household.household_id == hid).values(size=size, **f)
-        )
+    plant(session, generated)
     assess_chunk(session, COUNTY, YEAR, villages)
     ref_summary, ref, got_summary, got = both_ways(session, villages)
     assert got == ref
@@ -228,19 +232,10 @@ def test_revisions_set_based_equal_the_per_row_reference(
     """Strategies drafted, some approved; then the households change (house, illness,
     labour, …): both paths draft the same revisions, redrafts and updates."""
     villages = seeded(session)
-    ids = list(
-        session.scalars(
-            select(Household.household_id).where(in_care()).order_by(Household.household_id)
-        )
-    )
     assess_chunk(session, COUNTY, YEAR, villages)
     draft_chunk(session, COUNTY, YEAR, villages)
     approve_some(session)
-    for hid, f in zip(ids, generated, strict=False):
-        size = max(f["labour_count"], 1)
-        session.execute(
-            update(Household).where(Household.household_id == hid).values(size=size, **f)
-        )
+    plant(session, generated)
     assess_chunk(session, COUNTY, YEAR, villages)
     ref_summary, ref, got_summary, got = from_here(session, villages)
     assert got == ref
