@@ -242,7 +242,7 @@ def for_dialect(sql: str, dialect: str) -> str:
 
 def _sql(session: Session, template: str) -> Any:
     dialect = session.get_bind().dialect.name
-    sql = template.replace("CHANGED", _CHANGED[dialect]) if template is UPSERT else template
+    sql = template.replace("(CHANGED)", f"({_CHANGED[dialect]})")  # the upsert's condition
     return _stmt(for_dialect(sql, dialect))
 
 
