@@ -128,6 +128,9 @@ class CadreBase(SQLModel):
     skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     available: bool = True
     spouse_cadre_id: str | None = Field(default=None, max_length=32)
+    # 派驻县: the county whose villages the cadre may be sent to (先定村、再定人 is coordinated
+    # per county: its own units, and the units paired with it); None: any county.
+    serving_county_code: str | None = Field(default=None, max_length=6, index=True)
 
 
 class Cadre(CadreBase, table=True):

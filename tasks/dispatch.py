@@ -208,7 +208,7 @@ def dispatch_chunk(
         for v in villages
         if v in needs
     ]
-    pool, spouses = POOLS.pool(session, cycle_year, member_village)
+    pool, spouses = POOLS.pool(session, cycle_year, member_village, county)
     conflicts = load_conflicts(session, villages, pool, policy, spouses)
     plan = rules.dispatch(wanted, pool, conflicts, cycle_year, policy, existing_teams=members)
     POOLS.expect(plan.teams, plan.helpers)

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlmodel import Session
 from zhucun.models import (
     Cadre,
@@ -184,12 +184,22 @@ _CADRE_COLS = (
 )
 
 
+def serving(county: str | None) -> Any:
+    """Cadres who may be sent to the county's villages: those it selects (派驻县 = county)
+    and those of no county in particular. 先定村、再定人 is coordinated per county, so a
+    county's dispatch never weighs (or takes) the cadres another county selected, and a
+    province's dispatch grows with its counties, not with their square."""
+    if county is None:
+        return true()
+    return or_(Cadre.serving_county_code.is_(None), Cadre.serving_county_code == county)
+
+
 def load_pool(
-    session: Session, cycle_year: int, team_members: dict[str, str]
+    session: Session, cycle_year: int, team_members: dict[str, str], county: str | None = None
 ) -> list[rules.CadreInfo]:
-    """Available cadres not in an active team, and the members of the chunk's active teams
-    (`team_members`: cadre → village), with their caseload in the cycle. Streamed as plain
-    tuples: no ORM object, no ID number."""
+    """Available cadres serving `county` (`serving`) not in an active team, and the members
+    of the chunk's active teams (`team_members`: cadre → village), with their caseload in
+    the cycle. Streamed as plain tuples: no ORM object, no ID number."""
     caseload = dict(
         session.execute(
             select(HelperAssignment.cadre_id, func.count())
@@ -198,7 +208,7 @@ def load_pool(
         ).all()
     )
     out = []
-    stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member())
+    stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member(), serving(county))
     if team_members:
         stmt = stmt.union_all(select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members))))
     for row in session.execute(stmt):

@@ -31,7 +31,7 @@ class PoolState:
     """The free pool of one flow run and cycle, as the database has it after the last
     committed chunk."""
 
-    key: tuple[str, int, str]
+    key: tuple[str, int, str, str | None]
     free: dict[str, rules.CadreInfo]  # available cadres in no active team, with caseload
     caseload: dict[str, int]
     spouse_pairs: list[tuple[str, str]]
@@ -102,10 +102,15 @@ class PoolCache:
         self.lock = threading.Lock()
 
     def pool(
-        self, session: Session, cycle_year: int, team_members: dict[str, str]
+        self,
+        session: Session,
+        cycle_year: int,
+        team_members: dict[str, str],
+        county: str | None = None,
     ) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
-        """The chunk's pool (free cadres + the chunk's active team members) and the spouse
-        pairs, from the cache when it is still exact, else from the database."""
+        """The chunk's pool (free cadres serving `county` + the chunk's active team members)
+        and the spouse pairs, from the cache when it is still exact, else from the
+        database."""
         from zhucun.tasks.dispatch_load import _CADRE_COLS, cadre_info, load_pool
 
         run = current_flow_run_id()
@@ -113,13 +118,14 @@ class PoolCache:
         with self.lock:
             state = self.state
             now = fingerprint(session, cycle_year) if run else None
-            stale = state is None or state.key != (url, cycle_year, run) or state.fingerprint != now
+            key = (url, cycle_year, run or "", county)
+            stale = state is None or state.key != key or state.fingerprint != now
             if run is None or stale:
                 state = None
             if state is None:
-                full = load_pool(session, cycle_year, {})
+                full = load_pool(session, cycle_year, {}, county)
                 state = PoolState(
-                    key=(url, cycle_year, run or ""),
+                    key=key,
                     free={c.cadre_id: c for c in full},
                     caseload=caseloads(session, cycle_year),
                     spouse_pairs=load_spouse_pairs(session),
@@ -170,9 +176,9 @@ POOLS = PoolCache()
 
 
 def pool_for_chunk(
-    session: Session, cycle_year: int, team_members: dict[str, str]
+    session: Session, cycle_year: int, team_members: dict[str, str], county: str | None = None
 ) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
-    return POOLS.pool(session, cycle_year, team_members)
+    return POOLS.pool(session, cycle_year, team_members, county)
 
 
 def cached_state() -> Any:

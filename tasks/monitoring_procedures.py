@@ -228,11 +228,17 @@ def pair_helpers(
         if village.startswith(county):
             agencies.add(agency)
     id_no, free = {}, []
-    for cadre, number, agency, available in session.execute(
-        select(Cadre.cadre_id, Cadre.id_number, Cadre.agency, Cadre.available)
+    for cadre, number, agency, available, serves in session.execute(
+        select(
+            Cadre.cadre_id,
+            Cadre.id_number,
+            Cadre.agency,
+            Cadre.available,
+            Cadre.serving_county_code,
+        )
     ):
         id_no[cadre] = number
-        if available and cadre not in in_team and agency in agencies:
+        if available and cadre not in in_team and agency in agencies and serves in (None, county):
             free.append(cadre)
     free.sort()
     heads = dict(

@@ -42,7 +42,7 @@ HEADERS = {
     "medical_insurance,serious_illness_insurance,pension_insurance,phone",
     "cadres.csv": "cadre_id,name,id_number,gender,agency,agency_level,home_village_code,"
     "home_county_code,party_member,party_join_year,work_start_year,skills,available,"
-    "spouse_cadre_id",
+    "spouse_cadre_id,serving_county_code",
     "officials.csv": "person_id,name,id_number,level,area_code,role",
     "relations.csv": "id_number_a,id_number_b,relation",
     "surveys.csv": "household_id,survey_date,per_capita_income_yuan,food_clothing_secure,"
@@ -162,6 +162,7 @@ def test_codes_references_and_ranges(data: dict[str, list[dict[str, str]]]) -> N
         else:
             assert c["party_join_year"] == ""
         assert int(c["work_start_year"]) <= YEAR
+        assert c["serving_county_code"] == COUNTY  # the units were chosen for this county
         if c["spouse_cadre_id"]:
             spouse = cadres[c["spouse_cadre_id"]]
             assert spouse["spouse_cadre_id"] == c["cadre_id"]

@@ -303,6 +303,13 @@ CELL_CASES: list[tuple[str, int, dict[str, str], str]] = [
         {"spouse_cadre_id": "C003"},
         "4:spouse_cadre_id: must not be the cadre's own cadre_id",
     ),
+    (
+        "cadres.csv",
+        2,
+        {"serving_county_code": "522699"},
+        "4:serving_county_code: unknown county (not in villages.csv nor in the database)",
+    ),
+    ("cadres.csv", 2, {"serving_county_code": "5226"}, "4:serving_county_code: must be 6 digits"),
     # officials.csv
     (
         "officials.csv",

@@ -149,6 +149,30 @@ def test_conflicts_come_from_relations_in_both_directions(
     assert c.spouses[a] == {b}
 
 
+def test_a_county_never_takes_the_cadres_another_county_selected(
+    session: Session, county: SeedInfo
+) -> None:
+    """先定村、再定人 is coordinated per county (2021 opinion): in a province's database a
+    county's dispatch draws on the cadres it selected (派驻县) and on cadres of no county in
+    particular, never on those another county selected."""
+    cadres = sorted(session.scalars(select(Cadre.cadre_id).where(Cadre.available.is_(True))))
+    others, own, anywhere = set(cadres[0::3]), set(cadres[1::3]), set(cadres[2::3])
+    for ids, code in ((others, "522627"), (own, COUNTY)):
+        session.execute(
+            update(Cadre).where(Cadre.cadre_id.in_(ids)).values(serving_county_code=code)
+        )
+    session.commit()
+    assert {c.cadre_id for c in load_pool(session, YEAR, {}, COUNTY)} == own | anywhere
+    assert others <= {c.cadre_id for c in load_pool(session, YEAR, {})}  # no county given
+    run(session)
+    used = set(session.scalars(select(TeamMember.cadre_id))) | set(
+        session.scalars(select(HelperAssignment.cadre_id))
+    )
+    assert used.isdisjoint(others)
+    assert used & own and used & anywhere
+    assert check_dispatch_invariants(session, COUNTY, YEAR) == []
+
+
 def test_a_second_run_changes_nothing(session: Session, county: SeedInfo) -> None:
     run(session)
     before = counts(session)

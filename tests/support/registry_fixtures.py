@@ -210,12 +210,13 @@ def write_folder(folder: Path, rows: Rows, *, chinese: bool = False, bom: bool =
     """Write `rows` as CSV files; `chinese` uses the Chinese header wherever one exists."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, records in rows.items():
-        keys = list(records[0]) if records else INPUT_BY_NAME[name].headers
+        # every column any row has (a case may add an optional column to one row)
+        keys = list(dict.fromkeys(k for r in records for k in r)) or INPUT_BY_NAME[name].headers
         header = keys
         if chinese:
             by_name = {c.name: c for c in INPUT_BY_NAME[name].columns}
             header = [by_name[k].zh or k if k in by_name else k for k in keys]
-        write_csv(folder / name, header, [[r[k] for k in keys] for r in records], bom=bom)
+        write_csv(folder / name, header, [[r.get(k, "") for k in keys] for r in records], bom=bom)
     return folder
 
 

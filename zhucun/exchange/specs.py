@@ -259,6 +259,7 @@ CADRES = FileSpec(
         Col("skills", enum_list([s.value for s in Skill]), "专长"),
         Col("available", BOOL, "可选派"),
         optional("spouse_cadre_id", TEXT, "配偶干部编号"),
+        optional("serving_county_code", digits(6), "派驻县代码"),
     ),
 )
 

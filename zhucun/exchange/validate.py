@@ -438,6 +438,19 @@ class Validator(MemberChecks):
                 self._err(layout, line, key, "must not be in the future")
             elif born is not None and year < born + age:
                 self._err(layout, line, key, f"must be at least {age} years after the birth year")
+        serving = v.get("serving_county_code")
+        if (
+            serving is not None
+            and serving not in self.state.counties
+            and "villages.csv" not in self.broken
+            and serving not in self.db.counties
+        ):
+            self._err(
+                layout,
+                line,
+                "serving_county_code",
+                "unknown county (not in villages.csv nor in the database)",
+            )
         spouse = v.get("spouse_cadre_id")
         if spouse is not None:
             if spouse == cid:

@@ -34,7 +34,9 @@ CADRE_HEADER = (
     "skills",
     "available",
     "spouse_cadre_id",
+    "serving_county_code",
 )
+SPOUSE = CADRE_HEADER.index("spouse_cadre_id")
 ALL_SKILLS = tuple(s.value for s in Skill)
 
 # unit suffix -> (primary skill, frequent second skills)
@@ -243,7 +245,8 @@ class CadreStream:
             work_start,
             self._skills(agency.field),
             "true" if available else "false",
-            "",
+            "",  # spouse_cadre_id, filled for couples
+            self.county.code,  # 派驻县: the units above were chosen for this county
         ]
         return row, Person(cid, name, id_number, born.year, male)
 
@@ -269,7 +272,7 @@ class CadreStream:
                 age = int(rng.triangular(26, 56, 40))
                 a, pa = self._one(i, male=True, age=age)
                 b, pb = self._one(i + 1, male=False, age=max(23, age - rng.randint(0, 4)))
-                a[-1], b[-1] = b[0], a[0]
+                a[SPOUSE], b[SPOUSE] = b[0], a[0]
                 writer.writerow(a)
                 writer.writerow(b)
                 self.relations.add(pa.id_number, pb.id_number, "spouse", "cadre_spouse")

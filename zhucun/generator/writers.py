@@ -39,8 +39,8 @@ TEXT_COLUMNS = frozenset(
         "village_code", "township_code", "county_code", "household_id", "head_id_number",
         "member_id", "id_number", "id_number_a", "id_number_b", "disability_cert", "phone",
         "bank_account", "cadre_id", "person_id", "area_code", "home_village_code",
-        "home_county_code", "spouse_cadre_id", "户编号", "人编号", "证件号码", "户联系电话",
-        "人联系电话",
+        "home_county_code", "spouse_cadre_id", "serving_county_code", "户编号", "人编号",
+        "证件号码", "户联系电话", "人联系电话",
     }
 )  # fmt: skip
 
