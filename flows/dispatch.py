@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, tags
+from prefect import flow, get_run_logger
 from zhucun.flows.common import artifact_key, emit, subflows, task_runner
 from zhucun.flows.lifecycle_common import Progress, tag_run
 from zhucun.flows.parameters import CountyCode, CycleYear
@@ -48,16 +48,14 @@ def dispatch_cycle(
     scope = Scope(county=county, villages=villages)
     tag_run(scope.county)
     logger = get_run_logger()
-    with tags(f"county:{scope.county}", f"cycle:{cycle_year}"):
-        chunks = dispatch_chunks_task(scope.county, cycle_year, scope.villages, retry_shortages)
-        progress = Progress("dispatch", scope.label, cycle_year, total=len(chunks), what="dispatch")
-        results = []
-        for i, chunk in enumerate(chunks):  # in need order: each chunk sees the pool left
-            results.append(
-                dispatch_villages_task(scope.county, cycle_year, chunk, i, retry_shortages)
-            )
-            progress.step()
-        summary = dispatch_summary_task(scope.county, cycle_year, scope.villages)
+    # task runs untagged: a tagged one waits for the server's tag concurrency check (cycle.py)
+    chunks = dispatch_chunks_task(scope.county, cycle_year, scope.villages, retry_shortages)
+    progress = Progress("dispatch", scope.label, cycle_year, total=len(chunks), what="dispatch")
+    results = []
+    for i, chunk in enumerate(chunks):  # in need order: each chunk sees the pool left
+        results.append(dispatch_villages_task(scope.county, cycle_year, chunk, i, retry_shortages))
+        progress.step()
+    summary = dispatch_summary_task(scope.county, cycle_year, scope.villages)
     new_shortages = [s for r in results for s in r["shortages"]]
     for s in new_shortages:
         emit(
@@ -143,8 +141,7 @@ def review_team_terms(county: CountyCode, year: CycleYear) -> dict[str, Any]:
     """
     scope = Scope(county=county)
     tag_run(scope.county)
-    with tags(f"county:{scope.county}"):
-        ended = end_expired_teams_task(scope.county, year)
+    ended = end_expired_teams_task(scope.county, year)
     with subflows():
         dispatched = dispatch_cycle(county=scope.county, cycle_year=year)
     return {

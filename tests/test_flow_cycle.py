@@ -291,6 +291,25 @@ def test_assistance_cycle_chains_every_stage_and_reruns_to_no_change(
     summary = artifacts("cycle-130624-2026")
     assert summary and "strategies" in str(summary[0].data)
     assert not any(n in str(summary[0].data) for n in info.id_numbers.values())
+    # Stage runs carry county and cycle; their task runs no tag at all: a tagged task run
+    # first asks the server for tag concurrency slots (Prefect 3.9), a round trip per run.
+    for stage in ("causes", "dispatch", "strategies", "review"):
+        assert {"county:130624", "cycle:2026"} <= flow_run_tags(f"{stage}-130624-2026")
+    assert task_run_tags(f"causes-{COUNTY}-{YEAR}") == set()
+    assert task_run_tags(f"dispatch-{COUNTY}-{YEAR}") == set()
+
+
+def task_run_tags(flow_run_name: str) -> set[str]:
+    """Every tag of the task runs of the flow runs so named."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        found = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name]))
+        )
+    assert found, flow_run_name
+    return {t for r in found for t in r.tags}
 
 
 def test_cycle_runs_unattended_from_meeting_minutes_and_never_lets_a_relative_sign(
