@@ -99,8 +99,13 @@ def load_contexts(
             ):
                 roles[r.village_code][r.cadre_id].add("helper")
                 ids[r.cadre_id], names[r.cadre_id] = r.id_number, r.name
-    townships = {v[:9] for v in villages}
-    counties = {v[:6] for v in villages}
+    # the chunk's villages by the area an official of each level serves
+    in_area: dict[str, dict[str, list[str]]] = {"village": {}, "township": {}, "county": {}}
+    for v in villages:
+        in_area["village"][v] = [v]
+        in_area["township"].setdefault(v[:9], []).append(v)
+        in_area["county"].setdefault(v[:6], []).append(v)
+    townships, counties = set(in_area["township"]), set(in_area["county"])
     for o in session.execute(
         select(
             Official.person_id,
@@ -118,15 +123,10 @@ def load_contexts(
         )
     ):
         ids[o.person_id], names[o.person_id] = o.id_number, o.name
-        for v in villages:
-            if (
-                (o.level == "village" and o.area_code == v)
-                or (o.level == "township" and o.area_code == v[:9])
-                or (o.level == "county" and o.area_code == v[:6])
-            ):
-                roles[v][o.person_id].add(o.role)
-                if o.level == "village":
-                    officials[v][o.person_id] = o.id_number
+        for v in in_area[o.level].get(o.area_code, ()):
+            roles[v][o.person_id].add(o.role)
+            if o.level == "village":
+                officials[v][o.person_id] = o.id_number
     # Every conflict involves a reviewer or an official: load the relations touching them.
     # ID numbers are normalised at import; look for other spellings anyway (defensive).
     people = sorted({x for i in ids.values() if i for x in rules.spellings(i)})
