@@ -322,7 +322,10 @@ def _write(session: Session, cycle_year: int) -> None:
             "JOIN strategy s ON s.household_id = w.household_id AND s.cycle_year = :year "
             "AND s.is_current "
             "JOIN zc_strategy_key_measure m ON m.k = w.k "
-            "WHERE w.action IN ('insert', 'update', 'redraft', 'revise') ORDER BY s.id, m.pos"
+            "WHERE w.action IN ('insert', 'update', 'redraft', 'revise') "
+            # the chunk's work rows drive: ordered by the strategy's id, SQLite scanned the
+            # whole strategy table (every county's) for each chunk, written rows or not
+            "ORDER BY w.household_id, m.pos"
         ),
         {"year": cycle_year},
     )
