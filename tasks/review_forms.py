@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, select
 from sqlmodel import Session
 from zhucun.models import (
     Decision,
@@ -326,36 +326,43 @@ def dashboard(
             select(Township.township_code, Township.name).where(Township.county_code == county)
         ).all()
     )
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in session.execute(
+    # One grouped statement (a 250,000-household county has as many waiting items): overdue
+    # is `rules.is_overdue` (waiting longer than the deadline) as `entered_at < at - deadline`.
+    rs = ReviewState
+    cutoff = at - timedelta(days=policy.review_deadline_days)
+    township = func.substr(rs.village_code, 1, 9)
+    out = []
+    for t, stage, strategies, others, villages, late, oldest in session.execute(
         select(
-            ReviewState.village_code, ReviewState.stage, ReviewState.subject, ReviewState.entered_at
-        ).where(
-            ReviewState.cycle_year == cycle_year,
-            ReviewState.stage.is_not(None),
-            ReviewState.village_code.like(f"{county}%"),
+            township,
+            rs.stage,
+            func.sum(case((rs.subject == "strategy", 1), else_=0)),
+            func.sum(case((rs.subject != "strategy", 1), else_=0)),
+            func.count(distinct(rs.village_code)),
+            func.sum(case((rs.entered_at < cutoff, 1), else_=0)),
+            func.min(rs.entered_at),
         )
+        .where(
+            rs.cycle_year == cycle_year,
+            rs.stage.is_not(None),
+            rs.village_code.like(f"{county}%"),
+        )
+        .group_by(township, rs.stage)
+        .order_by(township, rs.stage)
     ):
-        t = r.village_code[:9]
-        row = rows.setdefault(
-            (t, r.stage),
+        out.append(
             dict(
                 township_code=t,
                 township_name=tnames.get(t, t),
-                stage=r.stage,
-                strategies=0,
-                plans=0,
-                villages=set(),
-                overdue=0,
-                oldest=None,
-            ),
+                stage=stage,
+                strategies=int(strategies),
+                plans=int(others),
+                villages=int(villages),
+                overdue=int(late),
+                oldest=oldest if oldest.tzinfo else oldest.replace(tzinfo=at.tzinfo),
+            )
         )
-        row["strategies" if r.subject == "strategy" else "plans"] += 1
-        row["villages"].add(r.village_code)
-        entered = r.entered_at if r.entered_at.tzinfo else r.entered_at.replace(tzinfo=at.tzinfo)
-        row["overdue"] += rules.is_overdue(entered, at, policy)
-        row["oldest"] = min(row["oldest"] or entered, entered)
-    return cname, [{**r, "villages": len(r["villages"])} for r in rows.values()]
+    return cname, out
 
 
 # --- Overdue -----------------------------------------------------------------------------------

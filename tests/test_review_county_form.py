@@ -127,3 +127,47 @@ def test_refusals_are_grouped_and_the_dashboard_names_townships(session: Session
     assert "审核看板：阜平县（130624）" in md
     assert "阜平镇（130624100）" in md and "城南乡（130624101）" in md
     assert "乡镇（township）" in md
+
+
+def test_the_dashboard_counts_what_waits_and_what_is_overdue_as_the_rule_does(
+    session: Session,
+) -> None:
+    """The dashboard is one grouped statement; `rules.review_notice.is_overdue` per item is
+    its reference: waiting *longer* than the deadline (an item entered exactly the deadline
+    ago is not yet overdue)."""
+    from datetime import UTC, datetime, timedelta
+
+    from zhucun.models import ReviewState
+    from zhucun.tasks.review import dashboard, policy_for, sync_states
+
+    from zhucun.rules.review_notice import is_overdue
+
+    seed = seed_at_township(session)
+    session.commit()
+    policy = policy_for(session, "130624", YEAR)
+    sync_states(session, YEAR, [*seed.info.poor_villages[:3], VILLAGE2], policy=policy)
+    session.commit()
+    at = datetime.now(UTC)
+    deadline = timedelta(days=policy.review_deadline_days)
+    states = session.scalars(
+        select(ReviewState).where(ReviewState.stage.is_not(None)).order_by(ReviewState.id)
+    ).all()
+    for i, s in enumerate(states):
+        if i % 3 == 0:
+            s.entered_at = at - deadline - timedelta(hours=1)
+    states[1].entered_at = at - deadline
+    session.commit()
+
+    _, rows = dashboard(session, "130624", YEAR, at=at, policy=policy)
+    expected: dict[tuple[str, str], list] = {}
+    for s in states:
+        e = expected.setdefault((s.village_code[:9], str(s.stage)), [0, 0, set(), 0])
+        e[0 if s.subject == "strategy" else 1] += 1
+        e[2].add(s.village_code)
+        e[3] += is_overdue(s.entered_at, at, policy)
+    got = {
+        (r["township_code"], r["stage"]): [r["strategies"], r["plans"], r["villages"], r["overdue"]]
+        for r in rows
+    }
+    assert got == {k: [a, b, len(v), late] for k, (a, b, v, late) in expected.items()}
+    assert 0 < sum(r["overdue"] for r in rows) < len(states)
