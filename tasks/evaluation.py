@@ -16,7 +16,6 @@ and the only one that will change the status."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -33,6 +32,7 @@ from zhucun.models import (
 )
 from zhucun.models.enums import EvaluationOutcome, HouseholdStatus
 from zhucun.models.transitions import check_transition
+from zhucun.tasks import evaluation_sql
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import propose_exits
 from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
@@ -116,12 +116,53 @@ def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dic
 
 
 def evaluate_chunk(
-    session: Session, county: str, period: str, villages: Sequence[str]
+    session: Session, county: str, period: str, villages: Sequence[str], *, per_row: bool = False
 ) -> dict[str, Any]:
+    """Evaluate the chunk's households for `period` (those not evaluated yet), propose exits,
+    update the villages' incidence. Set-based (`tasks.evaluation_sql`); `per_row` runs the
+    readable reference instead (the tests' oracle)."""
     end = period_end(period)
     policy = policy_for(session, county, end.year)
+    if per_row:
+        judged, audits = _judge_rows(session, period, villages, end, policy)
+    else:
+        judged, audits = evaluation_sql.judge(session, period, villages, end, policy, ACTOR)
+    audit_many(session, audits)
+    proposals = propose_exits(
+        session, period=period, end=end, candidates=judged.candidates, policy=policy
+    )
+    risk, per_village = judged.risk, judged.per_village
+    # reported, never opened: the monitoring run (monitor_chunk) decides who is monitored
+    monitoring = {"at_risk_reported": sum(len(hs) for hs in risk.values())}
+    villages_out = village_statuses(session, villages, period, policy)
+    for row in villages_out:
+        row.update(
+            {
+                k: per_village[row["village"]].get(k, 0)
+                for k in ("exit", "remain", "monitor", "relapse")
+            }
+        )
+    return {
+        "evaluated": judged.evaluated,
+        "already_evaluated": judged.already,
+        "outcomes": dict(judged.outcomes),
+        "exit_proposals": proposals["proposed"],
+        "monitoring": monitoring,
+        "villages": villages_out,
+        "relapse_risk": {
+            v: {"count": len(hs), "households": hs[:RELAPSE_EVENTS_PER_VILLAGE]}
+            for v, hs in sorted(risk.items())
+        },
+    }
+
+
+def _judge_rows(
+    session: Session, period: str, villages: Sequence[str], end: date, policy: Policy
+) -> tuple[evaluation_sql.Judged, list[dict[str, Any]]]:
+    """The per-row reference of `evaluation_sql.judge`: `rules.exit.evaluate_household`
+    for each household not yet evaluated for `period`, in household order."""
+    out = evaluation_sql.Judged()
     households = _households(session, villages)
-    ids = [h["household_id"] for h in households]
     done = (
         set(
             session.scalars(
@@ -130,25 +171,22 @@ def evaluate_chunk(
                 .where(Household.village_code.in_(villages), Evaluation.period == period)
             )
         )
-        if ids
+        if households
         else set()
     )
+    out.already = len(done)
     # A re-run of an evaluated period reads no survey (each household is evaluated once)
     todo = len(done) < len(households)
     situations = _latest_surveys(session, villages, end) if todo else {}
     evals, status_updates, audits = [], [], []
-    outcomes: Counter[str] = Counter()
-    per_village: dict[str, Counter[str]] = defaultdict(Counter)
-    risk: dict[str, list[str]] = defaultdict(list)
-    candidates: list[tuple[str, str]] = []  # met the exit conditions this period
     for h in households:
         hid = h["household_id"]
         if hid in done:
             continue
         s = situations.get(hid) or registry_situation(h)
         e = exit_rules.evaluate_household(h["status"], s, policy)
-        outcomes[e.outcome.value] += 1
-        per_village[h["village_code"]][e.outcome.value] += 1
+        out.outcomes[e.outcome.value] += 1
+        out.per_village[h["village_code"]][e.outcome.value] += 1
         evals.append(
             dict(
                 household_id=hid,
@@ -179,42 +217,18 @@ def evaluate_chunk(
             )
             h["status"] = e.new_status
         if e.outcome == EvaluationOutcome.exit and h["status"] in POOR_STATUSES:
-            candidates.append((hid, h["village_code"]))
+            out.candidates.append((hid, h["village_code"]))
         if e.outcome in (EvaluationOutcome.monitor, EvaluationOutcome.relapse):
-            risk[h["village_code"]].append(hid)
+            out.risk[h["village_code"]].append(hid)
+    out.evaluated = len(evals)
     if evals:
-        # COPY on PostgreSQL (3.4 s of executemany at 200k), executemany on SQLite; a second
-        # run evaluating the same households fails on the unique key and rolls back
         cols = list(evals[0])
         copy_rows(session, Evaluation, cols, ([e[c] for c in cols] for e in evals))
     for keys in ({"household_id", "status"}, {"household_id", "status", "exited_period"}):
         same = [u for u in status_updates if set(u) == keys]
         if same:
             session.execute(update(Household), same)
-    audit_many(session, audits)
-    proposals = propose_exits(session, period=period, end=end, candidates=candidates, policy=policy)
-    # reported, never opened: the monitoring run (monitor_chunk) decides who is monitored
-    monitoring = {"at_risk_reported": sum(len(hs) for hs in risk.values())}
-    villages_out = village_statuses(session, villages, period, policy)
-    for row in villages_out:
-        row.update(
-            {
-                k: per_village[row["village"]].get(k, 0)
-                for k in ("exit", "remain", "monitor", "relapse")
-            }
-        )
-    return {
-        "evaluated": len(evals),
-        "already_evaluated": len(done),
-        "outcomes": dict(outcomes),
-        "exit_proposals": proposals["proposed"],
-        "monitoring": monitoring,
-        "villages": villages_out,
-        "relapse_risk": {
-            v: {"count": len(hs), "households": hs[:RELAPSE_EVENTS_PER_VILLAGE]}
-            for v, hs in sorted(risk.items())
-        },
-    }
+    return out, audits
 
 
 def village_statuses(
