@@ -292,13 +292,24 @@ def _recent_surveys(
     """Each household's latest `n` surveys on or before `end`, newest first (plain rows: an
     ORM object per survey cost more than the rules)."""
     out: dict[str, list[Situation]] = defaultdict(list)
-    for s in session.execute(
-        select(*SURVEY_SITUATION_COLUMNS)
+    # numbered in the database, so only the `n` wanted rows per household are fetched
+    ranked = (
+        select(
+            *SURVEY_SITUATION_COLUMNS,
+            Survey.survey_date,
+            func.row_number()
+            .over(partition_by=Survey.household_id, order_by=Survey.survey_date.desc())
+            .label("rn"),
+        )
         .where(Survey.household_id.in_(ids), Survey.survey_date <= end)
-        .order_by(Survey.household_id, Survey.survey_date.desc())
+        .subquery()
+    )
+    for s in session.execute(
+        select(ranked)
+        .where(ranked.c.rn <= n)
+        .order_by(ranked.c.household_id, ranked.c.survey_date.desc())
     ):
-        if len(out[s.household_id]) < n:
-            out[s.household_id].append(survey_situation(s))
+        out[s.household_id].append(survey_situation(s))
     return out
 
 
