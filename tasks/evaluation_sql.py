@@ -45,6 +45,7 @@ from sqlmodel import Session
 from zhucun.models import Evaluation, Household, Survey
 from zhucun.models.enums import HouseholdStatus
 from zhucun.models.transitions import check_transition
+from zhucun.tasks.sql import temporary_tables
 
 from zhucun.policy import Policy
 from zhucun.rules.exit import POOR_STATUSES
@@ -219,25 +220,14 @@ def judge(
     """Evaluate the chunk's households not yet evaluated for `period`: write their
     `Evaluation` rows and relapses (status and audit rows, returned for the caller to write
     with its own). Returns what was judged and the audit rows."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    bind = session.connection()
-    WORK.drop(bind, checkfirst=True)
-    WORK.create(bind)
-    try:
-        return _judge(session, period, villages, end, policy, actor, postgres)
-    finally:
-        WORK.drop(bind, checkfirst=True)
+    with temporary_tables(session, WORK):
+        return _judge(session, period, villages, end, policy, actor)
 
 
 def _judge(
-    session: Session,
-    period: str,
-    villages: Sequence[str],
-    end: date,
-    policy: Policy,
-    actor: str,
-    postgres: bool,
+    session: Session, period: str, villages: Sequence[str], end: date, policy: Policy, actor: str
 ) -> tuple[Judged, list[dict[str, Any]]]:
+    postgres = session.get_bind().dialect.name == "postgresql"
     out = Judged()
     cols = ["household_id", "village_code", "status", "income", "food", "edu", "med"]
     cols += ["water", "grade", "shock"]

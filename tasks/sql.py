@@ -4,7 +4,8 @@ inserts of many rows (COPY on PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import Session
@@ -66,3 +67,18 @@ def insert_ignore(
     stmt = dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
     session.execute(stmt, [dict(r) for r in rows])
     return len(rows)
+
+
+@contextmanager
+def temporary_tables(session: Session, *tables: Any) -> Iterator[None]:
+    """The set-based stages' work tables, created empty for one chunk and dropped after it
+    (on failure too): a chunk never sees another chunk's rows."""
+    bind = session.connection()
+    for t in tables:
+        t.drop(bind, checkfirst=True)
+        t.create(bind)
+    try:
+        yield
+    finally:
+        for t in tables:
+            t.drop(bind, checkfirst=True)

@@ -178,15 +178,10 @@ def draft_chunk_sql(
 ) -> dict[str, Any]:
     """Draft the chunk's strategies; the same summary as `tasks.strategies.draft_chunk`
     (plus the audit rows for redrafts, returned for the caller to write)."""
-    bind = session.connection()
-    for t in (BASE, KEYS, KEY_MEASURES, WORK):
-        t.drop(bind, checkfirst=True)
-        t.create(bind)
-    try:
+    from zhucun.tasks.sql import temporary_tables
+
+    with temporary_tables(session, BASE, KEYS, KEY_MEASURES, WORK):
         return _draft(session, cycle_year, villages, policy)
-    finally:
-        for t in (BASE, KEYS, KEY_MEASURES, WORK):
-            t.drop(bind, checkfirst=True)
 
 
 def _draft(
