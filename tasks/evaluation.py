@@ -21,12 +21,11 @@ from datetime import date
 from typing import Any
 
 from prefect import task
-from sqlalchemy import and_, func, select, true, update
+from sqlalchemy import and_, func, select, update
 from sqlmodel import Session
 from zhucun.models import (
     Evaluation,
     Household,
-    Survey,
     Village,
     VillageStatus,
 )
@@ -81,37 +80,15 @@ def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any
 
 
 def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dict[str, Situation]:
-    """Each household's latest survey on or before `end`. SQLite: one grouped subquery
-    joined back by the (household, date) index. PostgreSQL: a LATERAL lookup per household
-    of the chunk, newest first — it hashed the grouped form's join over the whole survey
-    table, once per chunk (0.4 of 0.5 s a chunk at 200k; at a province's size every chunk
-    would read millions of surveys)."""
-    if session.get_bind().dialect.name == "postgresql":
-        newest = (
-            select(*SURVEY_SITUATION_COLUMNS)
-            .where(Survey.household_id == Household.household_id, Survey.survey_date <= end)
-            .order_by(Survey.survey_date.desc())
-            .limit(1)
-            .lateral("newest")
-        )
-        stmt = (
-            select(newest)
-            .select_from(Household)
-            .join(newest, true())
-            .where(Household.village_code.in_(villages))
-        )
-    else:
-        latest = (
-            select(Survey.household_id, func.max(Survey.survey_date).label("d"))
-            .join(Household, Household.household_id == Survey.household_id)
-            .where(Household.village_code.in_(villages), Survey.survey_date <= end)
-            .group_by(Survey.household_id)
-            .subquery()
-        )
-        stmt = select(*SURVEY_SITUATION_COLUMNS).join(
-            latest,
-            and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d),
-        )
+    """Each household's latest survey on or before `end` (`evaluation_sql.latest_survey`)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    sv, on = evaluation_sql.latest_survey(villages, end, postgres)
+    stmt = (
+        select(*(sv.c[c.key] for c in SURVEY_SITUATION_COLUMNS))
+        .select_from(Household)
+        .join(sv, on)
+        .where(Household.village_code.in_(villages))
+    )
     return {s.household_id: survey_situation(s) for s in session.execute(stmt)}
 
 
