@@ -1,5 +1,5 @@
 """The cause assessment of a chunk as one set-based `INSERT … SELECT … ON CONFLICT` (SQLite
-and PostgreSQL: one template, `for_dialect`).
+and PostgreSQL: one template, `tasks.sql_dialect.for_dialect`).
 
 Why: per household, loading a dict, running `rules.causes.assess`, JSON-encoding and
 comparing in Python cost ~200 µs; the same rules as SQL `CASE`/window expressions cost a
@@ -9,8 +9,8 @@ readable reference and the oracle (tests/test_causes_sql.py checks this statemen
 
 Exactness: Python formats shares with `{x:.0%}`/`{x:.2f}` and rounds severities with
 `round(x, 3)` (correctly rounded, halves to even), SQLite's printf and round() round
-differently on halves, so those three conversions are small Python functions registered on
-the connection, called only for the (at most three) findings kept per household.
+differently on halves, so those three conversions are Python's own on SQLite
+(`tasks.sql_dialect`), called only for the (at most three) findings kept per household.
 
 Idempotence is decided in SQL: a conflicting row is updated only when it is the rules' (an
 override is never touched) and its causes, evidence or rule version differ (compared as
@@ -21,13 +21,13 @@ version; the drafted rows carry their rule version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 from zhucun.models.enums import Cause
+from zhucun.tasks.sql_dialect import for_dialect, register_formats
 
 from zhucun.rules import causes as cause_rules
 from zhucun.rules.exit import POOR_STATUSES
@@ -201,59 +201,14 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _pct(x: float) -> str:
-    return f"{x:.0%}"
-
-
-def _fix2(x: float) -> str:
-    return f"{x:.2f}"
-
-
-def _round3(x: float) -> float:
-    return round(x, 3)
-
-
 def supported(session: Session) -> bool:
     return session.get_bind().dialect.name in ("sqlite", "postgresql")
-
-
-_LITERAL = re.compile(r"(?<![\w.'])(\d+\.\d+)(?![\w.'])")
-
-
-def for_dialect(sql: str, dialect: str) -> str:
-    """The statement in the dialect's words. The templates are written for both: GREATEST
-    and LEAST as scalar functions, TRUE and FALSE, the formatting functions `zc_pct`,
-    `zc_fix2` and `zc_round3`. SQLite: its two-argument max/min, its own JSON functions and
-    the formatting functions registered on the connection (`_prepare`). PostgreSQL: decimal
-    literals as double precision (numeric arithmetic ranked 0.8 + 0.1 and 0.6 + 0.15 x 2 as
-    a tie where Python's floats do not), REAL as double precision (it is 4 bytes there), and
-    `to_char`, which formats a double by its exact binary value, half to even, as Python's
-    format does (2.675 → 2.67, 0.125 → 12%)."""
-    if dialect == "sqlite":
-        return sql.replace("GREATEST(", "max(").replace("LEAST(", "min(")
-    sql = _LITERAL.sub(r"\1::float8", sql).replace("AS REAL", "AS DOUBLE PRECISION")
-    sql = re.sub(r"zc_pct\((\w+)\)", r"(to_char(\1 * 100, 'FM999999999990') || '%')", sql)
-    sql = re.sub(r"zc_fix2\((\w+)\)", r"to_char(\1, 'FM999999999990.00')", sql)
-    sql = re.sub(r"zc_round3\((\w+)\)", r"CAST(to_char(\1, 'FM990.000') AS float8)", sql)
-    return sql.replace("json_object(", "json_build_object(").replace(
-        "json_array(", "json_build_array("
-    )
 
 
 def _sql(session: Session, template: str) -> Any:
     dialect = session.get_bind().dialect.name
     sql = template.replace("(CHANGED)", f"({_CHANGED[dialect]})")  # the upsert's condition
     return _stmt(for_dialect(sql, dialect))
-
-
-def _prepare(session: Session) -> None:
-    """Register the exact-formatting functions on this session's connection (SQLite)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    raw = session.connection().connection.dbapi_connection
-    raw.create_function("zc_pct", 1, _pct, deterministic=True)
-    raw.create_function("zc_fix2", 1, _fix2, deterministic=True)
-    raw.create_function("zc_round3", 1, _round3, deterministic=True)
 
 
 def _params(villages: Sequence[str], thresholds: dict[str, float]) -> dict[str, Any]:
@@ -277,7 +232,7 @@ def assess_rows(
 ) -> list[dict[str, Any]]:
     """What the statement would write, without writing (for tests and checks)."""
 
-    _prepare(session)
+    register_formats(session)
     out = []
     for r in session.execute(_sql(session, SELECT_ONLY), _params(villages, thresholds)):
         out.append(
@@ -299,7 +254,7 @@ def upsert_assessments(
     version: str,
 ) -> int:
     """Write the chunk's assessments; returns the rows inserted or changed."""
-    _prepare(session)
+    register_formats(session)
     params = _params(villages, thresholds) | {"year": cycle_year, "version": version}
     if session.get_bind().dialect.name != "sqlite":
         return int(session.execute(_sql(session, UPSERT), params).rowcount or 0)
