@@ -39,6 +39,7 @@ from zhucun.models import (
 from zhucun.models.enums import MonitoringStatus
 from zhucun.models.transitions import check_transition
 from zhucun.tasks.common import audit_many
+from zhucun.tasks.dispatch_load import serving
 from zhucun.tasks.lifecycle_db import facts, load_households, policy_for
 from zhucun.tasks.procedure_cases import open_cases
 from zhucun.tasks.sql import dialect_insert
@@ -234,11 +235,11 @@ def pair_helpers(
             Cadre.id_number,
             Cadre.agency,
             Cadre.available,
-            Cadre.serving_county_code,
+            serving(county),  # dispatch's rule: selected for this county, or for any
         )
     ):
         id_no[cadre] = number
-        if available and cadre not in in_team and agency in agencies and serves in (None, county):
+        if available and serves and cadre not in in_team and agency in agencies:
             free.append(cadre)
     free.sort()
     heads = dict(

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 from zhucun.models import Household, HouseholdAssessment, Strategy
 from zhucun.tasks.lifecycle_db import in_care
+from zhucun.tasks.sql import dialect_insert, temporary_tables
 from zhucun.tasks.strategies_keys import KEY_COLUMNS, KEY_MEASURES, KEYS, load_keys
 
 from zhucun.policy import Policy
@@ -178,8 +179,6 @@ def draft_chunk_sql(
 ) -> dict[str, Any]:
     """Draft the chunk's strategies; the same summary as `tasks.strategies.draft_chunk`
     (plus the audit rows for redrafts, returned for the caller to write)."""
-    from zhucun.tasks.sql import temporary_tables
-
     with temporary_tables(session, BASE, KEYS, KEY_MEASURES, WORK):
         return _draft(session, cycle_year, villages, policy)
 
@@ -261,8 +260,6 @@ def _analyze(session: Session, *tables: Table) -> None:
 
 def _write(session: Session, cycle_year: int) -> None:
     """Upsert the written strategies, replace their measure rows (three statements)."""
-    from zhucun.tasks.sql import dialect_insert
-
     written = WORK.c.action.in_(WRITTEN)
     version = case(
         (WORK.c.action.in_(("redraft", "revise")), WORK.c.old_version + 1),
