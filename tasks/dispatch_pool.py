@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -173,14 +172,3 @@ class PoolCache:
 
 
 POOLS = PoolCache()
-
-
-def pool_for_chunk(
-    session: Session, cycle_year: int, team_members: dict[str, str], county: str | None = None
-) -> tuple[list[rules.CadreInfo], list[tuple[str, str]]]:
-    return POOLS.pool(session, cycle_year, team_members, county)
-
-
-def cached_state() -> Any:
-    """For tests: the cached state, if any."""
-    return POOLS.state
