@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,15 +75,24 @@ def app_engine(data_dir: Path) -> Engine:
 
 
 def api(api_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One call to the stack's API. Retried on 503, as Prefect's own client retries it: the
+    server answers 503 when its SQLite database is locked by its own services (the
+    scheduler filling a fresh stack's schedules), and nothing was written."""
     req = urllib.request.Request(
         f"{api_url}{path}",
         data=json.dumps(body).encode() if body is not None else None,
         method="POST" if body is not None else "GET",
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        raw = r.read()
-    return json.loads(raw) if raw else None
+    for attempt in range(6):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+            return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 5:
+                raise
+            time.sleep(0.5 * 2**attempt)
 
 
 def prefect_cli(
