@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, exists, func, literal_column, or_, select, true, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
 from zhucun.models.enums import HouseholdStatus
@@ -86,17 +87,50 @@ def _situation(h: dict[str, Any], latest: Any | None) -> Situation:
 
 
 def identify_chunk(
-    session: Session, villages: Sequence[str], end: date, policy: Policy
+    session: Session, villages: Sequence[str], end: date, policy: Policy, *, narrow: bool = True
 ) -> tuple[dict[str, Found], list[dict[str, Any]]]:
     """The chunk's monitoring objects of the month ending `end`, and the candidate rows
-    (COLUMNS) the tracking of open cases needs. Four reads, whatever the chunk's size."""
+    (COLUMNS) the tracking of open cases needs. Four reads, whatever the chunk's size.
+    `narrow=False` reads every rural household with news (the reference the tests compare
+    the database's narrowing with)."""
     H, S, C, MC = Household, Survey, MonitoringClue, MonitoringCase
     start = rules.add_months(end, -policy.monitoring_income_months)
     window = and_(S.survey_date > start, S.survey_date <= end)
+    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, live(MC)))
+    open_clue = exists(
+        select(C.id).where(
+            C.household_id == H.household_id,
+            C.status == ClueStatus.open.value,
+            C.reported_on <= end,
+        )
+    )
+    # Who the rules could find, or whose case is tracked: a household under the line by
+    # its registry or by a survey of the window, with a shock of the window, an open clue
+    # or a live case. The rest — at or over the line, nothing happened — are answered
+    # "not found" by `rules.identify` whatever else they hold, so the database leaves
+    # them out before any row is read (most of a county, every month).
+    line = rules.threshold(policy)
+    S2 = aliased(Survey)  # the survey of the window that tells, apart from the latest
+    may_be_found = or_(
+        H.per_capita_income_yuan < line,
+        exists(
+            select(S2.id).where(
+                S2.household_id == H.household_id,
+                S2.survey_date > start,
+                S2.survey_date <= end,
+                or_(S2.per_capita_income_yuan < line, S2.shock != "none"),
+            )
+        ),
+        open_clue,
+        open_case,
+    )
+    if not narrow:
+        may_be_found = true()
+    rural = H.status.in_((HouseholdStatus.exited.value, HouseholdStatus.non_poor.value))
     latest_day = (
         select(S.household_id, func.max(S.survey_date).label("d"))
         .join(H, H.household_id == S.household_id)
-        .where(H.village_code.in_(villages), window)
+        .where(H.village_code.in_(villages), window, rural, may_be_found)
         .group_by(S.household_id)
         .subquery()
     )
@@ -115,7 +149,7 @@ def identify_chunk(
     for hid, shock in session.execute(
         select(S.household_id, S.shock)
         .join(H, H.household_id == S.household_id)
-        .where(H.village_code.in_(villages), window, S.shock != "none")
+        .where(H.village_code.in_(villages), window, S.shock != "none", rural)
     ):
         kinds[hid].append(shock)
     amounts: dict[str, list[float]] = defaultdict(list)
@@ -129,14 +163,6 @@ def identify_chunk(
         kinds[hid].append(kind)
         if amount and on > start:
             amounts[hid].append(float(amount))
-    open_case = exists(select(MC.id).where(MC.household_id == H.household_id, live(MC)))
-    open_clue = exists(
-        select(C.id).where(
-            C.household_id == H.household_id,
-            C.status == ClueStatus.open.value,
-            C.reported_on <= end,
-        )
-    )
     surveyed = H.household_id.in_(select(latest_day.c.household_id))
     candidates = [
         dict(r._mapping)
@@ -144,8 +170,9 @@ def identify_chunk(
             select(*(getattr(H, c) for c in COLUMNS))
             .where(
                 H.village_code.in_(villages),
-                H.status.in_((HouseholdStatus.exited.value, HouseholdStatus.non_poor.value)),
+                rural,
                 or_(H.status == HouseholdStatus.exited.value, surveyed, open_clue, open_case),
+                may_be_found,
             )
             .order_by(H.household_id)
         )
@@ -194,12 +221,13 @@ def record_risk_types(session: Session, period: str, found: dict[str, Found]) ->
         return 0
     rows = [
         dict(id=cid, risk_types=found[hid].risk_types)
-        for cid, hid in session.execute(
-            select(MonitoringCase.id, MonitoringCase.household_id).where(
+        for cid, hid, have in session.execute(
+            select(MonitoringCase.id, MonitoringCase.household_id, MonitoringCase.risk_types).where(
                 MonitoringCase.household_id.in_(list(found)),
                 MonitoringCase.opened_period == period,
             )
         )
+        if have != found[hid].risk_types  # a re-run of the month writes nothing
     ]
     if rows:
         session.execute(update(MonitoringCase), rows)

@@ -36,12 +36,7 @@ from zhucun.tasks.review_forms import (
     pending_groups,
     villages_of,
 )
-from zhucun.tasks.review_ledger import (
-    DecideResult,
-    Outcome,
-    decide,
-    sync_states,
-)
+from zhucun.tasks.review_ledger import DecideResult, Outcome, decide
 from zhucun.tasks.review_load import (
     FILE_COLUMNS,
     MODELS,
@@ -60,6 +55,7 @@ from zhucun.tasks.review_publicity import (
     close_publicity,
     file_objection,
 )
+from zhucun.tasks.review_sync import sync_states
 
 from zhucun.db import session_scope
 from zhucun.rules import review as rules

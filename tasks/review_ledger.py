@@ -20,7 +20,6 @@ from zhucun.models import (
     PlanItem,
     Publicity,
     ReviewEscalation,
-    ReviewState,
     Strategy,
 )
 from zhucun.models.transitions import check_transition
@@ -36,10 +35,10 @@ from zhucun.tasks.review_load import (
     load_escalations,
     load_history,
     load_items,
-    pending_statuses,
 )
 from zhucun.tasks.review_lock import begin_write, lock_villages, server_today
-from zhucun.tasks.sql import insert_ignore, upsert
+from zhucun.tasks.review_sync import sync_states
+from zhucun.tasks.sql import insert_ignore
 
 from zhucun.policy import Policy
 from zhucun.rules import procedure as proc
@@ -422,108 +421,3 @@ def _supersede(session: Session, cycle_year: int, sids: Sequence[str]) -> None:
             .where(Strategy.id.in_(target), Strategy.status == old)
             .values(status=new)
         )
-
-
-# --- Stage clock and standing escalations -----------------------------------------------
-
-
-def sync_states(
-    session: Session,
-    cycle_year: int,
-    villages: Sequence[str],
-    *,
-    policy: Policy,
-    at: datetime | None = None,
-) -> dict[str, int]:
-    """Bring `ReviewState` in line with the items' (status, version): an item whose status or
-    version changed (a decision here, a redraft elsewhere) enters its stage now. Records the
-    standing 优亲厚友 escalations of items entering review (once: unique key)."""
-    at = at or now()
-    items = load_items(session, cycle_year, villages=villages)
-    states = {
-        (r.subject, r.subject_id): (r.status, r.version)
-        for r in session.execute(
-            select(
-                ReviewState.subject, ReviewState.subject_id, ReviewState.status, ReviewState.version
-            ).where(ReviewState.cycle_year == cycle_year, ReviewState.village_code.in_(villages))
-        )
-    }
-    changed = []
-    waiting: dict[tuple[str, str], str | None] = {}  # (subject, status): the same per item
-    for key, item in items.items():
-        if states.get(key) == (item.status, item.version):
-            continue
-        if (item.subject, item.status) not in waiting:
-            stages = rules.stages_for(policy, item.subject)
-            waiting[item.subject, item.status] = rules.waiting_stage(
-                item.subject, item.status, stages
-            )
-        changed.append(
-            dict(
-                subject=item.subject,
-                subject_id=item.subject_id,
-                cycle_year=cycle_year,
-                village_code=item.village_code,
-                status=item.status,
-                version=item.version,
-                stage=waiting[item.subject, item.status],
-                entered_at=at,
-            )
-        )
-    if changed:
-        upsert(session, ReviewState, changed, ("subject", "subject_id", "cycle_year"))
-    escalated = _record_standing(session, cycle_year, villages, items, policy=policy, at=at)
-    return {"items": len(items), "entered_stage": len(changed), "escalated": escalated}
-
-
-def _record_standing(
-    session: Session,
-    cycle_year: int,
-    villages: Sequence[str],
-    items: Mapping[Key, rules.Item],
-    *,
-    policy: Policy,
-    at: datetime,
-) -> int:
-    waiting = set(pending_statuses("strategy"))
-    pending = [i for i in items.values() if i.subject == "strategy" and i.status in waiting]
-    if not pending:
-        return 0
-    contexts = load_contexts(session, villages, policy, cycle_year)
-    have = load_escalations(session, cycle_year, villages)
-    full = rules.ladder(policy)
-    rows = []
-    for item in pending:
-        for stage, (level, why) in rules.standing_escalations(
-            item, contexts[item.village_code], full
-        ).items():
-            if have.get((item.subject, item.subject_id), {}).get(stage) == level:
-                continue
-            rows.append(
-                dict(
-                    subject=item.subject,
-                    subject_id=item.subject_id,
-                    cycle_year=cycle_year,
-                    village_code=item.village_code,
-                    stage=stage,
-                    level=level,
-                    reason=why,
-                    at=at,
-                )
-            )
-    if rows:
-        upsert(session, ReviewEscalation, rows, ("subject", "subject_id", "cycle_year", "stage"))
-        audit_many(
-            session,
-            [
-                dict(
-                    actor="zhucun:review",
-                    action="review.escalated",
-                    entity=r["subject"],
-                    entity_id=f"{r['subject_id']}/{cycle_year}",
-                    after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
-                )
-                for r in rows
-            ],
-        )
-    return len(rows)

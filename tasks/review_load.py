@@ -141,6 +141,7 @@ def load_contexts(
         ):
             if r.relation in near:
                 relations[rules.pair(r.id_number_a, r.id_number_b)] = r.relation
+    kin = rules.kin_index(relations)
     return {
         v: rules.VillageContext(
             village_code=v,
@@ -149,6 +150,7 @@ def load_contexts(
             relations=relations,
             officials=officials[v],
             names=names,
+            kin=kin,
         )
         for v in villages
     }

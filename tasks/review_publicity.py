@@ -19,9 +19,10 @@ from zhucun.models import (
 )
 from zhucun.tasks.common import audit_many, county_region, now
 from zhucun.tasks.procedure_cases import auto_decisions, run_crosschecks, set_case_status
-from zhucun.tasks.review_ledger import _set_status, sync_states
+from zhucun.tasks.review_ledger import _set_status
 from zhucun.tasks.review_load import MODELS, SUBJECT_KEY, ReviewError
 from zhucun.tasks.review_lock import server_today
+from zhucun.tasks.review_sync import sync_states
 
 from zhucun.policy import load_policy
 from zhucun.rules import procedure as proc

@@ -320,3 +320,62 @@ def test_notice_shows_names_and_measures_but_no_health_or_ids() -> None:
         r.notice_markdown("第2村", V, 2026, [r.NoticeRow("130624199001011234", [], 0, D, D)])
     with pytest.raises(ValueError):
         r.assert_public("电话 13812345678")
+
+
+def _first_official_by_loop(ctx: r.VillageContext, head: str) -> tuple[str, str] | None:
+    """The reference: every official of the village in person-ID order, `relation` each."""
+    for pid, id_no in sorted(ctx.officials.items()):
+        if rel := ctx.relation(head, id_no):
+            return pid, rel
+    return None
+
+
+def test_official_relation_answers_as_the_loop_over_the_officials() -> None:
+    """The standing 优亲厚友 check looks a head up in an index built once per village; on
+    generated villages (shared people, self and relatives, several officials related to one
+    head, other spellings of one ID number, officials without one) it names the same
+    official and relation as comparing the head with every official in turn."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    people = [f"52262619800101{n:04d}" for n in range(8)]
+    spelled = st.sampled_from(people).flatmap(
+        lambda p: st.sampled_from(
+            [p, p.translate(str.maketrans("0123456789", "０１２３４５６７８９"))]
+        )
+    )
+    rel_names = st.sampled_from(["spouse", "parent", "child", "sibling"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        officials=st.dictionaries(
+            st.sampled_from(["P1", "P2", "P3", "P4"]), st.one_of(st.none(), spelled), max_size=4
+        ),
+        relations=st.dictionaries(
+            st.tuples(st.sampled_from(people), st.sampled_from(people)).filter(
+                lambda t: t[0] != t[1]
+            ),
+            rel_names,
+            max_size=10,
+        ),
+        head=spelled,
+        shared=st.booleans(),
+    )
+    def check(
+        officials: dict[str, str | None],
+        relations: dict[tuple[str, str], str],
+        head: str,
+        shared: bool,
+    ) -> None:
+        pairs = {r.pair(a, b): rel for (a, b), rel in relations.items()}
+        ctx = r.VillageContext(
+            village_code="522626100001",
+            roles={},
+            id_numbers={},
+            relations=pairs,
+            officials=officials,  # type: ignore[arg-type]
+            kin=r.kin_index(pairs) if shared else None,
+        )
+        assert ctx.official_relation(head) == _first_official_by_loop(ctx, head)
+
+    check()

@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from zhucun.idnumber import IdNumberError, normalise_id_number
 from zhucun.models.transitions import MACHINES, check_transition
@@ -190,6 +190,17 @@ def pair(a: str, b: str) -> frozenset[str]:
     return frozenset((person_key(a) or a, person_key(b) or b))
 
 
+def kin_index(relations: Mapping[frozenset[str], str]) -> dict[str, dict[str, str]]:
+    """`VillageContext.relations` by person: {person: {relative: relation}} (both ways)."""
+    out: dict[str, dict[str, str]] = {}
+    for p, rel in relations.items():
+        if len(p) == 2:
+            a, b = sorted(p)
+            out.setdefault(a, {})[b] = rel
+            out.setdefault(b, {})[a] = rel
+    return out
+
+
 @dataclass(frozen=True)
 class VillageContext:
     """The people around one village, loaded once per village for a batch of decisions.
@@ -207,6 +218,9 @@ class VillageContext:
     relations: Mapping[frozenset[str], str]
     officials: Mapping[str, str]
     names: Mapping[str, str] = field(default_factory=dict)
+    # person → {relative: relation}: `relations` by person, built once for a chunk's
+    # contexts (`kin_index`); None: built here from `relations`
+    kin: Mapping[str, Mapping[str, str]] | None = None
 
     def relation(self, a: str | None, b: str | None) -> str | None:
         a, b = person_key(a), person_key(b)
@@ -215,6 +229,30 @@ class VillageContext:
         if a == b:
             return "self"
         return self.relations.get(pair(a, b))
+
+    @cached_property
+    def _official_kin(self) -> dict[str, tuple[str, str]]:
+        """Person → (the first official, in person-ID order, they are or are related to;
+        the relation): what `official_relation` answers, built once per village, so the
+        standing 优亲厚友 check of a county's 250,000 strategies is a lookup each, not a
+        comparison with every official of the village."""
+        kin = self.kin if self.kin is not None else kin_index(self.relations)
+        out: dict[str, tuple[str, str]] = {}
+        for pid, id_no in sorted(self.officials.items()):
+            key = person_key(id_no)
+            if not key:
+                continue
+            out.setdefault(key, (pid, "self"))
+            for other, rel in sorted(kin.get(key, {}).items()):
+                out.setdefault(other, (pid, rel))
+        return out
+
+    def official_relation(self, head_id_number: str | None) -> tuple[str, str] | None:
+        """(official's person ID, relation) of the first village official, in person-ID
+        order, whose `relation` to this person is set — as looping over the officials
+        would answer (`tests/test_rules_review.py` checks both)."""
+        key = person_key(head_id_number)
+        return self._official_kin.get(key) if key else None
 
     def person(self, reviewer_id: str) -> str | None:
         """The person (normalised ID number) behind a cadre ID or an official's person ID."""
@@ -287,21 +325,21 @@ def standing_escalations(
     out = _nobody_to_decide(item, ctx, full, stages)
     if item.subject not in HOUSEHOLD_SUBJECTS or not item.head_id_number:
         return out
-    for pid, id_no in sorted(ctx.officials.items()):
-        rel = ctx.relation(item.head_id_number, id_no)
-        if rel:
-            level = next_level("committee", full)
-            if level is None:
-                return {}
-            role = next(iter(sorted(ctx.roles.get(pid, frozenset()))), "official")
-            return out | {
-                "committee": (
-                    level,
-                    f"优亲厚友: household head is a near relative ({rel}) of village "
-                    f"{role} {pid}; the committee cannot co-sign, the {level} decides",
-                )
-            }
-    return out
+    found = ctx.official_relation(item.head_id_number)
+    if found is None:
+        return out
+    pid, rel = found
+    level = next_level("committee", full)
+    if level is None:
+        return {}
+    role = next(iter(sorted(ctx.roles.get(pid, frozenset()))), "official")
+    return out | {
+        "committee": (
+            level,
+            f"优亲厚友: household head is a near relative ({rel}) of village "
+            f"{role} {pid}; the committee cannot co-sign, the {level} decides",
+        )
+    }
 
 
 def _nobody_to_decide(

@@ -1,0 +1,223 @@
+"""The review's stage clock (`ReviewState`) and its standing escalations, kept in line with
+the items: a strategy, plan or procedure case whose (status, version) changed — a
+decision, a redraft — enters its stage now; a waiting strategy whose head is a near
+relative of a village official is escalated past the committee (优亲厚友, once: unique key).
+
+Set-based: the database says which items changed (a join of the items with their states),
+so a county's re-run that changes nothing reads no item; the 优亲厚友 check reads each
+waiting strategy's head as a plain row and looks it up in the village's index of the
+officials and their relatives. `changed_reference` and `standing_reference` are the
+per-item readings (every item loaded, compared in Python), kept as the test oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, literal, or_, select, union_all
+from sqlmodel import Session
+from zhucun.models import Household, Plan, ProcedureCase, ReviewEscalation, ReviewState, Strategy
+from zhucun.tasks.common import audit_many, now
+from zhucun.tasks.review_load import (
+    Key,
+    load_contexts,
+    load_escalations,
+    load_items,
+    pending_statuses,
+)
+from zhucun.tasks.sql import upsert
+
+from zhucun.policy import Policy
+from zhucun.rules import review as rules
+
+# (subject, subject_id, village_code, status, version) of an item whose state is stale
+Changed = tuple[str, str, str, str, int]
+
+
+def sync_states(
+    session: Session,
+    cycle_year: int,
+    villages: Sequence[str],
+    *,
+    policy: Policy,
+    at: datetime | None = None,
+) -> dict[str, int]:
+    """Bring `ReviewState` in line with the items' (status, version): an item whose status or
+    version changed (a decision here, a redraft elsewhere) enters its stage now. Records the
+    standing 优亲厚友 escalations of the waiting strategies (once: unique key)."""
+    at = at or now()
+    changed = changed_items(session, cycle_year, villages)
+    waiting: dict[tuple[str, str], str | None] = {}  # (subject, status): the same per item
+    rows = []
+    for subject, subject_id, village, status, version in changed:
+        if (subject, status) not in waiting:
+            stages = rules.stages_for(policy, subject)
+            waiting[subject, status] = rules.waiting_stage(subject, status, stages)
+        rows.append(
+            dict(
+                subject=subject,
+                subject_id=subject_id,
+                cycle_year=cycle_year,
+                village_code=village,
+                status=status,
+                version=version,
+                stage=waiting[subject, status],
+                entered_at=at,
+            )
+        )
+    if rows:
+        upsert(session, ReviewState, rows, ("subject", "subject_id", "cycle_year"))
+    standing = standing_rows(session, cycle_year, villages, policy)
+    escalated = _record(session, cycle_year, standing, at)
+    return {"entered_stage": len(rows), "escalated": escalated}
+
+
+def changed_items(session: Session, cycle_year: int, villages: Sequence[str]) -> list[Changed]:
+    """The items of `villages` whose state (recorded under one of `villages`) is missing or
+    names another status or version: one statement per kind of item, joined in SQL."""
+    rs = ReviewState
+    villages = list(villages)
+
+    def stale(subject: Any, sid: Any, village: Any, status: Any, version: Any) -> Any:
+        join = and_(
+            rs.subject == subject,
+            rs.subject_id == sid,
+            rs.cycle_year == cycle_year,
+            rs.village_code.in_(villages),
+        )
+        cols = (subject.label("subject"), sid, village, status, version)
+        return (
+            select(*cols)
+            .outerjoin(rs, join)
+            .where(or_(rs.id.is_(None), rs.status != status, rs.version != version))
+        )
+
+    s, p, c = Strategy, Plan, ProcedureCase
+    strategies = stale(literal("strategy"), s.household_id, s.village_code, s.status, s.version)
+    plans = stale(literal("plan"), p.village_code, p.village_code, p.status, p.version)
+    cases = stale(c.procedure, c.subject_id, c.village_code, c.status, c.version)
+    stmt = union_all(
+        strategies.where(s.cycle_year == cycle_year, s.is_current, s.village_code.in_(villages)),
+        plans.where(p.cycle_year == cycle_year, p.village_code.in_(villages)),
+        cases.where(c.cycle_year == cycle_year, c.village_code.in_(villages)),
+    )
+    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def changed_reference(session: Session, cycle_year: int, villages: Sequence[str]) -> list[Changed]:
+    """The reference of `changed_items`: every item and every state read, compared here."""
+    items = load_items(session, cycle_year, villages=villages)
+    rs = ReviewState
+    states = {
+        (r.subject, r.subject_id): (r.status, r.version)
+        for r in session.execute(
+            select(rs.subject, rs.subject_id, rs.status, rs.version).where(
+                rs.cycle_year == cycle_year, rs.village_code.in_(villages)
+            )
+        )
+    }
+    return [
+        (i.subject, i.subject_id, i.village_code, i.status, i.version)
+        for key, i in items.items()
+        if states.get(key) != (i.status, i.version)
+    ]
+
+
+def standing_rows(
+    session: Session, cycle_year: int, villages: Sequence[str], policy: Policy
+) -> list[dict[str, Any]]:
+    """The standing escalations of the chunk's waiting strategies not yet recorded at their
+    level. A waiting strategy is read as a plain row; only one whose head is, or is a near
+    relative of, a village official (`VillageContext.official_relation`) becomes an item
+    and goes through `rules.standing_escalations`."""
+    contexts = load_contexts(session, villages, policy, cycle_year)
+    s = Strategy
+    heads = session.execute(
+        select(s.household_id, s.village_code, s.status, s.version, Household.head_id_number)
+        .join(Household, Household.household_id == s.household_id)
+        .where(
+            s.cycle_year == cycle_year,
+            s.is_current,
+            s.village_code.in_(list(villages)),
+            s.status.in_(pending_statuses("strategy")),
+        )
+    )
+    items = [
+        rules.Item("strategy", hid, cycle_year, village, status, version, head)
+        for hid, village, status, version, head in heads
+        if head and contexts[village].official_relation(head) is not None
+    ]
+    return _rows(session, cycle_year, villages, items, contexts, policy)
+
+
+def standing_reference(
+    session: Session, cycle_year: int, villages: Sequence[str], policy: Policy
+) -> list[dict[str, Any]]:
+    """The reference of `standing_rows`: every waiting strategy through the rule."""
+    waiting = set(pending_statuses("strategy"))
+    items = [
+        i
+        for i in load_items(session, cycle_year, villages=villages).values()
+        if i.subject == "strategy" and i.status in waiting
+    ]
+    contexts = load_contexts(session, villages, policy, cycle_year)
+    return _rows(session, cycle_year, villages, items, contexts, policy)
+
+
+def _rows(
+    session: Session,
+    cycle_year: int,
+    villages: Sequence[str],
+    items: Sequence[rules.Item],
+    contexts: Mapping[str, rules.VillageContext],
+    policy: Policy,
+) -> list[dict[str, Any]]:
+    if not items:
+        return []
+    have: Mapping[Key, Mapping[str, str]] = load_escalations(session, cycle_year, villages)
+    full = rules.ladder(policy)
+    rows = []
+    for item in sorted(items, key=lambda i: i.subject_id):
+        for stage, (level, why) in rules.standing_escalations(
+            item, contexts[item.village_code], full
+        ).items():
+            if have.get((item.subject, item.subject_id), {}).get(stage) == level:
+                continue
+            rows.append(
+                dict(
+                    subject=item.subject,
+                    subject_id=item.subject_id,
+                    cycle_year=cycle_year,
+                    village_code=item.village_code,
+                    stage=stage,
+                    level=level,
+                    reason=why,
+                )
+            )
+    return rows
+
+
+def _record(session: Session, cycle_year: int, rows: list[dict[str, Any]], at: datetime) -> int:
+    if not rows:
+        return 0
+    upsert(
+        session,
+        ReviewEscalation,
+        [r | {"at": at} for r in rows],
+        ("subject", "subject_id", "cycle_year", "stage"),
+    )
+    audit_many(
+        session,
+        [
+            dict(
+                actor="zhucun:review",
+                action="review.escalated",
+                entity=r["subject"],
+                entity_id=f"{r['subject_id']}/{cycle_year}",
+                after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
+            )
+            for r in rows
+        ],
+    )
+    return len(rows)
