@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, union_all
+from sqlalchemy import and_, literal, not_, or_, select, union_all
 from sqlmodel import Session
 from zhucun.models import Household, Plan, ProcedureCase, ReviewEscalation, ReviewState, Strategy
 from zhucun.tasks.common import audit_many, now
@@ -130,17 +130,21 @@ def standing_rows(
     """The standing escalations of the chunk's waiting strategies not yet recorded at their
     level. A waiting strategy is read as a plain row; only one whose head is, or is a near
     relative of, a village official (`VillageContext.official_relation`) becomes an item
-    and goes through `rules.standing_escalations`."""
+    and goes through `rules.standing_escalations`. The database returns only the heads
+    stored as one of those people, or stored in another spelling than the importer's (which
+    `person_key` reads here): the rest, most of a county, cannot be related."""
     contexts = load_contexts(session, villages, policy, cycle_year)
-    s = Strategy
+    people = sorted({k for c in contexts.values() for k in c.official_kin})
+    s, head = Strategy, Household.head_id_number
     heads = session.execute(
-        select(s.household_id, s.village_code, s.status, s.version, Household.head_id_number)
+        select(s.household_id, s.village_code, s.status, s.version, head)
         .join(Household, Household.household_id == s.household_id)
         .where(
             s.cycle_year == cycle_year,
             s.is_current,
             s.village_code.in_(list(villages)),
             s.status.in_(pending_statuses("strategy")),
+            or_(head.in_(people), not_(stored_plain(session, head))),
         )
     )
     items = [
@@ -221,3 +225,11 @@ def _record(session: Session, cycle_year: int, rows: list[dict[str, Any]], at: d
         ],
     )
     return len(rows)
+
+
+def stored_plain(session: Session, column: Any) -> Any:
+    """The column holds an ID number as the importer stores it (17 digits and a digit or X:
+    `rules.review.person_key` returns it unchanged)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return column.op("GLOB", is_comparison=True)("[0-9]" * 17 + "[0-9X]")
+    return column.op("~", is_comparison=True)("^[0-9]{17}[0-9X]$")

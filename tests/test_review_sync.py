@@ -72,11 +72,18 @@ def check(session: Session) -> None:
     wide = str.maketrans("0123456789", "０１２３４５６７８９")
     a, b = sorted([official.translate(wide), head])
     session.add(Relation(id_number_a=a, id_number_b=b, relation="sibling"))
+    # and the official heads a poor household, the head's number typed in full width
+    own = seed.strategies[v0][4]
+    session.execute(
+        update(Household)
+        .where(Household.household_id == own)
+        .values(head_id_number=official.translate(wide))
+    )
     session.commit()
 
     changed, standing = both(session, [v0, v1])
     assert {c[1] for c in changed} == {h0, h1, v0, v1}
-    assert {r["subject_id"] for r in standing} == {seed.strategies[v0][3]}
+    assert {r["subject_id"] for r in standing} == {seed.strategies[v0][3], own}
     # h2's state is under v1: the chunk of v0 alone does not see it
     changed_v0, _ = both(session, [v0])
     assert h2 in {c[1] for c in changed_v0}

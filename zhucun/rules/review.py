@@ -231,7 +231,7 @@ class VillageContext:
         return self.relations.get(pair(a, b))
 
     @cached_property
-    def _official_kin(self) -> dict[str, tuple[str, str]]:
+    def official_kin(self) -> dict[str, tuple[str, str]]:
         """Person → (the first official, in person-ID order, they are or are related to;
         the relation): what `official_relation` answers, built once per village, so the
         standing 优亲厚友 check of a county's 250,000 strategies is a lookup each, not a
@@ -252,7 +252,7 @@ class VillageContext:
         order, whose `relation` to this person is set — as looping over the officials
         would answer (`tests/test_rules_review.py` checks both)."""
         key = person_key(head_id_number)
-        return self._official_kin.get(key) if key else None
+        return self.official_kin.get(key) if key else None
 
     def person(self, reviewer_id: str) -> str | None:
         """The person (normalised ID number) behind a cadre ID or an official's person ID."""
