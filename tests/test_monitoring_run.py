@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
@@ -92,7 +93,7 @@ def test_each_category_and_channel_planted(session: Session) -> None:
 
 
 def test_a_generated_county_opens_only_what_the_rules_explain(
-    session: Session, tmp_path: Path
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No 2027 flood: every case is a household under the threshold or one a shock floors
     (edge households and 突发严重困难户 above the range among them); an ordinary household
@@ -108,8 +109,15 @@ def test_a_generated_county_opens_only_what_the_rules_explain(
     assert record_clues(session, clues.records, today=END)[0] == []
     session.commit()
     villages = sorted(set(session.scalars(select(Household.village_code))))
-    monitor_relapse_task.fn("130624", PERIOD, villages)
+    monkeypatch.setattr("zhucun.tasks.evaluation.RELAPSE_EVENTS_PER_VILLAGE", 1)
+    out = monitor_relapse_task.fn("130624", PERIOD, villages)
     cases = _cases(session)
+    # the relapse-risk events of a first month: a few households named per village, the
+    # rest counted in the village's aggregate event (flows/evaluation.emit_relapse_risk)
+    risk = out["relapse_risk"]
+    assert sum(r["count"] for r in risk.values()) == len(cases)
+    assert all(len(r["households"]) == min(r["count"], 1) for r in risk.values())
+    assert any(r["count"] > 1 for r in risk.values())
     households = {h.household_id: h for h in session.scalars(select(Household))}
     latest: dict[str, Survey] = {}
     shocked: set[str] = set()
