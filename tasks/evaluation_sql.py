@@ -41,6 +41,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 from zhucun.models import Evaluation, Household, Survey
 from zhucun.models.enums import HouseholdStatus
@@ -86,10 +87,11 @@ class Judged:
 
 def latest_survey(villages: Sequence[str], end: date, postgres: bool) -> tuple[Any, Any]:
     """(each household's latest survey on or before `end`, its join condition to
-    `Household`), for the chunk's villages. SQLite: one grouped subquery joined back by the
-    (household, date) index. PostgreSQL: a LATERAL lookup per household, newest first — it
-    hashed the grouped form's join over the whole survey table, once per chunk (0.4 of 0.5 s
-    a chunk at 200k; at a province's size every chunk would read millions of surveys)."""
+    `Household`). One index lookup per household, newest first, on the (household, date)
+    key: a LATERAL subquery on PostgreSQL, the survey whose id a correlated subquery names
+    on SQLite. The grouped form (every survey of the chunk's villages grouped, joined back)
+    cost 7x as much on SQLite (0.08 s against 0.012 s for 12,000 households) and, on
+    PostgreSQL, hashed the whole survey table once per chunk."""
     H = Household
     if postgres:
         sv = (
@@ -100,22 +102,17 @@ def latest_survey(villages: Sequence[str], end: date, postgres: bool) -> tuple[A
             .lateral("sv")
         )
         return sv, true()
-    latest = (
-        select(Survey.household_id, func.max(Survey.survey_date).label("d"))
-        .join(H, H.household_id == Survey.household_id)
-        .where(H.village_code.in_(villages), Survey.survey_date <= end)
-        .group_by(Survey.household_id)
-        .subquery()
+    newest = aliased(Survey, name="newest")
+    sv = Survey.__table__.alias("sv")
+    newest_id = (
+        select(newest.id)
+        .where(newest.household_id == H.household_id, newest.survey_date <= end)
+        .order_by(newest.survey_date.desc())
+        .limit(1)
+        .correlate(H)
+        .scalar_subquery()
     )
-    sv = (
-        select(Survey)
-        .join(
-            latest,
-            and_(Survey.household_id == latest.c.household_id, Survey.survey_date == latest.c.d),
-        )
-        .subquery("sv")
-    )
-    return sv, sv.c.household_id == H.household_id
+    return sv, sv.c.id == newest_id
 
 
 def _situations(villages: Sequence[str], period: str, end: date, postgres: bool) -> Any:
