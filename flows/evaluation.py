@@ -112,6 +112,8 @@ def evaluate_progress(
         "outcomes": outcomes,
         # 预退出: proposed for the exit procedure; no household's status changed to exited
         "exit_proposals": sum(p.get("exit_proposals", 0) for p in parts),
+        # the candidates not proposed, by the condition they missed (most: nothing delivered)
+        "exit_not_proposed": merge_counts(p.get("exit_not_proposed", {}) for p in parts),
         "monitoring": monitoring,
         "exit_eligible_villages": sum(1 for v in villages_rows if v["exit_eligible"]),
         "newly_exit_eligible": newly,

@@ -29,6 +29,7 @@ from zhucun.models.lifecycle import (
 )
 from zhucun.models.registry import Survey, Village
 from zhucun.tasks.common import audit_many
+from zhucun.tasks.exit_check_sql import exit_conditions
 from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
 from zhucun.tasks.review_lock import server_today
 from zhucun.tasks.safety import guarded
@@ -320,13 +321,29 @@ def propose_exits(
     end: date,
     candidates: Sequence[tuple[str, str]],
     policy: Policy,
+    per_row: bool = False,
 ) -> dict[str, Any]:
     """Put on the 预退出 list the candidates (household, village) — poor households whose
     survey met the exit conditions this period — that `rules.exit.propose_exit` accepts.
     Never a status change: the exit procedure through review stages decides later. A re-run
-    leaves an existing proposal as it is. Returns counts by missing condition."""
+    leaves an existing proposal as it is. Returns counts by missing condition.
+
+    The database checks the four conditions of every candidate first
+    (`tasks.exit_check_sql`); a candidate missing one is counted there, the others go
+    through the rule, which writes the evidence. `per_row`: every candidate through the rule
+    (the reference)."""
     if not candidates:
         return {"proposed": 0, "not_proposed": {}}
+    missing: Counter[str] = Counter()
+    if not per_row:
+        conditions = exit_conditions(session, [h for h, _ in candidates], end, policy)
+        left = []
+        for hid, village in candidates:
+            failed = [k for k, ok in conditions[hid].items() if not ok]
+            missing.update(failed)
+            if not failed:
+                left.append((hid, village))
+        candidates = left
     ids = [hid for hid, _ in candidates]
     surveys = _recent_surveys(session, ids, end, policy.exit_stable_surveys)
     latest = (
@@ -364,7 +381,7 @@ def propose_exits(
             .group_by(MeasureDelivery.household_id, MeasureDelivery.cycle_year)
         )
     }
-    rows, missing = [], Counter()
+    rows = []
     for hid, village in candidates:
         status, year = strategies.get(hid, (None, 0))
         check = exit_rules.propose_exit(

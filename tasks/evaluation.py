@@ -110,7 +110,12 @@ def evaluate_chunk(
         judged, audits = evaluation_sql.judge(session, period, villages, end, policy, ACTOR)
     audit_many(session, audits)
     proposals = propose_exits(
-        session, period=period, end=end, candidates=judged.candidates, policy=policy
+        session,
+        period=period,
+        end=end,
+        candidates=judged.candidates,
+        policy=policy,
+        per_row=per_row,
     )
     risk, per_village = judged.risk, judged.per_village
     # reported, never opened: the monitoring run (monitor_chunk) decides who is monitored
@@ -128,6 +133,7 @@ def evaluate_chunk(
         "already_evaluated": judged.already,
         "outcomes": dict(judged.outcomes),
         "exit_proposals": proposals["proposed"],
+        "exit_not_proposed": proposals["not_proposed"],  # candidates by condition missed
         "monitoring": monitoring,
         "villages": villages_out,
         "relapse_risk": {

@@ -1,0 +1,151 @@
+"""The four exit conditions (预退出, `rules.exit.propose_exit`) of many candidates at once, in
+the database: income above the line in each of the latest `exit_stable_surveys` surveys,
+三保障 and safe water in the latest, the strategy on record approved, a measure of its year
+delivered.
+
+Why: an evaluation month names tens of thousands of exit candidates (92,000 of a
+200,000-household county) and nearly all of them miss a condition — most often no delivered
+measure yet. Reading their surveys into Python and running the rule for each was most of the
+evaluation. Here one statement answers each candidate with four booleans; only a candidate
+meeting all four goes through `propose_exit` (the readable reference, which writes its
+evidence), and the misses are counted from the booleans. `tests/test_exit_check_sql.py` checks
+both give the same proposals and the same counts by missing condition."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+from zhucun.models.enums import DeliveryState
+from zhucun.models.lifecycle import MeasureDelivery, Strategy, strategy_on_record
+from zhucun.models.registry import Survey
+from zhucun.tasks.sql import temporary_tables
+
+from zhucun.policy import Policy
+from zhucun.rules.exit import (
+    EXIT_GUARANTEES,
+    EXIT_INCOME_STEADY,
+    EXIT_MEASURE_DELIVERED,
+    EXIT_STRATEGY_APPROVED,
+)
+
+CANDIDATES = Table(
+    "zc_exit_candidate",
+    MetaData(),
+    Column("household_id", String, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+Conditions = dict[str, bool]
+
+
+def exit_conditions(
+    session: Session, ids: Sequence[str], end: date, policy: Policy
+) -> dict[str, Conditions]:
+    """Each candidate's four conditions, named as `rules.exit.EXIT_CONDITIONS` names them."""
+    if not ids:
+        return {}
+    with temporary_tables(session, CANDIDATES):
+        session.execute(insert(CANDIDATES), [{"household_id": h} for h in sorted(set(ids))])
+        return {
+            hid: {
+                EXIT_INCOME_STEADY: bool(steady),
+                EXIT_GUARANTEES: bool(guarantees),
+                EXIT_STRATEGY_APPROVED: bool(approved),
+                EXIT_MEASURE_DELIVERED: bool(delivered),
+            }
+            for hid, steady, guarantees, approved, delivered in session.execute(
+                _statement(end, policy)
+            )
+        }
+
+
+def _statement(end: date, policy: Policy):  # noqa: ANN202
+    c, s = CANDIDATES.c, Survey
+    need = policy.exit_stable_surveys
+    grades = list(policy.safe_housing_grades)
+    ranked = (
+        select(
+            s.household_id,
+            (s.per_capita_income_yuan > policy.poverty_line_yuan).label("above"),
+            and_(
+                func.coalesce(s.food_clothing_secure, False),
+                func.coalesce(s.compulsory_education_ok, False),
+                func.coalesce(s.basic_medical_ok, False),
+                func.coalesce(s.housing_grade.in_(grades), False),
+                func.coalesce(s.safe_water_ok, False),
+            ).label("guaranteed"),
+            func.row_number()
+            .over(partition_by=s.household_id, order_by=s.survey_date.desc())
+            .label("rn"),
+        )
+        .join(CANDIDATES, c.household_id == s.household_id)
+        .where(s.survey_date <= end)
+        .subquery()
+    )
+    one, zero = literal(1), literal(0)
+    recent = (
+        select(
+            ranked.c.household_id,
+            func.count().label("n"),
+            func.min(case((ranked.c.above, one), else_=zero)).label("all_above"),
+            func.max(case((and_(ranked.c.rn == 1, ranked.c.guaranteed), one), else_=zero)).label(
+                "latest_guaranteed"
+            ),
+        )
+        .where(ranked.c.rn <= need)
+        .group_by(ranked.c.household_id)
+        .subquery()
+    )
+    # the strategy the exit reads: of the latest cycle year up to `end`, the one on record
+    other = aliased(Strategy)
+    year = (
+        select(func.max(other.cycle_year))
+        .where(other.household_id == c.household_id, other.cycle_year <= end.year)
+        .scalar_subquery()
+    )
+    record = (
+        select(Strategy.household_id, Strategy.status, Strategy.cycle_year)
+        .join(CANDIDATES, c.household_id == Strategy.household_id)
+        .where(Strategy.cycle_year == year, strategy_on_record())
+        .subquery()
+    )
+    delivered = exists(
+        select(MeasureDelivery.id).where(
+            MeasureDelivery.household_id == record.c.household_id,
+            MeasureDelivery.cycle_year == record.c.cycle_year,
+            MeasureDelivery.state == DeliveryState.delivered.value,
+        )
+    )
+    steady = (
+        and_(func.coalesce(recent.c.n, 0) >= need, func.coalesce(recent.c.all_above, 0) == 1)
+        if need > 0
+        else true()  # no survey asked for: `all` of none holds
+    )
+    return (
+        select(
+            c.household_id,
+            case((steady, True), else_=False),
+            case((func.coalesce(recent.c.latest_guaranteed, 0) == 1, True), else_=False),
+            case((record.c.status == "approved", True), else_=False),
+            case((and_(record.c.household_id.is_not(None), delivered), True), else_=False),
+        )
+        .select_from(CANDIDATES)
+        .outerjoin(recent, recent.c.household_id == c.household_id)
+        .outerjoin(record, record.c.household_id == c.household_id)
+    )
