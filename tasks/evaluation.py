@@ -86,7 +86,7 @@ def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any
 def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dict[str, Situation]:
     """Each household's latest survey on or before `end` (`evaluation_sql.latest_survey`)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    sv, on = evaluation_sql.latest_survey(villages, end, postgres)
+    sv, on = evaluation_sql.latest_survey(end, postgres)
     stmt = (
         select(*(sv.c[c.key] for c in SURVEY_SITUATION_COLUMNS))
         .select_from(Household)

@@ -85,18 +85,19 @@ class Judged:
     candidates: list[tuple[str, str]] = field(default_factory=list)  # (household, village)
 
 
-def latest_survey(villages: Sequence[str], end: date, postgres: bool) -> tuple[Any, Any]:
-    """(each household's latest survey on or before `end`, its join condition to
-    `Household`). One index lookup per household, newest first, on the (household, date)
-    key: a LATERAL subquery on PostgreSQL, the survey whose id a correlated subquery names
-    on SQLite. The grouped form (every survey of the chunk's villages grouped, joined back)
-    cost 7x as much on SQLite (0.08 s against 0.012 s for 12,000 households) and, on
-    PostgreSQL, hashed the whole survey table once per chunk."""
+def latest_survey(end: date, postgres: bool, start: date | None = None) -> tuple[Any, Any]:
+    """(each household's latest survey on or before `end` — and after `start`, if given —,
+    its join condition to `Household`). One index lookup per household, newest first, on the
+    (household, date) key: a LATERAL subquery on PostgreSQL, the survey whose id a correlated
+    subquery names on SQLite. The grouped form (every survey of the chunk's villages grouped,
+    joined back) cost 7x as much on SQLite (0.08 s against 0.012 s for 12,000 households)
+    and, on PostgreSQL, hashed the whole survey table once per chunk."""
     H = Household
+    after = [] if start is None else [Survey.survey_date > start]
     if postgres:
         sv = (
             select(Survey)
-            .where(Survey.household_id == H.household_id, Survey.survey_date <= end)
+            .where(Survey.household_id == H.household_id, Survey.survey_date <= end, *after)
             .order_by(Survey.survey_date.desc())
             .limit(1)
             .lateral("sv")
@@ -106,7 +107,11 @@ def latest_survey(villages: Sequence[str], end: date, postgres: bool) -> tuple[A
     sv = Survey.__table__.alias("sv")
     newest_id = (
         select(newest.id)
-        .where(newest.household_id == H.household_id, newest.survey_date <= end)
+        .where(
+            newest.household_id == H.household_id,
+            newest.survey_date <= end,
+            *([] if start is None else [newest.survey_date > start]),
+        )
         .order_by(newest.survey_date.desc())
         .limit(1)
         .correlate(H)
@@ -120,7 +125,7 @@ def _situations(villages: Sequence[str], period: str, end: date, postgres: bool)
     before `end`, else the registry's row (no shock), as `survey_situation` and
     `registry_situation` read them (a missing boolean is false)."""
     H = Household
-    sv, on = latest_survey(villages, end, postgres)
+    sv, on = latest_survey(end, postgres)
     surveyed = sv.c.household_id.is_not(None)
 
     def pick(name: str) -> Any:

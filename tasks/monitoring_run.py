@@ -25,6 +25,7 @@ from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
 from zhucun.models.enums import HouseholdStatus
 from zhucun.models.monitoring import ClueStatus
 from zhucun.models.transitions import check_transition
+from zhucun.tasks.evaluation_sql import latest_survey
 
 from zhucun.policy import Policy
 from zhucun.rules import exit as exit_rules
@@ -127,22 +128,15 @@ def identify_chunk(
     if not narrow:
         may_be_found = true()
     rural = H.status.in_((HouseholdStatus.exited.value, HouseholdStatus.non_poor.value))
-    latest_day = (
-        select(S.household_id, func.max(S.survey_date).label("d"))
-        .join(H, H.household_id == S.household_id)
-        .where(H.village_code.in_(villages), window, rural, may_be_found)
-        .group_by(S.household_id)
-        .subquery()
-    )
+    # the latest survey of the window: one index lookup per household that may be found
+    sv, on = latest_survey(end, session.get_bind().dialect.name == "postgresql", start=start)
     latest = {
         r.household_id: r
         for r in session.execute(
-            select(
-                S.household_id, S.per_capita_income_yuan, *(getattr(S, g) for g in GUARANTEES)
-            ).join(
-                latest_day,
-                and_(S.household_id == latest_day.c.household_id, S.survey_date == latest_day.c.d),
-            )
+            select(sv.c.household_id, sv.c.per_capita_income_yuan, *(sv.c[g] for g in GUARANTEES))
+            .select_from(H)
+            .join(sv, on)
+            .where(H.village_code.in_(villages), rural, may_be_found)
         )
     }
     kinds: dict[str, list[str]] = defaultdict(list)
@@ -163,7 +157,12 @@ def identify_chunk(
         kinds[hid].append(kind)
         if amount and on > start:
             amounts[hid].append(float(amount))
-    surveyed = H.household_id.in_(select(latest_day.c.household_id))
+    S3 = aliased(Survey)
+    surveyed = exists(
+        select(S3.id).where(
+            S3.household_id == H.household_id, S3.survey_date > start, S3.survey_date <= end
+        )
+    )
     candidates = [
         dict(r._mapping)
         for r in session.execute(

@@ -15,7 +15,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, not_, or_, select, union_all
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlmodel import Session
 from zhucun.models import Household, Plan, ProcedureCase, ReviewEscalation, ReviewState, Strategy
 from zhucun.tasks.common import audit_many, now
@@ -26,13 +43,23 @@ from zhucun.tasks.review_load import (
     load_items,
     pending_statuses,
 )
-from zhucun.tasks.sql import upsert
+from zhucun.tasks.sql import dialect_insert, temporary_tables, upsert
 
 from zhucun.policy import Policy
 from zhucun.rules import review as rules
 
 # (subject, subject_id, village_code, status, version) of an item whose state is stale
 Changed = tuple[str, str, str, str, int]
+CHANGED = Table(
+    "zc_review_changed",
+    MetaData(),
+    Column("subject", String),
+    Column("subject_id", String),
+    Column("village_code", String),
+    Column("status", String),
+    Column("version", Integer),
+    prefixes=["TEMPORARY"],
+)
 
 
 def sync_states(
@@ -47,33 +74,64 @@ def sync_states(
     version changed (a decision here, a redraft elsewhere) enters its stage now. Records the
     standing 优亲厚友 escalations of the waiting strategies (once: unique key)."""
     at = at or now()
-    changed = changed_items(session, cycle_year, villages)
-    waiting: dict[tuple[str, str], str | None] = {}  # (subject, status): the same per item
-    rows = []
-    for subject, subject_id, village, status, version in changed:
-        if (subject, status) not in waiting:
-            stages = rules.stages_for(policy, subject)
-            waiting[subject, status] = rules.waiting_stage(subject, status, stages)
-        rows.append(
-            dict(
-                subject=subject,
-                subject_id=subject_id,
-                cycle_year=cycle_year,
-                village_code=village,
-                status=status,
-                version=version,
-                stage=waiting[subject, status],
-                entered_at=at,
+    with temporary_tables(session, CHANGED):
+        session.execute(
+            insert(CHANGED).from_select(
+                [c.name for c in CHANGED.columns], _changed_statement(cycle_year, villages)
             )
         )
-    if rows:
-        upsert(session, ReviewState, rows, ("subject", "subject_id", "cycle_year"))
+        entered = _enter_stages(session, cycle_year, policy, at)
     standing = standing_rows(session, cycle_year, villages, policy)
     escalated = _record(session, cycle_year, standing, at)
-    return {"entered_stage": len(rows), "escalated": escalated}
+    return {"entered_stage": entered, "escalated": escalated}
 
 
-def changed_items(session: Session, cycle_year: int, villages: Sequence[str]) -> list[Changed]:
+def _enter_stages(session: Session, cycle_year: int, policy: Policy, at: datetime) -> int:
+    """The stale items (in CHANGED) enter the stage their (subject, status) waits for: one
+    INSERT … SELECT … ON CONFLICT, the stage of each of the few (subject, status) pairs
+    worked out by `rules.waiting_stage` and written into the statement."""
+    c = CHANGED.c
+    pairs = session.execute(select(c.subject, c.status).distinct()).all()
+    if not pairs:
+        return 0
+    stage = case(
+        *(
+            (
+                and_(c.subject == subject, c.status == status),
+                literal(
+                    rules.waiting_stage(subject, status, rules.stages_for(policy, subject)),
+                    String,
+                ),
+            )
+            for subject, status in pairs
+        ),
+        else_=null(),
+    )
+    stmt = dialect_insert(session, ReviewState).from_select(
+        ["subject", "subject_id", "cycle_year", "village_code", "status", "version"]
+        + ["stage", "entered_at"],
+        select(
+            c.subject,
+            c.subject_id,
+            literal(cycle_year),
+            c.village_code,
+            c.status,
+            c.version,
+            stage,
+            literal(at, ReviewState.__table__.c.entered_at.type),
+        ).where(true()),  # SQLite: an upsert's SELECT needs a WHERE (else ON reads as a join's)
+    )
+    cols = ("village_code", "status", "version", "stage", "entered_at")
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["subject", "subject_id", "cycle_year"],
+            set_={k: stmt.excluded[k] for k in cols},
+        )
+    )
+    return int(session.scalar(select(func.count()).select_from(CHANGED)) or 0)
+
+
+def _changed_statement(cycle_year: int, villages: Sequence[str]) -> Any:
     """The items of `villages` whose state (recorded under one of `villages`) is missing or
     names another status or version: one statement per kind of item, joined in SQL."""
     rs = ReviewState
@@ -102,6 +160,12 @@ def changed_items(session: Session, cycle_year: int, villages: Sequence[str]) ->
         plans.where(p.cycle_year == cycle_year, p.village_code.in_(villages)),
         cases.where(c.cycle_year == cycle_year, c.village_code.in_(villages)),
     )
+    return stmt
+
+
+def changed_items(session: Session, cycle_year: int, villages: Sequence[str]) -> list[Changed]:
+    """The stale items, as rows (`_changed_statement`)."""
+    stmt = _changed_statement(cycle_year, villages)
     return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
 
 

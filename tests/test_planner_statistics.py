@@ -50,3 +50,5 @@ def test_postgresql_plans_each_statement_for_its_values(postgres_url: str) -> No
     with engine.connect() as a, engine.connect() as b:
         for conn in (a, b):
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+            # and none is JIT-compiled (compiling a chunk's statement cost more than running it)
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
