@@ -224,7 +224,8 @@ class StrategyMeasure(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("strategy_id", "measure", name="uq_strategy_measure"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    strategy_id: int = Field(foreign_key="strategy.id", index=True)
+    # indexed by uq_strategy_measure (strategy_id, measure), its leading column
+    strategy_id: int = Field(foreign_key="strategy.id")
     measure: str = Field(max_length=24)
     answers_cause: str = Field(max_length=12)
     cost_yuan: float  # fiscal cost (for microcredit: interest subsidy + risk-fund share)
