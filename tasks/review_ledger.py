@@ -37,7 +37,7 @@ from zhucun.tasks.review_load import (
     load_items,
 )
 from zhucun.tasks.review_lock import begin_write, lock_villages, server_today
-from zhucun.tasks.review_sync import sync_states
+from zhucun.tasks.review_sync import escalation_audit, sync_states
 from zhucun.tasks.sql import insert_ignore
 
 from zhucun.policy import Policy
@@ -342,16 +342,7 @@ def _write(
         insert_ignore(
             session, ReviewEscalation, esc_rows, ("subject", "subject_id", "cycle_year", "stage")
         )
-        audit += [
-            dict(
-                actor="zhucun:review",
-                action="review.escalated",
-                entity=r["subject"],
-                entity_id=f"{r['subject_id']}/{cycle_year}",
-                after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
-            )
-            for r in esc_rows
-        ]
+        audit += [escalation_audit(r, cycle_year) for r in esc_rows]
     if publicity:
         insert_ignore(
             session,

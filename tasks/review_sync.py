@@ -275,20 +275,20 @@ def _record(session: Session, cycle_year: int, rows: list[dict[str, Any]], at: d
         [r | {"at": at} for r in rows],
         ("subject", "subject_id", "cycle_year", "stage"),
     )
-    audit_many(
-        session,
-        [
-            dict(
-                actor="zhucun:review",
-                action="review.escalated",
-                entity=r["subject"],
-                entity_id=f"{r['subject_id']}/{cycle_year}",
-                after={"stage": r["stage"], "level": r["level"], "reason": r["reason"]},
-            )
-            for r in rows
-        ],
-    )
+    audit_many(session, [escalation_audit(r, cycle_year) for r in rows])
     return len(rows)
+
+
+def escalation_audit(row: dict[str, Any], cycle_year: int) -> dict[str, Any]:
+    """The audit row of one escalation recorded (a standing one here, a conflict in
+    `review_ledger.decide`)."""
+    return dict(
+        actor="zhucun:review",
+        action="review.escalated",
+        entity=row["subject"],
+        entity_id=f"{row['subject_id']}/{cycle_year}",
+        after={"stage": row["stage"], "level": row["level"], "reason": row["reason"]},
+    )
 
 
 def stored_plain(session: Session, column: Any) -> Any:
