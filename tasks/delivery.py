@@ -343,6 +343,8 @@ def propose_exits(
             missing.update(failed)
             if not failed:
                 left.append((hid, village))
+        if not left:  # most months: every candidate misses a condition
+            return {"proposed": 0, "not_proposed": dict(missing)}
         candidates = left
     ids = [hid for hid, _ in candidates]
     surveys = _recent_surveys(session, ids, end, policy.exit_stable_surveys)

@@ -34,7 +34,12 @@ from zhucun.models.transitions import check_transition
 from zhucun.tasks import evaluation_sql
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import propose_exits
-from zhucun.tasks.lifecycle_db import SURVEY_SITUATION_COLUMNS, policy_for, survey_situation
+from zhucun.tasks.lifecycle_db import (
+    SURVEY_SITUATION_COLUMNS,
+    latest_survey,
+    policy_for,
+    survey_situation,
+)
 from zhucun.tasks.monitoring_cases import monitor_households, period_end, registry_situation
 from zhucun.tasks.monitoring_procedures import open_monitor, open_relieve
 from zhucun.tasks.monitoring_run import identify_chunk, link_clues, record_risk_types
@@ -84,9 +89,9 @@ def _households(session: Session, villages: Sequence[str]) -> list[dict[str, Any
 
 
 def _latest_surveys(session: Session, villages: Sequence[str], end: date) -> dict[str, Situation]:
-    """Each household's latest survey on or before `end` (`evaluation_sql.latest_survey`)."""
+    """Each household's latest survey on or before `end` (`lifecycle_db.latest_survey`)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    sv, on = evaluation_sql.latest_survey(end, postgres)
+    sv, on = latest_survey(end, postgres)
     stmt = (
         select(*(sv.c[c.key] for c in SURVEY_SITUATION_COLUMNS))
         .select_from(Household)

@@ -5,10 +5,12 @@ how a scope is cut into chunks. Helpers take a `session` keyword and never commi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from prefect import task
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, Survey, Village
@@ -223,3 +225,38 @@ def survey_situation(s: Any) -> Situation:
         housing_grade=s.housing_grade,
         shock=s.shock or "none",
     )
+
+
+def latest_survey(end: date, postgres: bool, start: date | None = None) -> tuple[Any, Any]:
+    """(each household's latest survey on or before `end` — and after `start`, if given —,
+    its join condition to `Household`): the evaluation's and the monitoring's reading. One
+    index lookup per household, newest first, on the (household, date) key: a LATERAL
+    subquery on PostgreSQL, the survey whose id a correlated subquery names on SQLite. The
+    grouped form (every survey of the chunk's villages grouped, joined back) cost 7x as much
+    on SQLite (0.08 s against 0.012 s for 12,000 households) and, on PostgreSQL, hashed the
+    whole survey table once per chunk."""
+    H = Household
+
+    def in_window(s: Any) -> list[Any]:
+        return [s.survey_date <= end, *([] if start is None else [s.survey_date > start])]
+
+    if postgres:
+        sv = (
+            select(Survey)
+            .where(Survey.household_id == H.household_id, *in_window(Survey))
+            .order_by(Survey.survey_date.desc())
+            .limit(1)
+            .lateral("sv")
+        )
+        return sv, true()
+    newest = aliased(Survey, name="newest")
+    sv = Survey.__table__.alias("sv")
+    newest_id = (
+        select(newest.id)
+        .where(newest.household_id == H.household_id, *in_window(newest))
+        .order_by(newest.survey_date.desc())
+        .limit(1)
+        .correlate(H)
+        .scalar_subquery()
+    )
+    return sv, sv.c.id == newest_id

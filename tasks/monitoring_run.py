@@ -25,7 +25,7 @@ from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
 from zhucun.models.enums import HouseholdStatus
 from zhucun.models.monitoring import ClueStatus
 from zhucun.models.transitions import check_transition
-from zhucun.tasks.evaluation_sql import latest_survey
+from zhucun.tasks.lifecycle_db import latest_survey
 
 from zhucun.policy import Policy
 from zhucun.rules import exit as exit_rules
@@ -96,7 +96,11 @@ def identify_chunk(
     the database's narrowing with)."""
     H, S, C, MC = Household, Survey, MonitoringClue, MonitoringCase
     start = rules.add_months(end, -policy.monitoring_income_months)
-    window = and_(S.survey_date > start, S.survey_date <= end)
+
+    def window(s: Any) -> Any:
+        """A survey of the months the monitoring reads."""
+        return and_(s.survey_date > start, s.survey_date <= end)
+
     open_case = exists(select(MC.id).where(MC.household_id == H.household_id, live(MC)))
     open_clue = exists(
         select(C.id).where(
@@ -117,8 +121,7 @@ def identify_chunk(
         exists(
             select(S2.id).where(
                 S2.household_id == H.household_id,
-                S2.survey_date > start,
-                S2.survey_date <= end,
+                window(S2),
                 or_(S2.per_capita_income_yuan < line, S2.shock != "none"),
             )
         ),
@@ -143,7 +146,7 @@ def identify_chunk(
     for hid, shock in session.execute(
         select(S.household_id, S.shock)
         .join(H, H.household_id == S.household_id)
-        .where(H.village_code.in_(villages), window, S.shock != "none", rural)
+        .where(H.village_code.in_(villages), window(S), S.shock != "none", rural)
     ):
         kinds[hid].append(shock)
     amounts: dict[str, list[float]] = defaultdict(list)
@@ -158,11 +161,7 @@ def identify_chunk(
         if amount and on > start:
             amounts[hid].append(float(amount))
     S3 = aliased(Survey)
-    surveyed = exists(
-        select(S3.id).where(
-            S3.household_id == H.household_id, S3.survey_date > start, S3.survey_date <= end
-        )
-    )
+    surveyed = exists(select(S3.id).where(S3.household_id == H.household_id, window(S3)))
     candidates = [
         dict(r._mapping)
         for r in session.execute(
