@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -76,76 +77,100 @@ def exit_conditions(
 
 
 def _statement(end: date, policy: Policy):  # noqa: ANN202
+    """One row per candidate, each condition a correlated lookup on the (household, date) and
+    (household, year) keys. Why not a window over the candidates' surveys joined back: without
+    statistics on the fresh candidate table SQLite drove that join from the survey table and
+    scanned all of it for each chunk (0.37 s per 9,000 candidates against 0.03 s here)."""
     c, s = CANDIDATES.c, Survey
     need = policy.exit_stable_surveys
     grades = list(policy.safe_housing_grades)
-    ranked = (
-        select(
-            s.household_id,
-            (s.per_capita_income_yuan > policy.poverty_line_yuan).label("above"),
-            and_(
-                func.coalesce(s.food_clothing_secure, False),
-                func.coalesce(s.compulsory_education_ok, False),
-                func.coalesce(s.basic_medical_ok, False),
-                func.coalesce(s.housing_grade.in_(grades), False),
-                func.coalesce(s.safe_water_ok, False),
-            ).label("guaranteed"),
-            func.row_number()
-            .over(partition_by=s.household_id, order_by=s.survey_date.desc())
-            .label("rn"),
-        )
-        .join(CANDIDATES, c.household_id == s.household_id)
-        .where(s.survey_date <= end)
+    own = and_(s.household_id == c.household_id, s.survey_date <= end)
+    # the latest `need` surveys up to `end`: as many as asked for, each above the line
+    latest_n = (
+        select((s.per_capita_income_yuan > policy.poverty_line_yuan).label("above"))
+        .where(own)
+        .order_by(s.survey_date.desc())
+        .limit(need)
+        .correlate(CANDIDATES)
         .subquery()
     )
     one, zero = literal(1), literal(0)
-    recent = (
+    steady = (
         select(
-            ranked.c.household_id,
-            func.count().label("n"),
-            func.min(case((ranked.c.above, one), else_=zero)).label("all_above"),
-            func.max(case((and_(ranked.c.rn == 1, ranked.c.guaranteed), one), else_=zero)).label(
-                "latest_guaranteed"
-            ),
+            case(
+                (
+                    and_(
+                        func.count() == need,
+                        func.min(case((latest_n.c.above, one), else_=zero)) == 1,
+                    ),
+                    one,
+                ),
+                else_=zero,
+            )
         )
-        .where(ranked.c.rn <= need)
-        .group_by(ranked.c.household_id)
-        .subquery()
+        .select_from(latest_n)
+        .correlate(CANDIDATES)
+        .scalar_subquery()
+        == 1
+        if need > 0
+        else true()  # no survey asked for: `all` of none holds
+    )
+    guaranteed = (
+        select(
+            case(
+                (
+                    and_(
+                        func.coalesce(s.food_clothing_secure, False),
+                        func.coalesce(s.compulsory_education_ok, False),
+                        func.coalesce(s.basic_medical_ok, False),
+                        func.coalesce(s.housing_grade.in_(grades), False),
+                        func.coalesce(s.safe_water_ok, False),
+                    ),
+                    one,
+                ),
+                else_=zero,
+            )
+        )
+        .where(own)
+        .order_by(s.survey_date.desc())
+        .limit(1)
+        .correlate(CANDIDATES)
+        .scalar_subquery()
     )
     # the strategy the exit reads: of the latest cycle year up to `end`, the one on record
     other = aliased(Strategy)
     year = (
         select(func.max(other.cycle_year))
         .where(other.household_id == c.household_id, other.cycle_year <= end.year)
+        .correlate(CANDIDATES)
         .scalar_subquery()
     )
-    record = (
-        select(Strategy.household_id, Strategy.status, Strategy.cycle_year)
-        .join(CANDIDATES, c.household_id == Strategy.household_id)
-        .where(Strategy.cycle_year == year, strategy_on_record())
-        .subquery()
-    )
+
+    def on_record(*more: Any) -> Any:
+        return exists(
+            select(Strategy.id)
+            .where(
+                Strategy.household_id == c.household_id,
+                Strategy.cycle_year == year,
+                strategy_on_record(),
+                *more,
+            )
+            .correlate(CANDIDATES)
+        )
+
     delivered = exists(
-        select(MeasureDelivery.id).where(
-            MeasureDelivery.household_id == record.c.household_id,
-            MeasureDelivery.cycle_year == record.c.cycle_year,
+        select(MeasureDelivery.id)
+        .where(
+            MeasureDelivery.household_id == c.household_id,
+            MeasureDelivery.cycle_year == year,
             MeasureDelivery.state == DeliveryState.delivered.value,
         )
+        .correlate(CANDIDATES)
     )
-    steady = (
-        and_(func.coalesce(recent.c.n, 0) >= need, func.coalesce(recent.c.all_above, 0) == 1)
-        if need > 0
-        else true()  # no survey asked for: `all` of none holds
-    )
-    return (
-        select(
-            c.household_id,
-            case((steady, True), else_=False),
-            case((func.coalesce(recent.c.latest_guaranteed, 0) == 1, True), else_=False),
-            case((record.c.status == "approved", True), else_=False),
-            case((and_(record.c.household_id.is_not(None), delivered), True), else_=False),
-        )
-        .select_from(CANDIDATES)
-        .outerjoin(recent, recent.c.household_id == c.household_id)
-        .outerjoin(record, record.c.household_id == c.household_id)
-    )
+    return select(
+        c.household_id,
+        case((steady, True), else_=False),
+        case((func.coalesce(guaranteed, 0) == 1, True), else_=False),
+        case((on_record(Strategy.status == "approved"), True), else_=False),
+        case((and_(on_record(), delivered), True), else_=False),
+    ).select_from(CANDIDATES)
