@@ -195,25 +195,28 @@ def serving(county: str | None) -> Any:
 
 
 def load_pool(
-    session: Session, cycle_year: int, team_members: dict[str, str], county: str | None = None
+    session: Session,
+    cycle_year: int,
+    team_members: dict[str, str],
+    county: str | None = None,
+    caseload: dict[str, int] | None = None,
 ) -> list[rules.CadreInfo]:
     """Available cadres serving `county` (`serving`) not in an active team, and the members
     of the chunk's active teams (`team_members`: cadre → village), with their caseload in
-    the cycle. Streamed as plain tuples: no ORM object, no ID number."""
-    caseload = dict(
-        session.execute(
-            select(HelperAssignment.cadre_id, func.count())
-            .where(HelperAssignment.cycle_year == cycle_year)
-            .group_by(HelperAssignment.cadre_id)
-        ).all()
-    )
-    out = []
+    the cycle (`caseload`, when the caller has just read it). Streamed as plain tuples
+    through Core: no ORM object, no ID number."""
+    if caseload is None:
+        caseload = dict(
+            session.execute(
+                select(HelperAssignment.cadre_id, func.count())
+                .where(HelperAssignment.cycle_year == cycle_year)
+                .group_by(HelperAssignment.cadre_id)
+            ).all()
+        )
     stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member(), serving(county))
     if team_members:
         stmt = stmt.union_all(select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members))))
-    for row in session.execute(stmt):
-        out.append(cadre_info(row, caseload, team_members))
-    return out
+    return [cadre_info(row, caseload, team_members) for row in session.connection().execute(stmt)]
 
 
 def cadre_info(row: Any, caseload: dict[str, int], team_members: dict[str, str]) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
@@ -122,11 +123,12 @@ class PoolCache:
             if run is None or stale:
                 state = None
             if state is None:
-                full = load_pool(session, cycle_year, {}, county)
+                caseload = caseloads(session, cycle_year)
+                full = load_pool(session, cycle_year, {}, county, caseload)
                 state = PoolState(
                     key=key,
                     free={c.cadre_id: c for c in full},
-                    caseload=caseloads(session, cycle_year),
+                    caseload=caseload,
                     spouse_pairs=load_spouse_pairs(session),
                     fingerprint=now or (0, 0, 0),
                 )
@@ -154,8 +156,9 @@ class PoolCache:
                 return
             teams, helpers = s.pending
             s.pending = None
-            for _h, cid, _v in helpers:
-                s.caseload[cid] = s.caseload.get(cid, 0) + 1
+            # a cadre takes many households of a chunk: its entry is replaced once
+            for cid, n in Counter(cid for _h, cid, _v in helpers).items():
+                s.caseload[cid] = s.caseload.get(cid, 0) + n
                 if cid in s.free:
                     s.free[cid] = dataclasses.replace(s.free[cid], caseload=s.caseload[cid])
             joined = 0

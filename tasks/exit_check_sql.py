@@ -26,7 +26,6 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    insert,
     literal,
     select,
     true,
@@ -36,7 +35,7 @@ from sqlmodel import Session
 from zhucun.models.enums import DeliveryState
 from zhucun.models.lifecycle import MeasureDelivery, Strategy, strategy_on_record
 from zhucun.models.registry import Survey
-from zhucun.tasks.sql import temporary_tables
+from zhucun.tasks.sql import copy_rows, temporary_tables
 
 from zhucun.policy import Policy
 from zhucun.rules.exit import (
@@ -62,7 +61,7 @@ def exit_conditions(
     if not ids:
         return {}
     with temporary_tables(session, CANDIDATES):
-        session.execute(insert(CANDIDATES), [{"household_id": h} for h in sorted(set(ids))])
+        copy_rows(session, CANDIDATES, ["household_id"], [(h,) for h in sorted(set(ids))])
         return {
             hid: {
                 EXIT_INCOME_STEADY: bool(steady),
