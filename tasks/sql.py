@@ -53,13 +53,14 @@ def insert_ignore(
     session: Session, model: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
 ) -> int:
     """INSERT ... ON CONFLICT (keys) DO NOTHING: a row already there is left as it is. On
-    PostgreSQL many rows of the same columns go by COPY (`zhucun.bulk.copy_ignore`)."""
+    PostgreSQL many rows of the same columns go by COPY, on SQLite by a plain executemany of
+    tuples (`zhucun.bulk.copy_ignore`)."""
     if not rows:
         return 0
     columns = list(rows[0])
     if (
         len(rows) >= COPY_MIN_ROWS
-        and session.get_bind().dialect.name == "postgresql"
+        and session.get_bind().dialect.name in ("postgresql", "sqlite")
         and all(len(r) == len(columns) and all(c in r for c in columns) for r in rows)
     ):
         copy_ignore(session, model, columns, ([r[c] for c in columns] for r in rows), keys)

@@ -156,10 +156,19 @@ def test_insert_ignore_by_copy_on_postgres_keeps_what_is_there(postgres_url: str
     """Many rows of an `insert_ignore` go by COPY on PostgreSQL (`copy_ignore`): a row
     already stored stays as it is, a row met twice is stored once, JSON and dates as a
     plain insert stores them; all inside the caller's transaction."""
+    upgrade(postgres_url)
+    _check_insert_ignore(engine_for(postgres_url))
+
+
+def test_insert_ignore_of_many_rows_on_sqlite_keeps_what_is_there(engine: Engine) -> None:
+    """On SQLite the same rows go by a plain executemany of tuples (`copy_ignore`), with
+    the same result: what is stored stays, a row met twice is stored once."""
+    _check_insert_ignore(engine)
+
+
+def _check_insert_ignore(engine: Engine) -> None:
     from zhucun.tasks.sql import COPY_MIN_ROWS, insert_ignore
 
-    upgrade(postgres_url)
-    engine = engine_for(postgres_url)
     keys = ("household_id", "survey_date")
     with Session(engine) as session:
         _registry(session)

@@ -98,19 +98,28 @@ def copy_ignore(
     rows: Iterable[Sequence[Any]],
     keys: Sequence[str],
 ) -> int:
-    """PostgreSQL: `INSERT … ON CONFLICT (keys) DO NOTHING` for many rows — COPY into a
-    temporary table of the columns, then one `INSERT … SELECT` (a row already there, or met
-    twice, is left as it is). Returns the rows inserted. 200,000 helper pairings took 5 s
-    by executemany, a fraction of that by COPY."""
+    """`INSERT … ON CONFLICT (keys) DO NOTHING` for many rows (a row already there, or met
+    twice, is left as it is); returns the rows inserted. PostgreSQL: COPY into a temporary
+    table of the columns, then one `INSERT … SELECT` (200,000 helper pairings took 5 s by
+    executemany, a fraction of that by COPY). SQLite: one plain executemany per batch of
+    tuples; SQLAlchemy's executemany of dictionaries built the parameters of each row in
+    Python, 2.3 s of a million helper pairings."""
     conn = connection_of(target)
     table = table_of(table)
     dialect = conn.dialect
-    if dialect.name != "postgresql":
-        raise NotImplementedError("copy_ignore is PostgreSQL's; elsewhere use insert_ignore")
+    if dialect.name not in ("postgresql", "sqlite"):
+        raise NotImplementedError("copy_ignore is written for SQLite and PostgreSQL")
     columns, stream = _prepared(table, columns, rows, dialect)
     prep = dialect.identifier_preparer
     name = prep.format_table(table)
     names = ", ".join(prep.quote(c) for c in columns)
+    on = ", ".join(prep.quote(k) for k in keys)
+    if dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        before = conn.exec_driver_sql("SELECT total_changes()").scalar_one()
+        sql = f"INSERT INTO {name} ({names}) VALUES ({marks}) ON CONFLICT ({on}) DO NOTHING"
+        executemany(conn, sql, stream, 5000)
+        return int(conn.exec_driver_sql("SELECT total_changes()").scalar_one() - before)
     temp = prep.quote(f"zc_ignore_{table.name}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
     # the columns' types only: no constraint, no default, no sequence to draw from
@@ -118,7 +127,6 @@ def copy_ignore(
         f"CREATE TEMPORARY TABLE {temp} AS SELECT {names} FROM {name} WITH NO DATA"
     )
     _copy_postgres(conn, f"COPY {temp} ({names}) FROM STDIN", stream, table.name)
-    on = ", ".join(prep.quote(k) for k in keys)
     inserted = conn.exec_driver_sql(
         f"INSERT INTO {name} ({names}) SELECT {names} FROM {temp} ON CONFLICT ({on}) DO NOTHING"
     ).rowcount
