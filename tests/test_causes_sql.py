@@ -79,6 +79,25 @@ def expected(session: Session, villages: list[str]) -> dict[str, dict[str, Any]]
     return out
 
 
+def recount(session: Session, villages: list[str]) -> tuple[int, dict, dict, int]:
+    """`causes_sql.chunk_counts` by hand: the stored assessments of the households in care,
+    each other cause counted once per assessment that names it."""
+    from collections import Counter
+
+    care = {h["household_id"] for h in load_households(session, villages, in_care())}
+    main: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    overrides = 0
+    for a in session.scalars(
+        select(HouseholdAssessment).where(HouseholdAssessment.cycle_year == 2026)
+    ):
+        if a.household_id in care:
+            main[a.main_cause] += 1
+            other.update(a.other_causes)
+            overrides += a.source == "override"
+    return sum(main.values()), dict(main), dict(other), overrides
+
+
 def plant(session: Session, generated: list) -> tuple[list[str], list[str]]:
     """The generated facts on the seeded county's households in care (seeded once):
     (villages, household ids in the order the facts were planted)."""
@@ -129,6 +148,10 @@ def test_rerun_writes_nothing_and_overrides_stay(session: Session) -> None:
         select(HouseholdAssessment).where(HouseholdAssessment.household_id == hid)
     ).one()
     assert (kept.source, kept.main_cause, kept.rule_version) == ("override", "other", "causes-1+p")
+    # the artifact's counts, made by the database, are the stored rows' (the override too)
+    counted = causes_sql.chunk_counts(session, villages, 2026, THRESHOLDS)
+    assert counted == recount(session, villages) and counted[3] == 1
+    assert sum(counted[2].values()) > 0, "some household has other causes"
 
 
 @settings(
@@ -166,4 +189,6 @@ def test_on_postgres_the_same_statement_equals_the_rules_and_reruns_write_nothin
         first = causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p")
         assert first == len(want)
         assert causes_sql.upsert_assessments(session, villages, 2026, THRESHOLDS, "causes-1+p") == 0
+        counted = causes_sql.chunk_counts(session, villages, 2026, THRESHOLDS)
+        assert counted == recount(session, villages)
         session.rollback()
