@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, MonitoringClue, Survey
@@ -228,7 +228,14 @@ def record_risk_types(session: Session, period: str, found: dict[str, Found]) ->
         if have != found[hid].risk_types  # a re-run of the month writes nothing
     ]
     if rows:
-        session.execute(update(MonitoringCase), rows)
+        # Core executemany by id: the ORM's bulk update by primary key cost 2 s of a 1M run
+        table = MonitoringCase.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("case_id"))
+            .values(risk_types=bindparam("types")),
+            [{"case_id": r["id"], "types": r["risk_types"]} for r in rows],
+        )
     return len(rows)
 
 
