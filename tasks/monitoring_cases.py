@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, Survey
 from zhucun.models.enums import MonitoringStatus
 from zhucun.tasks.common import audit_many
 from zhucun.tasks.delivery import delivered_counts
+from zhucun.tasks.sql import copy_rows
 
 from zhucun.policy import Policy
 from zhucun.rules import monitoring as rules
@@ -129,7 +130,9 @@ def monitor_households(
             )
         )
     if new_rows:
-        session.execute(insert(MonitoringCase), new_rows)
+        # as plain tuples (COPY on PostgreSQL): inserting the dictionaries cost 1.7 s of a 1M run
+        columns = list(new_rows[0])
+        copy_rows(session, MonitoringCase, columns, ([r[c] for c in columns] for r in new_rows))
         audits.append(
             dict(
                 actor=ACTOR,
