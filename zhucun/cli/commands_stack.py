@@ -228,7 +228,13 @@ def start_stack(
             serve_cmd += ["--county", county]
         pids["serve"] = _spawn(serve_cmd, env, ldir / "serve.log", REPO_ROOT)
         save()
-        _wait_for_deployment(api_url, EXIT_REVIEW_DEPLOYMENT, timeout, pids["serve"], auth)
+        # `up` returns once every deployment is there: the serve process registers them one
+        # by one, and an operator (or a test) asking for one right after `up` must find it.
+        from zhucun.deployments.definitions import DEPLOYMENTS
+
+        served = [d.full_name for d in DEPLOYMENTS if d.module_path.exists()]
+        for name in dict.fromkeys([EXIT_REVIEW_DEPLOYMENT, *served]):
+            _wait_for_deployment(api_url, name, timeout, pids["serve"], auth)
         updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
         if auth:
             updates[PREFECT_API_AUTH_STRING] = auth
