@@ -4,6 +4,7 @@ task out over chunks. (Parameter types are in `flows.parameters`.)"""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -14,6 +15,9 @@ from zhucun.flows.common import artifact_key
 # here), a chunk's work is a few statements whatever its size, so chunks are large (task runs
 # stay under one per 2,000 households) while a chunk's rows still fit comfortably in memory.
 HOUSEHOLDS_PER_TASK = 20_000
+# The least time between two updates of a stage's progress artifact (the last chunk is shown
+# whenever it ends).
+PROGRESS_SECONDS = 2.0
 
 
 def check_period(period: str) -> str:
@@ -82,6 +86,7 @@ class Progress:
         self.total = max(total, 1)
         self.what = what
         self.done = 0
+        self.shown = time.monotonic()
         self.id = create_progress_artifact(
             progress=0.0,
             key=artifact_key(*parts, "progress"),
@@ -89,9 +94,16 @@ class Progress:
         )
 
     def step(self, n: int = 1) -> None:
+        """Move the bar: the last chunk always, otherwise at most once per
+        `PROGRESS_SECONDS` (a province's stage has some 60 chunks a few seconds apart: an
+        update each was a call to the server, whose CPU the stages share)."""
         from prefect.artifacts import update_progress_artifact
 
         self.done += n
+        now = time.monotonic()
+        if self.done < self.total and now - self.shown < PROGRESS_SECONDS:
+            return
+        self.shown = now
         update_progress_artifact(
             artifact_id=self.id,
             progress=round(100.0 * self.done / self.total, 1),
