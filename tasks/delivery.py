@@ -336,16 +336,11 @@ def propose_exits(
         return {"proposed": 0, "not_proposed": {}}
     missing: Counter[str] = Counter()
     if not per_row:
-        conditions = exit_conditions(session, [h for h, _ in candidates], end, policy)
-        left = []
-        for hid, village in candidates:
-            failed = [k for k, ok in conditions[hid].items() if not ok]
-            missing.update(failed)
-            if not failed:
-                left.append((hid, village))
-        if not left:  # most months: every candidate misses a condition
+        met, missing = exit_conditions(session, [h for h, _ in candidates], end, policy)
+        if not met:  # most months: every candidate misses a condition
             return {"proposed": 0, "not_proposed": dict(missing)}
-        candidates = left
+        meets = set(met)
+        candidates = [(hid, village) for hid, village in candidates if hid in meets]
     ids = [hid for hid, _ in candidates]
     surveys = _recent_surveys(session, ids, end, policy.exit_stable_surveys)
     latest = (
