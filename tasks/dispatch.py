@@ -178,7 +178,8 @@ def dispatch_chunk(
     team_agency = {t.village_code: t.agency for t in active.values()}
     short = set() if retry_shortages else team_shortage_villages(session, villages, cycle_year)
     households: dict[str, list[str]] = defaultdict(list)
-    for hid, code in session.execute(
+    # through Core: the chunk's 30,000 (household, village) pairs need no ORM row each
+    for hid, code in session.connection().execute(
         select(Household.household_id, Household.village_code)
         .where(
             Household.village_code.in_(villages),
