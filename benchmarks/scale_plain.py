@@ -42,6 +42,7 @@ def plain_county(
     )
     from zhucun.tasks.evaluation import evaluate_progress_task, monitor_relapse_task
     from zhucun.tasks.lifecycle_db import scope_chunks
+    from zhucun.tasks.monitoring_picture import monitoring_picture_task
     from zhucun.tasks.plans import draft_plan_groups_task, sponsor_groups_task
     from zhucun.tasks.review import (
         apply_file_task,
@@ -99,7 +100,13 @@ def plain_county(
 
         if period := latest_period(county):
             timed("evaluation", per_chunk(evaluate_progress_task, HOUSEHOLDS_PER_TASK, period))
-            timed("monitoring", per_chunk(monitor_relapse_task, HOUSEHOLDS_PER_TASK, period))
+            monitor = per_chunk(monitor_relapse_task, HOUSEHOLDS_PER_TASK, period)
+
+            def monitoring() -> None:  # the flow's chunks, then its county picture
+                monitor()
+                monitoring_picture_task.fn(county, period)
+
+            timed("monitoring", monitoring)
 
 
 def main() -> None:
