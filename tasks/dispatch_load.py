@@ -24,7 +24,7 @@ from zhucun.models import (
 )
 from zhucun.models.enums import HouseholdStatus
 from zhucun.tasks.common import Scope
-from zhucun.tasks.dispatch_pool import load_spouse_pairs
+from zhucun.tasks.dispatch_pool import caseloads, load_spouse_pairs
 
 from zhucun.policy import Policy
 from zhucun.rules import causes as cause_rules
@@ -206,13 +206,7 @@ def load_pool(
     the cycle (`caseload`, when the caller has just read it). Streamed as plain tuples
     through Core: no ORM object, no ID number."""
     if caseload is None:
-        caseload = dict(
-            session.execute(
-                select(HelperAssignment.cadre_id, func.count())
-                .where(HelperAssignment.cycle_year == cycle_year)
-                .group_by(HelperAssignment.cadre_id)
-            ).all()
-        )
+        caseload = caseloads(session, cycle_year)
     stmt = select(*_CADRE_COLS).where(Cadre.available.is_(True), ~_active_member(), serving(county))
     if team_members:
         stmt = stmt.union_all(select(*_CADRE_COLS).where(Cadre.cadre_id.in_(list(team_members))))

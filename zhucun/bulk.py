@@ -85,9 +85,7 @@ def copy_rows(
     if dialect.name == "postgresql":
         return _copy_postgres(conn, f"COPY {name} ({names}) FROM STDIN", stream, table.name)
     if dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {name} ({names}) VALUES ({marks})"
-        return executemany(conn, sql, stream, batch_size)
+        return _insert_sqlite(conn, name, names, len(columns), stream, batch_size)
     raise NotImplementedError(f"copy_rows is written for SQLite and PostgreSQL, not {dialect.name}")
 
 
@@ -115,10 +113,9 @@ def copy_ignore(
     names = ", ".join(prep.quote(c) for c in columns)
     on = ", ".join(prep.quote(k) for k in keys)
     if dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
         before = conn.exec_driver_sql("SELECT total_changes()").scalar_one()
-        sql = f"INSERT INTO {name} ({names}) VALUES ({marks}) ON CONFLICT ({on}) DO NOTHING"
-        executemany(conn, sql, stream, 5000)
+        tail = f" ON CONFLICT ({on}) DO NOTHING"
+        _insert_sqlite(conn, name, names, len(columns), stream, 5000, tail)
         return int(conn.exec_driver_sql("SELECT total_changes()").scalar_one() - before)
     temp = prep.quote(f"zc_ignore_{table.name}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
@@ -132,6 +129,23 @@ def copy_ignore(
     ).rowcount
     conn.exec_driver_sql(f"DROP TABLE {temp}")
     return int(inserted or 0)
+
+
+def _insert_sqlite(
+    conn: Connection,
+    name: str,
+    names: str,
+    width: int,
+    rows: Iterable[Sequence[Any]],
+    batch_size: int,
+    tail: str = "",
+) -> int:
+    """SQLite's bulk insert: a plain `INSERT … VALUES (?, …)` (and `tail`, e.g. a conflict
+    clause) executed per batch of tuples."""
+    marks = ", ".join("?" * width)
+    return executemany(
+        conn, f"INSERT INTO {name} ({names}) VALUES ({marks}){tail}", rows, batch_size
+    )
 
 
 def executemany(conn: Connection, sql: str, rows: Iterable[Sequence[Any]], batch_size: int) -> int:
