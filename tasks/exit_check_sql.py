@@ -161,19 +161,20 @@ def _statement(end: date, policy: Policy):  # noqa: ANN202
             .correlate(CANDIDATES)
         )
 
+    # a measure of the year of the strategy on record delivered (that year looked up once)
     delivered = exists(
         select(MeasureDelivery.id)
         .where(
             MeasureDelivery.household_id == c.household_id,
-            MeasureDelivery.cycle_year == year,
+            MeasureDelivery.cycle_year == Strategy.cycle_year,
             MeasureDelivery.state == DeliveryState.delivered.value,
         )
-        .correlate(CANDIDATES)
+        .correlate(CANDIDATES, Strategy)
     )
     return select(
         c.household_id,
         case((steady, True), else_=False).label("c0"),
         case((func.coalesce(guaranteed, 0) == 1, True), else_=False).label("c1"),
         case((on_record(Strategy.status == "approved"), True), else_=False).label("c2"),
-        case((and_(on_record(), delivered), True), else_=False).label("c3"),
+        case((on_record(delivered), True), else_=False).label("c3"),
     ).select_from(CANDIDATES)

@@ -218,7 +218,7 @@ def record_risk_types(session: Session, period: str, found: dict[str, Found]) ->
     if not found:
         return 0
     rows = [
-        dict(id=cid, risk_types=found[hid].risk_types)
+        {"case_id": cid, "types": found[hid].risk_types}
         for cid, hid, have in session.execute(
             select(MonitoringCase.id, MonitoringCase.household_id, MonitoringCase.risk_types).where(
                 MonitoringCase.household_id.in_(list(found)),
@@ -234,7 +234,7 @@ def record_risk_types(session: Session, period: str, found: dict[str, Found]) ->
             update(table)
             .where(table.c.id == bindparam("case_id"))
             .values(risk_types=bindparam("types")),
-            [{"case_id": r["id"], "types": r["risk_types"]} for r in rows],
+            rows,
         )
     return len(rows)
 

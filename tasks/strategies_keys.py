@@ -127,12 +127,11 @@ def key_of(facts: HouseholdFacts, main: str, others: Sequence[str], policy: Poli
     )
 
 
-# The rules' answer per key, kept across chunks of one process (a province's chunks share
-# most keys); keyed by the policy's content and year, bounded. `_ROWS` keeps, per key column
-# values as the database returns them, what `load_keys` writes for that key: a chunk has some
+# What `load_keys` writes for a key (the rules' answer, the key row, the measure rows), kept
+# across chunks of one process (a province's chunks share most keys) per key column values as
+# the database returns them; keyed by the policy's content and year, bounded. A chunk has some
 # 3,400 keys and most were seen in an earlier chunk, so each costs a dictionary lookup instead
-# of parsing, building the key and the measure rows again (0.15 s per chunk, 9 s of a 1M run).
-_CACHE: dict[tuple[str, int], dict[StrategyKey, list[MeasureChoice]]] = {}
+# of parsing, building the key, running the rules and building the rows again.
 _ROWS: dict[tuple[str, int], dict[tuple[Any, ...], _KeyRows]] = {}
 _CACHE_MAX = 200_000
 
@@ -145,28 +144,15 @@ class _KeyRows:
     measures: list[tuple[Any, ...]]  # the key measure rows but their k
 
 
-def _choices(
-    key: StrategyKey, policy: Policy, year: int, memo: dict[StrategyKey, list[MeasureChoice]]
-) -> list[MeasureChoice]:
-    if (hit := memo.get(key)) is not None:
-        return hit
-    if len(memo) >= _CACHE_MAX:
-        memo.clear()
-    facts = canonical_facts(key, policy, year)
-    memo[key] = measure_rules.select_measures(facts, key.main_cause, key.other_causes, policy, year)
-    return memo[key]
-
-
-def _key_rows(
-    raw: tuple[Any, ...], policy: Policy, year: int, memo: dict[StrategyKey, list[MeasureChoice]]
-) -> _KeyRows:
+def _key_rows(raw: tuple[Any, ...], policy: Policy, year: int) -> _KeyRows:
     d = dict(zip(KEY_COLUMNS, raw, strict=True))
     others = d["other_causes"]
     key = StrategyKey(
         **(d | {"other_causes": tuple(json.loads(others) if others else ())})
         | {c: bool(d[c]) for c in ("labour", "wal", "credit", "students", "disabled")}
     )
-    choices = _choices(key, policy, year, memo)
+    facts = canonical_facts(key, policy, year)
+    choices = measure_rules.select_measures(facts, key.main_cause, key.other_causes, policy, year)
     return _KeyRows(
         key,
         choices,
@@ -185,15 +171,13 @@ def load_keys(session: Session, base: Any, policy: Policy, year: int) -> dict[in
     cols = [base.c[c] for c in KEY_COLUMNS]
     out: dict[int, Any] = {}
     keys, measures = [], []
-    scope = (policy.model_dump_json(), year)
-    memo = _CACHE.setdefault(scope, {})
-    rows = _ROWS.setdefault(scope, {})
+    rows = _ROWS.setdefault((policy.model_dump_json(), year), {})
     for k, row in enumerate(session.execute(select(*cols).distinct()), start=1):
         raw = tuple(row)
         if (hit := rows.get(raw)) is None:
             if len(rows) >= _CACHE_MAX:
                 rows.clear()
-            hit = rows[raw] = _key_rows(raw, policy, year, memo)
+            hit = rows[raw] = _key_rows(raw, policy, year)
         out[k] = (hit.key, hit.choices)
         keys.append((k, *hit.row))
         measures += [(k, *m) for m in hit.measures]
