@@ -283,14 +283,17 @@ def _upsert_sqlite(
     tuples: Iterator[Sequence[Any]],
     batch_size: int,
 ) -> UpsertCounts:
-    """One executemany of the compiled upsert per batch, no RETURNING (which makes
-    SQLAlchemy render and bind every row itself); the batch's keys already present are
-    counted first."""
-    stmt = _on_conflict(sqlite.insert(table), table, key, updatable)
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
-    if list(compiled.positiontup or ()) != columns:
-        raise RuntimeError(f"upsert of {table.name}: unexpected parameter order")
-    sql = str(compiled)
+    """One executemany per batch, no RETURNING (which makes SQLAlchemy render and bind
+    every row itself); the batch's keys already present are counted first. A batch with
+    none of its keys stored (a first import) is written by the plain INSERT: SQLite's
+    upsert probes the conflict target before each insert, which doubled the write of
+    900,000 members. The count is read in the import's own write transaction and the
+    batch's keys are unique (pass 1), so the plain INSERT writes exactly what the upsert
+    would."""
+    upsert = _sqlite_sql(
+        conn, table, columns, _on_conflict(sqlite.insert(table), table, key, updatable)
+    )
+    insert = _sqlite_sql(conn, table, columns, sqlite.insert(table))
     convert = row_converter(table, columns, conn.dialect)
     at = [columns.index(k) for k in key]
     counts = UpsertCounts()
@@ -298,9 +301,18 @@ def _upsert_sqlite(
         if convert is not None:
             batch = [tuple(convert(r)) for r in batch]
         existing = _existing_sqlite(conn, table, key, [tuple(r[i] for i in at) for r in batch])
+        sql = upsert if existing else insert
         changed = conn.exec_driver_sql(sql, batch, execution_options=_ROWCOUNT).rowcount
         counts.add(_counts(len(batch), len(batch) - existing, changed))
     return counts
+
+
+def _sqlite_sql(conn: Connection, table: Table, columns: list[str], stmt: Any) -> str:
+    """`stmt` compiled once, its parameters checked to be `columns` in order."""
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
+    if list(compiled.positiontup or ()) != columns:
+        raise RuntimeError(f"upsert of {table.name}: unexpected parameter order")
+    return str(compiled)
 
 
 def _existing_sqlite(
