@@ -3,9 +3,9 @@ database), then write it in one transaction (pass 2). Any error → nothing writ
 
 Pass 1 keeps each file's parsed rows in an unnamed temporary file (`spill`), so pass 2
 writes them without parsing again: COPY and one merge per table on PostgreSQL, batched
-executemany of one compiled upsert on SQLite (`registry_writes.upsert_stream`). Memory
-stays flat in the number of rows except for what pass 1 keeps per household (key hashes,
-member tallies)."""
+executemany of one compiled upsert on SQLite, a plain INSERT for a batch none of whose keys
+is stored (`registry_writes.upsert_stream`). Memory stays flat in the number of rows except
+for what pass 1 keeps per household (key hashes, member tallies)."""
 
 from __future__ import annotations
 

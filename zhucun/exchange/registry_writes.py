@@ -7,7 +7,8 @@ the same folder twice writes nothing the second time.
 
 `upsert_stream` is the import's path for files of any size: on PostgreSQL the rows go by
 COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT merges them; on
-SQLite one executemany of the upsert per batch, the statement compiled once. Both count
+SQLite one executemany per batch of the upsert (or of the plain INSERT, when none of the
+batch's keys is stored), each statement compiled once. Both count
 inserted rows before the write (keys not yet present) and changed rows from the write's
 row count, never with a round trip per row."""
 
