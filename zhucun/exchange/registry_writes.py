@@ -287,10 +287,10 @@ def _upsert_sqlite(
     """One executemany per batch, no RETURNING (which makes SQLAlchemy render and bind
     every row itself); the batch's keys already present are counted first. A batch with
     none of its keys stored (a first import) is written by the plain INSERT: SQLite's
-    upsert probes the conflict target before each insert, which doubled the write of
-    900,000 members. The count is read in the import's own write transaction and the
-    batch's keys are unique (pass 1), so the plain INSERT writes exactly what the upsert
-    would."""
+    upsert probes the conflict target before each insert (a bare rewrite of 900,000
+    members: 22-26 s against 11-15 s). The count is read in the import's own write
+    transaction and the batch's keys are unique (pass 1), so the plain INSERT writes
+    exactly what the upsert would."""
     upsert = _sqlite_sql(
         conn, table, columns, _on_conflict(sqlite.insert(table), table, key, updatable)
     )
