@@ -61,57 +61,59 @@ h AS (
   FROM h0
 )"""
 
-# The rules of `rules.causes.findings`: (cause, [(condition, severity, indicator, evidence)]).
+# The rules of `rules.causes.findings`: cause → [(condition, severity, indicator, evidence)].
 # A cause has one finding at most: its branches exclude each other (serious illness or
 # chronic; business income or no credit). Evidence may call the formats.
 # fmt: off
-_CAUSES: list[tuple[str, list[tuple[str, str, str, str]]]] = [
-    ("illness", [
+_CAUSES: dict[str, list[tuple[str, str, str, str]]] = {
+    "illness": [
         ("serious > 0", "LEAST(1.0, 0.8 + 0.1 * serious)", "serious_illness_members",
          "serious || ' member(s) with serious illness'"),
         ("serious <= 0 AND chronic > 0 AND med_share >= :t_med",
          "LEAST(1.0, 0.5 + med_share / 2)", "medical_spending_yuan",
-         "'chronic illness; medical spending ' || zc_pct(med_share) || ' of income'")]),
-    ("disability", [
+         "'chronic illness; medical spending ' || zc_pct(med_share) || ' of income'")],
+    "disability": [
         ("disabled > 0", "LEAST(1.0, 0.6 + 0.15 * disabled)", "disabled_members",
-         "disabled || ' disabled member(s)'")]),
-    ("schooling", [
+         "disabled || ' disabled member(s)'")],
+    "schooling": [
         ("students > 0 AND edu_share >= :t_edu", "LEAST(1.0, 0.4 + edu_share / 2)",
          "education_spending_yuan",
-         "students || ' student(s); schooling ' || zc_pct(edu_share) || ' of income'")]),
-    ("disaster", [
+         "students || ' student(s); schooling ' || zc_pct(edu_share) || ' of income'")],
+    "disaster": [
         ("loss_share >= :t_loss", "LEAST(1.0, 0.4 + loss_share / 2)", "disaster_loss_yuan",
-         "'disaster loss ' || zc_pct(loss_share) || ' of income'")]),
-    ("land", [
+         "'disaster loss ' || zc_pct(loss_share) || ' of income'")],
+    "land": [
         ("land IS NOT NULL AND land_pp < :t_land", "0.45", "land_mu",
-         "zc_fix2(land_pp) || ' mu of farmland per person'")]),
-    ("water", [("NOT water", "0.5", "safe_water_ok", "'no safe drinking water'")]),
-    ("labour", [
+         "zc_fix2(land_pp) || ' mu of farmland per person'")],
+    "water": [("NOT water", "0.5", "safe_water_ok", "'no safe drinking water'")],
+    "labour": [
         ("CAST(labour AS REAL) / s < :t_lab", "CASE WHEN labour = 0 THEN 0.85 ELSE 0.55 END",
-         "labour_count", "labour || ' labourer(s) in a household of ' || s")]),
-    ("skills", [("labour > 0 AND skilled = 0", "0.5", "skilled_labour", "'no skilled labourer'")]),
-    ("capital", [
+         "labour_count", "labour || ' labourer(s) in a household of ' || s")],
+    "skills": [("labour > 0 AND skilled = 0", "0.5", "skilled_labour", "'no skilled labourer'")],
+    "capital": [
         ("labour > 0 AND biz IS NOT NULL AND biz_share < :t_cap", "0.4", "business_income_yuan",
          "'net business income ' || zc_pct(biz_share) || ' of income'"),
         ("labour > 0 AND biz IS NULL AND NOT credit", "0.4", "has_credit_access",
-         "'no access to credit'")]),
-    ("transport", [("NOT road", "0.45", "road_access", "'no road access'")]),
-    ("motivation", [
-        ("lowmot", "0.35", "low_motivation", "'assessed by the village as lacking own drive'")]),
-]
+         "'no access to credit'")],
+    "transport": [("NOT road", "0.45", "road_access", "'no road access'")],
+    "motivation": [
+        ("lowmot", "0.35", "low_motivation", "'assessed by the village as lacking own drive'")],
+}
 # fmt: on
-assert {c for c, _ in _CAUSES} == set(ORDER) - {Cause.other.value}, "a cause without its rule"
-_NAMES = sorted((c for c, _ in _CAUSES), key=ORDER.__getitem__)
+assert set(_CAUSES) == set(ORDER) - {Cause.other.value}, "a cause without its rule"
+_NAMES = sorted(_CAUSES, key=ORDER.__getitem__)
 _KEPT = 1 + cause_rules.MAX_OTHER_CAUSES
 
 
-def _when(branches: list[tuple[str, str, str, str]], part: int) -> str:
-    """A cause's severity (part 1), indicator (2) or evidence (3), by the branch found."""
-    if part == 2:
-        branches = [(b[0], b[1], f"'{b[2]}'", b[3]) for b in branches]
+def _when(c: str, part: int) -> str:
+    """Cause `c`'s severity (part 1: NULL when no branch holds), indicator (2) or evidence
+    (3) by the branch that holds."""
+    branches = _CAUSES[c]
+    value = [f"'{b[2]}'" if part == 2 else b[part] for b in branches]
     if len(branches) == 1 and part != 1:
-        return branches[0][part]  # asked only where the cause was found
-    return "CASE " + " ".join(f"WHEN {b[0]} THEN {b[part]}" for b in branches) + " END"
+        return value[0]  # asked only where the cause was found
+    whens = (f"WHEN {b[0]} THEN {v}" for b, v in zip(branches, value, strict=True))
+    return f"CASE {' '.join(whens)} END"
 
 
 def _rank(c: str) -> str:
@@ -130,11 +132,10 @@ def _at(position: int, part: str) -> str:
     """The cause, indicator, evidence or rounded severity of the finding ranked `position`
     (0: the main cause), NULL when fewer were found. CASE evaluates only the branch taken,
     so only kept findings are formatted."""
-    rules = dict(_CAUSES)
     value = {
         "cause": lambda c: f"'{c}'",
-        "indicator": lambda c: _when(rules[c], 2),
-        "evidence": lambda c: _when(rules[c], 3),
+        "indicator": lambda c: _when(c, 2),
+        "evidence": lambda c: _when(c, 3),
         "severity": lambda c: f"zc_round3(sv_{c})",
     }[part]
     return "CASE " + " ".join(f"WHEN rk_{c} = {position} THEN {value(c)}" for c in _NAMES) + " END"
@@ -144,7 +145,7 @@ def _at(position: int, part: str) -> str:
 # found; p: the kept ones. sv and k are materialised: each column is read many times below.
 _FINDINGS = f"""
 sv AS MATERIALIZED (
-  SELECT h.*, {", ".join(f"{_when(b, 1)} AS sv_{c}" for c, b in _CAUSES)} FROM h
+  SELECT h.*, {", ".join(f"{_when(c, 1)} AS sv_{c}" for c in _NAMES)} FROM h
 ),
 k AS MATERIALIZED (
   SELECT sv.*, {", ".join(_rank(c) for c in _NAMES)},

@@ -312,7 +312,7 @@ def _sqlite_sql(conn: Connection, table: Table, columns: list[str], stmt: Any) -
     """`stmt` compiled once, its parameters checked to be `columns` in order."""
     compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
     if list(compiled.positiontup or ()) != columns:
-        raise RuntimeError(f"upsert of {table.name}: unexpected parameter order")
+        raise RuntimeError(f"write of {table.name}: unexpected parameter order")
     return str(compiled)
 
 
