@@ -12,13 +12,16 @@ the role is never written into the minutes, so the file is valid as a whole.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
+from zhucun.tasks.common import Scope
+from zhucun.tasks.lifecycle_db import BULK_MAX_VILLAGES, plan_chunks
 from zhucun.tasks.review import (
     FILE_COLUMNS,
     decide,
@@ -26,95 +29,122 @@ from zhucun.tasks.review import (
     load_contexts,
     pending_groups,
     policy_for,
-    villages_of,
 )
 
 from zhucun.exchange.cells import neutralise
+from zhucun.rules import review as rules
 from zhucun.rules.review import Request
+
+# Villages are drafted in chunks of about this many households: every statement's list of
+# keys stays well under SQLite's 32,766 bound parameters, and memory stays flat.
+HOUSEHOLDS_PER_CHUNK = 10_000
 
 
 def draft_minutes(
     session: Session, *, county: str, cycle_year: int, decided_on: date
 ) -> list[dict[str, Any]]:
     """Rows of decisions.csv approving what is pending, stage after stage. The database is
-    left as it was (the caller's transaction is rolled back)."""
+    left as it was (the caller's transaction is rolled back).
+
+    Set-based: a chunk of villages (about HOUSEHOLDS_PER_CHUNK households) is decided a
+    pass at a time, each pass taking every waiting item one stage further. A pass tries the
+    first holder of each item's deciding roles for all the chunk's items in one `decide`,
+    then the next holder for the items refused, and so on; a village's items never depend
+    on another village's, so the chunks are independent and memory stays flat."""
     policy = policy_for(session, county, cycle_year)
-    villages = villages_of(session, county, None)
+    scope = Scope(county=county)
+    chunks = plan_chunks(
+        session,
+        scope,
+        poor_villages_only=False,
+        batch_size=HOUSEHOLDS_PER_CHUNK,
+        max_villages=BULK_MAX_VILLAGES,
+    )
+    order = {s.stage: i for i, s in enumerate(rules.ladder(policy))}
     rows: list[dict[str, Any]] = []
     try:
-        while True:
-            before = len(rows)
-            for g in pending_groups(session, cycle_year, villages, policy=policy):
-                rows += _sign_group(
-                    session, g["village"], g["stage"], cycle_year, county, decided_on, policy
-                )
-            if len(rows) == before:
-                return rows
+        for chunk in chunks:
+            ctxs = load_contexts(session, chunk, policy, cycle_year)
+            signed: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            for n in itertools.count():
+                done = _pass(session, chunk, ctxs, n, order, cycle_year, county, decided_on, policy)
+                if not done:
+                    break
+                signed += done
+            rows += [row for _key, row in sorted(signed, key=lambda x: x[0])]
+        return rows
     finally:
         session.rollback()
 
 
-def _sign_group(
+def _pass(
     session: Session,
-    village: str,
-    stage: str,
+    villages: list[str],
+    ctxs: Mapping[str, Any],
+    n: int,
+    order: Mapping[str, int],
     cycle_year: int,
     county: str,
     decided_on: date,
     policy: Any,
-) -> list[dict[str, Any]]:
-    """Approve one village's items at one stage, trying the holders of the deciding level's
-    roles in turn until each item has a signature or nobody may sign it."""
-    items = group_items(session, cycle_year, village, stage, policy=policy)
-    ctx = load_contexts(session, [village], policy, cycle_year)[village]
-    by_roles: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for item in items:
-        by_roles[tuple(item["roles"])].append(item)
-    signed: list[dict[str, Any]] = []
-    for roles, left in by_roles.items():
-        holders = sorted(r for r, held in ctx.roles.items() if held & set(roles))
-        for reviewer in holders:
-            if not left:
-                break
-            accepted = _try(session, left, stage, reviewer, cycle_year, county, decided_on)
-            done = {r.subject_id for r in accepted}
-            signed += [_row(r) for r in accepted]
-            left = [i for i in left if i["subject_id"] not in done]
+) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Take every item waiting in `villages` one stage further: (sort key, row) of each
+    signature, the key ordering the minutes by pass, village, stage and reviewer."""
+    groups = pending_groups(session, cycle_year, villages, policy=policy)
+    waiting: list[tuple[tuple[Any, ...], Request, list[str]]] = []
+    for stage in sorted({g["stage"] for g in groups}, key=lambda s: order.get(s, 9)):
+        codes = [g["village"] for g in groups if g["stage"] == stage]
+        for pos, item in enumerate(group_items(session, cycle_year, codes, stage, policy=policy)):
+            roles = set(item["roles"])
+            ctx = ctxs[item["village_code"]]
+            holders = sorted(r for r, held in ctx.roles.items() if held & roles)
+            key = (n, item["village_code"], order.get(stage, 9), pos)
+            req = Request(
+                item["subject"], item["subject_id"], stage, "", "approve", None, decided_on
+            )
+            waiting.append((key, req, holders))
+    signed: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for k in itertools.count():
+        tried = [(key, replace(req, reviewer_id=h[k])) for key, req, h in waiting if k < len(h)]
+        if not tried:
+            return signed
+        accepted = _approve(session, [r for _key, r in tried], cycle_year, county, decided_on)
+        signed += [
+            (key[:3] + (k,) + key[3:], _row(r))
+            for key, r in tried
+            if (r.subject, r.subject_id) in accepted
+        ]
+        waiting = [w for w in waiting if (w[1].subject, w[1].subject_id) not in accepted]
     return signed
 
 
-def _try(
+def _approve(
     session: Session,
-    items: Iterable[dict[str, Any]],
-    stage: str,
-    reviewer: str,
+    reqs: list[Request],
     cycle_year: int,
     county: str,
     decided_on: date,
-) -> list[Request]:
-    """Approve what `reviewer` may approve of `items` (written only inside the caller's
-    transaction, which draft_minutes rolls back)."""
-    reqs = [
-        Request(i["subject"], i["subject_id"], stage, reviewer, "approve", None, decided_on)
-        for i in items
-    ]
-
-    def attempt(batch: list[Request]) -> Any:
-        return decide(
+) -> set[tuple[str, str]]:
+    """Approve what may be approved of `reqs` (written only inside the caller's
+    transaction, which draft_minutes rolls back): judged all or nothing, the refused are
+    dropped and the rest judged again, until a batch goes through whole."""
+    while reqs:
+        res = decide(
             session,
-            batch,
+            reqs,
             cycle_year=cycle_year,
             channel="file",
             county=county,
             today=decided_on,
             all_or_nothing=True,
         )
-
-    res = attempt(reqs)
-    if res.applied:
-        return reqs
-    ok = [o.request for o in res.outcomes if o.verdict.accepted]
-    return ok if ok and attempt(ok).applied else []
+        if res.applied:
+            return {(r.subject, r.subject_id) for r in reqs}
+        ok = [o.request for o in res.outcomes if o.verdict.accepted]
+        if len(ok) == len(reqs):  # refused though every verdict accepted: never loop
+            return set()
+        reqs = ok
+    return set()
 
 
 def _row(r: Request) -> dict[str, Any]:

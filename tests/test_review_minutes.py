@@ -1,0 +1,75 @@
+"""`zhucun review minutes` drafts a county's meeting minutes set-based: a chunk of villages
+a pass at a time, each pass trying the first allowed signer of every waiting item in one
+`decide`, then the next for those refused. What it drafts is what a clerk would sign one
+village and stage at a time: the same signer for each item and stage, whatever the
+chunking; the planted conflicts keep a relative off the item; the file applies whole."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+from zhucun.models import Decision, Plan, Strategy
+from zhucun.tasks import review_minutes as M
+from zhucun.tasks.review import apply_decisions_file, policy_for
+from zhucun.rules import review as rules
+
+from tests.support.review_fixtures import ReviewSeed, seed_review
+
+YEAR = 2026
+COUNTY = "130624"
+ON = date(2026, 3, 2)
+
+
+@pytest.fixture
+def seed(session: Session) -> ReviewSeed:
+    s = seed_review(session, villages=3, households_per_village=4)
+    session.commit()
+    return s
+
+
+def _signed(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], str]:
+    out = {(r["subject"], r["subject_id"], r["stage"]): r["reviewer_id"] for r in rows}
+    assert len(out) == len(rows), "one signature per item and stage"
+    return out
+
+
+def test_chunks_draft_what_one_draft_does_and_the_minutes_apply_whole(
+    session: Session, seed: ReviewSeed, tmp_path: Path, monkeypatch: Any
+) -> None:
+    whole = M.draft_minutes(session, county=COUNTY, cycle_year=YEAR, decided_on=ON)
+    assert session.scalar(select(func.count()).select_from(Decision)) == 0, "drafting wrote"
+    monkeypatch.setattr(M, "HOUSEHOLDS_PER_CHUNK", 1)  # every village a chunk of its own
+    assert _signed(M.draft_minutes(session, county=COUNTY, cycle_year=YEAR, decided_on=ON)) == (
+        _signed(whole)
+    )
+
+    # every strategy and plan signed at every stage of its ladder, in the ladder's order
+    policy = policy_for(session, COUNTY, YEAR)
+    signed = _signed(whole)
+    n_strategies = sum(len(v) for v in seed.strategies.values())
+    for subject, n in (("strategy", n_strategies), ("plan", len(seed.strategies))):
+        stages = [s.stage for s in rules.stages_for(policy, subject)]
+        ids = {k[1] for k in signed if k[0] == subject}
+        assert len(ids) == n
+        for sid in ids:
+            order = [r["stage"] for r in whole if (r["subject"], r["subject_id"]) == (subject, sid)]
+            assert order == stages, (sid, order)
+
+    # the planted conflicts: the township reviewer related to a head never signs that
+    # household; the party secretary's sibling's household is signed at township level
+    reviewer, household = seed.info.reviewer_relative_household
+    assert reviewer not in {v for k, v in signed.items() if k[1] == household}
+    _, favoured = seed.info.official_relative_household
+    assert signed[("strategy", favoured, "committee")] in seed.info.township_reviewers
+
+    res = apply_decisions_file(
+        session, M.write_minutes(whole, tmp_path / "m.csv"), cycle_year=YEAR, county=COUNTY
+    )
+    assert res.ok, res.errors[:3]
+    assert set(session.scalars(select(Strategy.status))) == {"approved"}
+    assert set(session.scalars(select(Plan.status))) == {"approved"}
