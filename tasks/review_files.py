@@ -7,6 +7,7 @@ on that hash, so two imports of one file at once apply it once and the other rep
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,14 +20,23 @@ from zhucun.models import Decision
 from zhucun.models.audit import AppliedFile
 from zhucun.tasks.common import current_flow_run_id, now
 from zhucun.tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
-from zhucun.tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
-from zhucun.tasks.review_lock import CHINA, begin_write, lock_key
+from zhucun.tasks.review_load import (
+    FILE_COLUMNS,
+    Key,
+    ReviewError,
+    _policy,
+    load_items,
+    policy_for,
+)
+from zhucun.tasks.review_lock import CHINA, begin_write, lock_key, lock_villages
 
 from zhucun.exchange.reader import message
 from zhucun.rules import review as rules
 
 # Optional columns a procedure stage records (民主评议's tally, who acknowledged an exit).
 DETAIL_COLUMNS = ("representatives", "present", "in_favour", "acknowledged_by")
+# Items per `decide` of a file: memory and every statement's bound keys stay a chunk's.
+ITEMS_PER_DECIDE = 5_000
 
 # --- Decisions files ---------------------------------------------------------------------
 
@@ -163,17 +173,14 @@ def apply_decisions_file(
     ]
     policy = policy or _policy(session, None, cycle_year)
     todo.sort(key=lambda x: (x[0].decided_on, _stage_order(policy, x[0].subject, x[0].stage), x[1]))
-    result = decide(
+    result = _decide_by_villages(
         session,
-        [r for r, _ in todo],
+        todo,
         cycle_year=cycle_year,
-        channel="file",
         county=county,
-        flow_run_id=flow_run_id,
-        received_at=received_at,
+        flow_run_id=flow_run_id if flow_run_id is not None else current_flow_run_id(),
+        received_at=received_at or now(),
         today=today,
-        all_or_nothing=True,
-        rows=[n for _, n in todo],
     )
     result.outcomes += [
         Outcome(r, rules.Verdict(True), n, skipped="already applied")
@@ -186,6 +193,63 @@ def apply_decisions_file(
     if not errors:
         _record_file(session, sha, path.name, cycle_year, result.accepted, flow_run_id)
     return FileResult(sorted(errors, key=_row_of), result)
+
+
+def _decide_by_villages(
+    session: Session,
+    todo: list[tuple[rules.Request, int]],
+    *,
+    cycle_year: int,
+    county: str | None,
+    flow_run_id: str | None,
+    received_at: datetime,
+    today: date | None,
+) -> DecideResult:
+    """`decide` the file's requests a chunk of villages at a time (about ITEMS_PER_DECIDE
+    items each), all or nothing over the whole file: a chunk with a refusal writes nothing,
+    the later chunks are still judged (every error is reported), and a savepoint undoes the
+    chunks written once any chunk refused. A village's items, and all of an item's rows,
+    share a chunk, kept in the file's order; so each row is judged as one `decide` of the
+    whole file would judge it, while what is held in memory and every list of keys bound
+    in a statement stay those of one chunk. The review locks of all the file's villages
+    are taken first, in order, as one `decide` would take them."""
+    village: dict[Key, str] = {}
+    keys = sorted({(r.subject, r.subject_id) for r, _ in todo if r.subject in rules.SUBJECTS})
+    for part in range(0, len(keys), ITEMS_PER_DECIDE):
+        found = load_items(session, cycle_year, keys=keys[part : part + ITEMS_PER_DECIDE])
+        village.update((k, i.village_code) for k, i in found.items())
+    lock_villages(session, cycle_year, set(village.values()))
+    items_of: Counter[str] = Counter(village.values())
+    chunk_of: dict[str, int] = {}
+    chunk = load = 0
+    for v in sorted(items_of):  # consecutive villages, about ITEMS_PER_DECIDE items a chunk
+        if load and load + items_of[v] > ITEMS_PER_DECIDE:
+            chunk, load = chunk + 1, 0
+        chunk_of[v] = chunk
+        load += items_of[v]
+    parts: dict[int, list[tuple[rules.Request, int]]] = defaultdict(list)
+    for r, n in todo:  # an unknown item (refused) goes with the first chunk
+        parts[chunk_of.get(village.get((r.subject, r.subject_id), ""), 0)].append((r, n))
+    result = DecideResult()
+    with session.begin_nested() as whole:
+        for _chunk, part in sorted(parts.items()):
+            res = decide(
+                session,
+                [r for r, _ in part],
+                cycle_year=cycle_year,
+                channel="file",
+                county=county,
+                flow_run_id=flow_run_id,
+                received_at=received_at,
+                today=today,
+                all_or_nothing=True,
+                rows=[n for _, n in part],
+            )
+            result.outcomes += res.outcomes
+            result.applied = result.applied and res.applied
+        if not result.applied:
+            whole.rollback()
+    return result
 
 
 def _record_file(

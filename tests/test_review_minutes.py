@@ -16,9 +16,9 @@ from sqlmodel import Session
 from zhucun.models import Decision, Plan, Strategy
 from zhucun.tasks import review_minutes as M
 from zhucun.tasks.review import apply_decisions_file, policy_for
-from zhucun.rules import review as rules
 
 from tests.support.review_fixtures import ReviewSeed, seed_review
+from zhucun.rules import review as rules
 
 YEAR = 2026
 COUNTY = "130624"
@@ -73,3 +73,43 @@ def test_chunks_draft_what_one_draft_does_and_the_minutes_apply_whole(
     assert res.ok, res.errors[:3]
     assert set(session.scalars(select(Strategy.status))) == {"approved"}
     assert set(session.scalars(select(Plan.status))) == {"approved"}
+
+
+def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
+    session: Session, seed: ReviewSeed, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A county's minutes are applied a chunk of villages per `decide` (memory and bound
+    keys stay a chunk's): a refusal in the first village and one in the last are both
+    reported, and nothing of the villages between is written; the good file then applies
+    whole, each row as drafted."""
+    from zhucun.tasks import review_files as F
+
+    rows = M.draft_minutes(session, county=COUNTY, cycle_year=YEAR, decided_on=ON)
+    villages = sorted(seed.strategies)
+    bad = [dict(r) for r in rows]
+    first = next(i for i, r in enumerate(bad) if r["subject_id"] in seed.strategies[villages[0]])
+    last = max(i for i, r in enumerate(bad) if r["subject_id"] in seed.strategies[villages[-1]])
+    for i in (first, last):
+        bad[i]["reviewer_id"] = "NOBODY"
+    path = M.write_minutes(bad, tmp_path / "bad.csv")
+    errors = []
+    for items in (10**6, 1):  # one decide of the whole file; every village a chunk
+        monkeypatch.setattr(F, "ITEMS_PER_DECIDE", items)
+        res = apply_decisions_file(session, path, cycle_year=YEAR, county=COUNTY)
+        errors.append(res.errors)
+        assert session.scalar(select(func.count()).select_from(Decision)) == 0
+        assert set(session.scalars(select(Strategy.status))) == {"draft"}
+    assert errors[0] == errors[1]
+    assert {e.split(":")[1] for e in errors[1]} >= {str(first + 2), str(last + 2)}, errors
+
+    res = apply_decisions_file(
+        session, M.write_minutes(rows, tmp_path / "m.csv"), cycle_year=YEAR, county=COUNTY
+    )
+    assert res.ok, res.errors[:3]
+    ledger = session.execute(
+        select(Decision.subject, Decision.subject_id, Decision.stage, Decision.reviewer_id)
+    ).all()
+    assert sorted(map(tuple, ledger)) == sorted(
+        (r["subject"], r["subject_id"], r["stage"], r["reviewer_id"]) for r in rows
+    )
+    assert set(session.scalars(select(Strategy.status))) == {"approved"}
