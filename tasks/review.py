@@ -129,7 +129,9 @@ def close_publicity_task(county: str | None, today: date | None = None) -> dict[
 @task(cache_policy=NO_CACHE, name="review-apply-file")
 def apply_file_task(county: str, cycle_year: int, path: str) -> dict[str, Any]:
     with session_scope() as session:
-        res = apply_decisions_file(session, Path(path), cycle_year=cycle_year, county=county)
+        res = apply_decisions_file(
+            session, Path(path), cycle_year=cycle_year, county=county, keep_outcomes=False
+        )
         counts = res.result.counts() if res.result else {}
         return {"ok": res.ok, "errors": res.errors[:200], "error_count": len(res.errors), **counts}
 

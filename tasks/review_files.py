@@ -7,28 +7,22 @@ on that hash, so two imports of one file at once apply it once and the other rep
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from zhucun.models import Decision
 from zhucun.models.audit import AppliedFile
+from zhucun.tasks import review_file_rows as F
 from zhucun.tasks.common import current_flow_run_id, now
 from zhucun.tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
-from zhucun.tasks.review_load import (
-    FILE_COLUMNS,
-    Key,
-    ReviewError,
-    _policy,
-    load_items,
-    policy_for,
-)
+from zhucun.tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
 from zhucun.tasks.review_lock import CHINA, begin_write, lock_key, lock_villages
+from zhucun.tasks.sql import temporary_tables
 
 from zhucun.exchange.reader import message
 from zhucun.rules import review as rules
@@ -55,31 +49,39 @@ class FileResult:
 def read_decisions_file(path: Path) -> tuple[list[rules.Request], list[int], list[str]]:
     """Parse decisions.csv (UTF-8, UTF-8 with BOM or GB18030, detected; or the first sheet
     of an .xlsx); errors as `file:row:column: rule`, never a traceback."""
+    errors: list[str] = []
+    parsed = list(parse_decisions(path, errors))
+    if errors:
+        return [], [], errors
+    return [r for _, r in parsed], [n for n, _ in parsed], errors
+
+
+def parse_decisions(path: Path, errors: list[str]) -> Iterator[tuple[int, rules.Request]]:
+    """(line, request) of each row, read as they come; a row's errors go to `errors` (a
+    file with any error is refused whole, so what was yielded is then thrown away)."""
     from zhucun.exchange.sources import SourceError, open_table
 
     name = path.name
     try:
         fh = open_table(path)
     except SourceError as exc:
-        return [], [], [f"{name}:{exc.line}:*: {exc.rule}"]
+        errors.append(f"{name}:{exc.line}:*: {exc.rule}")
+        return
     with fh:
         try:
-            return _read_decisions(fh, fh.label)
+            yield from _read_decisions(fh, fh.label, errors)
         except SourceError as exc:  # a bad byte late in the file, a broken quote
-            return [], [], [f"{fh.label}:{exc.line}:*: {exc.rule}"]
+            errors.append(f"{fh.label}:{exc.line}:*: {exc.rule}")
 
 
-def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int], list[str]]:
-    errors: list[str] = []
-    requests: list[rules.Request] = []
-    rows: list[int] = []
+def _read_decisions(fh: Any, name: str, errors: list[str]) -> Iterator[tuple[int, rules.Request]]:
     header = fh.read_header() or []
     missing = [c for c in FILE_COLUMNS if c not in header]
     unknown = [c for c in header if c not in FILE_COLUMNS and c not in DETAIL_COLUMNS]
     errors += [message(name, 1, c, "missing column") for c in missing]
     errors += [message(name, 1, c, "unknown column") for c in unknown]
-    if errors:
-        return [], [], errors
+    if missing or unknown:
+        return
     for line, cells in fh.rows():
         row = {k: (v or "").strip() for k, v in zip(header, cells, strict=False) if k}
         for c in ("stage", "subject", "subject_id", "reviewer_id", "decision", "decided_on"):
@@ -99,7 +101,8 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
                     errors.append(message(name, line, c, "a whole number"))
                     continue
                 details[c] = int(value) if c != "acknowledged_by" else value
-        requests.append(
+        yield (
+            line,
             rules.Request(
                 row["subject"],
                 row["subject_id"],
@@ -109,10 +112,8 @@ def _read_decisions(fh: Any, name: str) -> tuple[list[rules.Request], list[int],
                 row.get("reason") or None,
                 decided,
                 details or None,
-            )
+            ),
         )
-        rows.append(line)
-    return requests, rows, errors
 
 
 def apply_decisions_file(
@@ -124,69 +125,51 @@ def apply_decisions_file(
     flow_run_id: str | None = None,
     received_at: datetime | None = None,
     today: date | None = None,
+    keep_outcomes: bool = True,
 ) -> FileResult:
     """All or nothing: every row judged exactly as a UI decision, in the order the minutes
     were taken (date, then stage); nothing is written unless all rows are accepted. A row
     that was already applied (same accepted decision in the ledger) is skipped, so a
     re-import of the same file changes nothing; the very same file (by sha256) is not even
-    judged again."""
-    requests, rows, errors = read_decisions_file(path)
-    if errors:
-        return FileResult(errors)
+    judged again. Without `keep_outcomes` (a flow's task) the accepted rows are counted,
+    not kept: memory stays one chunk's however long the minutes."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     begin_write(session)
-    lock_key(session, f"decisions-file:{sha}")
-    before = session.execute(
-        select(AppliedFile.applied_at, AppliedFile.name).where(AppliedFile.sha256 == sha)
-    ).first()
-    if before is not None:
-        when = before.applied_at
-        when = (when if when.tzinfo else when.replace(tzinfo=now().tzinfo)).astimezone(CHINA)
-        note = f"already applied on {when:%Y-%m-%d %H:%M} (as {before.name})"
-        skipped = [
-            Outcome(r, rules.Verdict(True), n, skipped=note)
-            for r, n in zip(requests, rows, strict=True)
-        ]
-        return FileResult([], DecideResult(skipped), already_applied=note)
-    policy = policy_for(session, county, cycle_year) if county else None
-    done = {
-        (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on)
-        for r in session.execute(
-            select(
-                Decision.subject,
-                Decision.subject_id,
-                Decision.stage,
-                Decision.reviewer_id,
-                Decision.decision,
-                Decision.decided_on,
-            ).where(
-                Decision.cycle_year == cycle_year,
-                Decision.outcome == "accepted",
-                Decision.channel == "file",
-            )
-        )
-    }
-    todo = [
-        (r, n)
-        for r, n in zip(requests, rows, strict=True)
-        if (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on) not in done
-    ]
-    policy = policy or _policy(session, None, cycle_year)
-    todo.sort(key=lambda x: (x[0].decided_on, _stage_order(policy, x[0].subject, x[0].stage), x[1]))
-    result = _decide_by_villages(
-        session,
-        todo,
-        cycle_year=cycle_year,
-        county=county,
-        flow_run_id=flow_run_id if flow_run_id is not None else current_flow_run_id(),
-        received_at=received_at or now(),
-        today=today,
+    policy = (
+        policy_for(session, county, cycle_year) if county else _policy(session, None, cycle_year)
     )
-    result.outcomes += [
-        Outcome(r, rules.Verdict(True), n, skipped="already applied")
-        for r, n in zip(requests, rows, strict=True)
-        if (r.subject, r.subject_id, r.stage, r.reviewer_id, r.decision, r.decided_on) in done
-    ]
+    errors: list[str] = []
+    with temporary_tables(session, F.FILE_ROWS):
+        F.store(
+            session,
+            parse_decisions(path, errors),
+            lambda subject, stage: _stage_order(policy, subject, stage),
+        )
+        if errors:
+            return FileResult(errors)
+        lock_key(session, f"decisions-file:{sha}")
+        before = session.execute(
+            select(AppliedFile.applied_at, AppliedFile.name).where(AppliedFile.sha256 == sha)
+        ).first()
+        if before is not None:
+            when = before.applied_at
+            when = (when if when.tzinfo else when.replace(tzinfo=now().tzinfo)).astimezone(CHINA)
+            note = f"already applied on {when:%Y-%m-%d %H:%M} (as {before.name})"
+            session.execute(update(F.FILE_ROWS).values(done=1))
+            skipped = DecideResult()
+            skipped.add(_skipped(session, note), keep=keep_outcomes)
+            return FileResult([], skipped, already_applied=note)
+        F.mark(session, cycle_year)
+        result = _decide_by_villages(
+            session,
+            cycle_year=cycle_year,
+            county=county,
+            flow_run_id=flow_run_id if flow_run_id is not None else current_flow_run_id(),
+            received_at=received_at or now(),
+            today=today,
+            keep=keep_outcomes,
+        )
+        result.add(_skipped(session, "already applied"), keep=keep_outcomes)
     for o in result.outcomes:
         if not o.verdict.accepted:
             errors.append(f"{path.name}:{o.row}:{o.verdict.column or '-'}: {o.verdict.refusal}")
@@ -195,47 +178,43 @@ def apply_decisions_file(
     return FileResult(sorted(errors, key=_row_of), result)
 
 
+def _skipped(session: Session, note: str) -> DecideResult:
+    return DecideResult(
+        [
+            Outcome(r, rules.Verdict(True), n, skipped=note)
+            for n, r in F.requests(session, [], done=True)
+        ]
+    )
+
+
 def _decide_by_villages(
     session: Session,
-    todo: list[tuple[rules.Request, int]],
     *,
     cycle_year: int,
     county: str | None,
     flow_run_id: str | None,
     received_at: datetime,
     today: date | None,
+    keep: bool,
 ) -> DecideResult:
-    """`decide` the file's requests a chunk of villages at a time (about ITEMS_PER_DECIDE
-    items each), all or nothing over the whole file: a chunk with a refusal writes nothing,
-    the later chunks are still judged (every error is reported), and a savepoint undoes the
+    """`decide` the file's rows a chunk of villages at a time (about ITEMS_PER_DECIDE items
+    each), all or nothing over the whole file: a chunk with a refusal writes nothing, the
+    later chunks are still judged (every error is reported), and a savepoint undoes the
     chunks written once any chunk refused. A village's items, and all of an item's rows,
-    share a chunk, kept in the file's order; so each row is judged as one `decide` of the
+    share a chunk, kept in the minutes' order; so each row is judged as one `decide` of the
     whole file would judge it, while what is held in memory and every list of keys bound
     in a statement stay those of one chunk. The review locks of all the file's villages
     are taken first, in order, as one `decide` would take them."""
-    village: dict[Key, str] = {}
-    keys = sorted({(r.subject, r.subject_id) for r, _ in todo if r.subject in rules.SUBJECTS})
-    for part in range(0, len(keys), ITEMS_PER_DECIDE):
-        found = load_items(session, cycle_year, keys=keys[part : part + ITEMS_PER_DECIDE])
-        village.update((k, i.village_code) for k, i in found.items())
-    lock_villages(session, cycle_year, set(village.values()))
-    items_of: Counter[str] = Counter(village.values())
-    chunk_of: dict[str, int] = {}
-    chunk = load = 0
-    for v in sorted(items_of):  # consecutive villages, about ITEMS_PER_DECIDE items a chunk
-        if load and load + items_of[v] > ITEMS_PER_DECIDE:
-            chunk, load = chunk + 1, 0
-        chunk_of[v] = chunk
-        load += items_of[v]
-    parts: dict[int, list[tuple[rules.Request, int]]] = defaultdict(list)
-    for r, n in todo:  # an unknown item (refused) goes with the first chunk
-        parts[chunk_of.get(village.get((r.subject, r.subject_id), ""), 0)].append((r, n))
+    lock_villages(session, cycle_year, F.villages(session))
     result = DecideResult()
     with session.begin_nested() as whole:
-        for _chunk, part in sorted(parts.items()):
+        for chunk in F.chunks(session, ITEMS_PER_DECIDE):
+            part = list(F.requests(session, chunk))
+            if not part:
+                continue
             res = decide(
                 session,
-                [r for r, _ in part],
+                [r for _, r in part],
                 cycle_year=cycle_year,
                 channel="file",
                 county=county,
@@ -243,10 +222,9 @@ def _decide_by_villages(
                 received_at=received_at,
                 today=today,
                 all_or_nothing=True,
-                rows=[n for _, n in part],
+                rows=[n for n, _ in part],
             )
-            result.outcomes += res.outcomes
-            result.applied = result.applied and res.applied
+            result.add(res, keep=keep)
         if not result.applied:
             whole.rollback()
     return result

@@ -5,7 +5,7 @@ decisions file) end in `decide()`. Helpers never commit."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -76,10 +76,14 @@ class Outcome:
 class DecideResult:
     outcomes: list[Outcome] = field(default_factory=list)
     applied: bool = True
+    # what the outcomes not kept counted (`add(keep=False)`: a long file's accepted rows)
+    tally: Counter[str] = field(default_factory=Counter)
 
     @property
     def accepted(self) -> int:
-        return sum(o.verdict.accepted and not o.skipped for o in self.outcomes)
+        return self.tally["accepted"] + sum(
+            o.verdict.accepted and not o.skipped for o in self.outcomes
+        )
 
     @property
     def refused(self) -> int:
@@ -89,11 +93,29 @@ class DecideResult:
         return dict(
             accepted=self.accepted,
             refused=self.refused,
-            skipped=sum(bool(o.skipped) for o in self.outcomes),
+            skipped=self.tally["skipped"] + sum(bool(o.skipped) for o in self.outcomes),
             applied=self.applied,
-            status_changes=sum(bool(o.verdict.new_status) for o in self.outcomes if not o.skipped),
-            escalations=sum(bool(o.verdict.escalate) for o in self.outcomes),
+            status_changes=self.tally["status_changes"]
+            + sum(bool(o.verdict.new_status) for o in self.outcomes if not o.skipped),
+            escalations=self.tally["escalations"]
+            + sum(bool(o.verdict.escalate) for o in self.outcomes),
         )
+
+    def add(self, other: DecideResult, *, keep: bool = True) -> None:
+        """Take in another batch's result; without `keep`, its accepted and skipped
+        outcomes are only counted (the refused are always kept: they are the errors)."""
+        self.applied = self.applied and other.applied
+        self.tally.update(other.tally)
+        if keep:
+            self.outcomes += other.outcomes
+            return
+        for o in other.outcomes:
+            if not o.verdict.accepted:
+                self.outcomes.append(o)
+                continue
+            self.tally["skipped" if o.skipped else "accepted"] += 1
+            self.tally["status_changes"] += bool(o.verdict.new_status) and not o.skipped
+            self.tally["escalations"] += bool(o.verdict.escalate)
 
 
 def _stage_order(policy: Policy, subject: str, stage: str) -> int:

@@ -79,9 +79,28 @@ def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
     session: Session, seed: ReviewSeed, tmp_path: Path, monkeypatch: Any
 ) -> None:
     """A county's minutes are applied a chunk of villages per `decide` (memory and bound
-    keys stay a chunk's): a refusal in the first village and one in the last are both
-    reported, and nothing of the villages between is written; the good file then applies
-    whole, each row as drafted."""
+    keys stay a chunk's, the rows wait in a temporary table): a refusal in the first
+    village and one in the last are reported as one `decide` of the whole file reports
+    them, and nothing of the villages between is written; the good file then applies
+    whole, each row as drafted, and an edited copy skips every row already applied."""
+    check_file_chunks(session, seed, tmp_path, monkeypatch)
+
+
+def test_the_same_on_postgres(
+    postgres_url: str, monkeypatch: Any, data_dir: Path, tmp_path: Path
+) -> None:
+    from tests.support.database import prepared_engine
+    from zhucun.settings import reset_settings
+
+    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
+    reset_settings()
+    with Session(prepared_engine(), expire_on_commit=False) as session:
+        seed = seed_review(session, villages=3, households_per_village=4)
+        session.commit()
+        check_file_chunks(session, seed, tmp_path, monkeypatch)
+
+
+def check_file_chunks(session: Session, seed: ReviewSeed, tmp_path: Path, monkeypatch: Any) -> None:
     from zhucun.tasks import review_files as F
 
     rows = M.draft_minutes(session, county=COUNTY, cycle_year=YEAR, decided_on=ON)
@@ -91,6 +110,7 @@ def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
     last = max(i for i, r in enumerate(bad) if r["subject_id"] in seed.strategies[villages[-1]])
     for i in (first, last):
         bad[i]["reviewer_id"] = "NOBODY"
+    bad.append(dict(bad[0], subject_id="H-NOT-REGISTERED"))  # no such item: refused too
     path = M.write_minutes(bad, tmp_path / "bad.csv")
     errors = []
     for items in (10**6, 1):  # one decide of the whole file; every village a chunk
@@ -100,7 +120,8 @@ def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
         assert session.scalar(select(func.count()).select_from(Decision)) == 0
         assert set(session.scalars(select(Strategy.status))) == {"draft"}
     assert errors[0] == errors[1]
-    assert {e.split(":")[1] for e in errors[1]} >= {str(first + 2), str(last + 2)}, errors
+    lines = {str(first + 2), str(last + 2), str(len(bad) + 1)}
+    assert {e.split(":")[1] for e in errors[1]} >= lines, errors
 
     res = apply_decisions_file(
         session, M.write_minutes(rows, tmp_path / "m.csv"), cycle_year=YEAR, county=COUNTY
@@ -113,3 +134,10 @@ def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
         (r["subject"], r["subject_id"], r["stage"], r["reviewer_id"]) for r in rows
     )
     assert set(session.scalars(select(Strategy.status))) == {"approved"}
+
+    edited = apply_decisions_file(
+        session, M.write_minutes(rows[::-1], tmp_path / "m2.csv"), cycle_year=YEAR, county=COUNTY
+    )
+    assert edited.ok and edited.result is not None
+    assert edited.result.counts()["skipped"] == len(rows)
+    assert session.scalar(select(func.count()).select_from(Decision)) == len(rows)
