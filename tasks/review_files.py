@@ -132,7 +132,8 @@ def apply_decisions_file(
     that was already applied (same accepted decision in the ledger) is skipped, so a
     re-import of the same file changes nothing; the very same file (by sha256) is not even
     judged again. Without `keep_outcomes` (a flow's task) the accepted rows are counted,
-    not kept: memory stays one chunk's however long the minutes."""
+    not kept: memory stays one chunk's however long the minutes. A refused file rolls
+    back the session's transaction: begin one for the file alone."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     begin_write(session)
     policy = (
@@ -170,6 +171,8 @@ def apply_decisions_file(
             keep=keep_outcomes,
         )
         result.add(_skipped(session, "already applied"), keep=keep_outcomes)
+    if not result.applied:  # chunks before the refusal were written: nothing may stay
+        session.rollback()
     for o in result.outcomes:
         if not o.verdict.accepted:
             errors.append(f"{path.name}:{o.row}:{o.verdict.column or '-'}: {o.verdict.refusal}")
@@ -198,20 +201,19 @@ def _decide_by_villages(
     keep: bool,
 ) -> DecideResult:
     """`decide` the file's rows a chunk of villages at a time (about ITEMS_PER_DECIDE items
-    each), all or nothing over the whole file: a chunk with a refusal writes nothing, the
-    later chunks are still judged (every error is reported), and a savepoint undoes the
-    chunks written once any chunk refused. A village's items, and all of an item's rows,
-    share a chunk, kept in the minutes' order; so each row is judged as one `decide` of the
-    whole file would judge it, while what is held in memory and every list of keys bound
-    in a statement stay those of one chunk. The review locks of all the file's villages
-    are taken first, in order, as one `decide` would take them."""
+    each). A village's items, and all of an item's rows, share a chunk, in the minutes'
+    order, and no rule reads another village's items: so each chunk is judged as one
+    `decide` of the whole file would judge it, while what is held in memory and every list
+    of keys bound in a statement stay one chunk's. Once a chunk refuses, the later chunks
+    are only judged (every error is reported) and the caller rolls everything back. Not a
+    savepoint around the whole write: SQLite would keep a copy of every page it changes in
+    memory, 400 MB more for a county of 200,000 households. The review locks of all the
+    file's villages are taken first, in order, as one `decide` would take them."""
     lock_villages(session, cycle_year, F.villages(session))
     result = DecideResult()
-    with session.begin_nested() as whole:
-        for chunk in F.chunks(session, ITEMS_PER_DECIDE):
-            part = list(F.requests(session, chunk))
-            if not part:
-                continue
+    for chunk in F.chunks(session, ITEMS_PER_DECIDE):
+        part = list(F.requests(session, chunk))
+        if part:
             res = decide(
                 session,
                 [r for _, r in part],
@@ -223,10 +225,9 @@ def _decide_by_villages(
                 today=today,
                 all_or_nothing=True,
                 rows=[n for n, _ in part],
+                judge_only=not result.applied,
             )
             result.add(res, keep=keep)
-        if not result.applied:
-            whole.rollback()
     return result
 
 

@@ -137,6 +137,7 @@ def decide(
     today: date | None = None,
     all_or_nothing: bool = False,
     rows: Sequence[int] | None = None,
+    judge_only: bool = False,
 ) -> DecideResult:
     """Judge `requests` in order (each sees the effect of the ones before it) and write the
     result: every accepted and refused decision as a ledger row, status changes with audit
@@ -147,7 +148,8 @@ def decide(
     (`tasks.review_lock`), so a concurrent duplicate waits and is then refused "already
     decided". Should a writer slip past the lock, the partial unique indexes refuse the
     second accepted row; the batch is then judged again in a savepoint and the duplicate
-    ends refused, never a second accepted row, never a traceback.
+    ends refused, never a second accepted row, never a traceback. With `judge_only`
+    the verdicts are returned and nothing is written.
 
     `today` is the server's date (Asia/Shanghai) unless a test fixes it; it is never a
     user's input: decisions may not be dated after it, and publicity windows open on it."""
@@ -166,7 +168,7 @@ def decide(
                 result, items, new_escalations, policy = _judge(
                     session, requests, keys, cycle_year, county, today, rows
                 )
-                if all_or_nothing and result.refused:
+                if judge_only or (all_or_nothing and result.refused):
                     result.applied = False
                     return result
                 _write(

@@ -122,6 +122,13 @@ def check_file_chunks(session: Session, seed: ReviewSeed, tmp_path: Path, monkey
     assert errors[0] == errors[1]
     lines = {str(first + 2), str(last + 2), str(len(bad) + 1)}
     assert {e.split(":")[1] for e in errors[1]} >= lines, errors
+    # refused in the last village only: the villages before it, written, are undone
+    late = [dict(r, reviewer_id="NOBODY") if i == last else r for i, r in enumerate(rows)]
+    res = apply_decisions_file(
+        session, M.write_minutes(late, tmp_path / "late.csv"), cycle_year=YEAR, county=COUNTY
+    )
+    assert res.errors and session.scalar(select(func.count()).select_from(Decision)) == 0
+    assert set(session.scalars(select(Strategy.status))) == {"draft"}
 
     res = apply_decisions_file(
         session, M.write_minutes(rows, tmp_path / "m.csv"), cycle_year=YEAR, county=COUNTY
