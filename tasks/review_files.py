@@ -7,13 +7,14 @@ on that hash, so two imports of one file at once apply it once and the other rep
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from zhucun.models.audit import AppliedFile
@@ -136,6 +137,20 @@ def apply_decisions_file(
     back the session's transaction: begin one for the file alone."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     begin_write(session)
+    lock_key(session, f"decisions-file:{sha}")
+    before = session.execute(
+        select(AppliedFile.applied_at, AppliedFile.name, AppliedFile.decisions).where(
+            AppliedFile.sha256 == sha
+        )
+    ).first()
+    note = None
+    if before is not None:
+        when = before.applied_at
+        when = (when if when.tzinfo else when.replace(tzinfo=now().tzinfo)).astimezone(CHINA)
+        note = f"already applied on {when:%Y-%m-%d %H:%M} (as {before.name})"
+        if not keep_outcomes:  # a file applied once had no error: not even parsed again
+            counted = DecideResult(tally=Counter(skipped=before.decisions))
+            return FileResult([], counted, already_applied=note)
     policy = (
         policy_for(session, county, cycle_year) if county else _policy(session, None, cycle_year)
     )
@@ -148,18 +163,9 @@ def apply_decisions_file(
         )
         if errors:
             return FileResult(errors)
-        lock_key(session, f"decisions-file:{sha}")
-        before = session.execute(
-            select(AppliedFile.applied_at, AppliedFile.name).where(AppliedFile.sha256 == sha)
-        ).first()
-        if before is not None:
-            when = before.applied_at
-            when = (when if when.tzinfo else when.replace(tzinfo=now().tzinfo)).astimezone(CHINA)
-            note = f"already applied on {when:%Y-%m-%d %H:%M} (as {before.name})"
+        if note is not None:
             session.execute(update(F.FILE_ROWS).values(done=1))
-            skipped = DecideResult()
-            skipped.add(_skipped(session, note), keep=keep_outcomes)
-            return FileResult([], skipped, already_applied=note)
+            return FileResult([], _skipped(session, note, keep_outcomes), already_applied=note)
         F.mark(session, cycle_year)
         result = _decide_by_villages(
             session,
@@ -170,7 +176,7 @@ def apply_decisions_file(
             today=today,
             keep=keep_outcomes,
         )
-        result.add(_skipped(session, "already applied"), keep=keep_outcomes)
+        result.add(_skipped(session, "already applied", keep_outcomes))
     if not result.applied:  # chunks before the refusal were written: nothing may stay
         session.rollback()
     for o in result.outcomes:
@@ -181,7 +187,12 @@ def apply_decisions_file(
     return FileResult(sorted(errors, key=_row_of), result)
 
 
-def _skipped(session: Session, note: str) -> DecideResult:
+def _skipped(session: Session, note: str, keep: bool) -> DecideResult:
+    """The rows already applied: an outcome each, or (not `keep`) their number."""
+    if not keep:
+        f = F.FILE_ROWS.c
+        n = session.scalar(select(func.count()).where(f.done == 1)) or 0
+        return DecideResult(tally=Counter(skipped=n))
     return DecideResult(
         [
             Outcome(r, rules.Verdict(True), n, skipped=note)

@@ -148,3 +148,15 @@ def check_file_chunks(session: Session, seed: ReviewSeed, tmp_path: Path, monkey
     assert edited.ok and edited.result is not None
     assert edited.result.counts()["skipped"] == len(rows)
     assert session.scalar(select(func.count()).select_from(Decision)) == len(rows)
+    # a flow's task keeps counts only; the very same file again is not even parsed
+    counted = apply_decisions_file(
+        session, tmp_path / "m2.csv", cycle_year=YEAR, county=COUNTY, keep_outcomes=False
+    )
+    assert counted.already_applied and counted.result is not None
+    assert counted.result.outcomes == [] and counted.result.counts()["skipped"] == 0
+    monkeypatch.setattr(F, "parse_decisions", lambda *a: pytest.fail("parsed again"))
+    again = apply_decisions_file(
+        session, tmp_path / "m.csv", cycle_year=YEAR, county=COUNTY, keep_outcomes=False
+    )
+    assert again.already_applied and again.result is not None
+    assert again.result.counts()["skipped"] == len(rows)
