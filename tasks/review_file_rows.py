@@ -105,27 +105,32 @@ def mark(session: Session, cycle_year: int) -> None:
     of edited minutes skips it); `village` of each row's item, as `load_items` reads it (a
     strategy's current version, the plan's village, the case's), NULL for no such item."""
     f, d = FILE_ROWS.c, Decision
-    session.execute(
-        update(FILE_ROWS).values(
-            done=case(
-                (
-                    exists().where(
-                        d.cycle_year == cycle_year,
-                        d.outcome == "accepted",
-                        d.channel == "file",
-                        d.subject == f.subject,
-                        d.subject_id == f.subject_id,
-                        d.stage == f.stage,
-                        d.reviewer_id == f.reviewer_id,
-                        d.decision == f.decision,
-                        d.decided_on == f.decided_on,
-                    ),
-                    1,
+    from_files = session.scalar(
+        select(d.decision_id)
+        .where(d.cycle_year == cycle_year, d.outcome == "accepted", d.channel == "file")
+        .limit(1)
+    )
+    probe = update(FILE_ROWS).values(
+        done=case(
+            (
+                exists().where(
+                    d.cycle_year == cycle_year,
+                    d.outcome == "accepted",
+                    d.channel == "file",
+                    d.subject == f.subject,
+                    d.subject_id == f.subject_id,
+                    d.stage == f.stage,
+                    d.reviewer_id == f.reviewer_id,
+                    d.decision == f.decision,
+                    d.decided_on == f.decided_on,
                 ),
-                else_=0,
-            )
+                1,
+            ),
+            else_=0,
         )
     )
+    if from_files is not None:  # a first file: nothing is done yet, no probe per row
+        session.execute(probe)
     strategy = (
         select(Strategy.village_code)
         .where(

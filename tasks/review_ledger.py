@@ -36,7 +36,7 @@ from zhucun.tasks.review_load import (
     load_history,
     load_items,
 )
-from zhucun.tasks.review_lock import begin_write, lock_villages, server_today
+from zhucun.tasks.review_lock import begin_write, lock_villages, locks_villages, server_today
 from zhucun.tasks.review_sync import escalation_audit, sync_states
 from zhucun.tasks.sql import insert_ignore
 
@@ -160,8 +160,9 @@ def decide(
         return DecideResult()
     begin_write(session)
     keys = {(r.subject, r.subject_id) for r in requests if r.subject in rules.SUBJECTS}
-    first = load_items(session, cycle_year, keys=keys)
-    lock_villages(session, cycle_year, {i.village_code for i in first.values()})
+    if locks_villages(session):  # SQLite: BEGIN IMMEDIATE above is the lock, no read needed
+        first = load_items(session, cycle_year, keys=keys)
+        lock_villages(session, cycle_year, {i.village_code for i in first.values()})
     for attempt in range(2):
         try:
             with session.begin_nested():

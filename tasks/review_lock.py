@@ -44,6 +44,12 @@ def begin_write(session: Session) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def locks_villages(session: Session) -> bool:
+    """Whether `lock_villages` takes locks (PostgreSQL): else its callers need not read
+    which villages their items are in."""
+    return session.connection().dialect.name == "postgresql"
+
+
 def lock_villages(session: Session, cycle_year: int, villages: Iterable[str]) -> None:
     """On PostgreSQL, hold the review lock of each village until the transaction ends."""
     conn = session.connection()
