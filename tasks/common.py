@@ -15,6 +15,23 @@ from zhucun.models import AuditEvent, County, Village
 T = TypeVar("T")
 
 
+def cut_chunks(loads: Iterable[tuple[T, int]], size: int, most: int | None = None) -> list[list[T]]:
+    """Consecutive keys cut into chunks of about `size` load (a key heavier than `size`
+    alone in its chunk), at most `most` keys a chunk: how every stage sizes its chunks."""
+    out: list[list[T]] = []
+    current: list[T] = []
+    load = 0
+    for key, n in loads:
+        if current and (load + n > size or (most is not None and len(current) >= most)):
+            out.append(current)
+            current, load = [], 0
+        current.append(key)
+        load += n
+    if current:
+        out.append(current)
+    return out
+
+
 class Scope(BaseModel):
     """What a run covers: one county, optionally narrowed to some of its villages."""
 

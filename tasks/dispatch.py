@@ -35,7 +35,7 @@ from zhucun.models import (
     Village,
 )
 from zhucun.models.enums import TeamStatus
-from zhucun.tasks.common import Scope, county_region
+from zhucun.tasks.common import Scope, county_region, cut_chunks
 from zhucun.tasks.dispatch_load import (
     _CADRE_COLS,
     POOR_STATUSES,
@@ -127,19 +127,9 @@ def plan_chunks(
             n["village_code"],
         )
     )
-    out: list[list[str]] = []
-    current: list[str] = []
-    load = 0
-    for n in work:
-        k = unhelped.get(n["village_code"], 0)
-        if current and (load + k > size or len(current) >= most):
-            out.append(current)
-            current, load = [], 0
-        current.append(n["village_code"])
-        load += k
-    if current:
-        out.append(current)
-    return out
+    return cut_chunks(
+        ((n["village_code"], unhelped.get(n["village_code"], 0)) for n in work), size, most
+    )
 
 
 # --- one chunk -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 from zhucun.models import Household, MonitoringCase, Survey, Village
-from zhucun.tasks.common import Scope, county_region
+from zhucun.tasks.common import Scope, county_region, cut_chunks
 from zhucun.tasks.safety import guarded
 
 from zhucun.db import refresh_planner_statistics, session_scope
@@ -152,18 +152,7 @@ def plan_chunks(
         stmt = stmt.where(Village.village_code.in_(scope.villages))
     if poor_villages_only:
         stmt = stmt.where(Village.registered_poor.is_(True))
-    out: list[list[str]] = []
-    current: list[str] = []
-    load = 0
-    for code, n in session.execute(stmt):
-        if current and (load + n > size or len(current) >= max_villages):
-            out.append(current)
-            current, load = [], 0
-        current.append(code)
-        load += n
-    if current:
-        out.append(current)
-    return out
+    return cut_chunks(((code, n) for code, n in session.execute(stmt)), size, max_villages)
 
 
 @task(name="plan-chunks", task_run_name="chunks-{county}")

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 from zhucun.models import Decision, Plan, ProcedureCase, Strategy
+from zhucun.tasks.common import cut_chunks
 
 from zhucun.rules import procedure as proc
 from zhucun.rules import review as rules
@@ -58,8 +59,7 @@ FILE_ROWS = Table(
 BATCH = 5_000
 
 
-COLUMNS = ("line", "subject", "subject_id", "stage", "reviewer_id", "decision", "reason")
-COLUMNS += ("decided_on", "details", "ord", "done")
+COLUMNS = [c.name for c in FILE_ROWS.columns if c.name != "village"]  # `store`'s tuples
 
 
 def store(
@@ -175,20 +175,14 @@ def chunks(session: Session, items_per_chunk: int) -> list[list[str | None]]:
     """The villages of the rows to decide, in order, cut into chunks of about
     `items_per_chunk` items; rows of no known item (refused) go with the first chunk."""
     f = FILE_ROWS.c
-    out: list[list[str | None]] = [[None]]
-    load = 0
-    for village, n in session.execute(
+    loads = session.execute(
         select(f.village, func.count(func.distinct(f.subject + "/" + f.subject_id)))
         .where(f.done == 0, f.village.is_not(None))
         .group_by(f.village)
         .order_by(f.village)
-    ):
-        if load and load + n > items_per_chunk:
-            out.append([])
-            load = 0
-        out[-1].append(village)
-        load += n
-    return out
+    )
+    cut = cut_chunks(((v, n) for v, n in loads), items_per_chunk)
+    return [[None, *(cut[0] if cut else [])], *cut[1:]]
 
 
 def villages(session: Session) -> list[str]:

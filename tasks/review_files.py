@@ -22,7 +22,7 @@ from zhucun.tasks import review_file_rows as F
 from zhucun.tasks.common import current_flow_run_id, now
 from zhucun.tasks.review_ledger import DecideResult, Outcome, _stage_order, decide
 from zhucun.tasks.review_load import FILE_COLUMNS, ReviewError, _policy, policy_for
-from zhucun.tasks.review_lock import CHINA, begin_write, lock_key, lock_villages
+from zhucun.tasks.review_lock import CHINA, begin_write, lock_key, lock_villages, locks_villages
 from zhucun.tasks.sql import temporary_tables
 
 from zhucun.exchange.reader import message
@@ -220,7 +220,8 @@ def _decide_by_villages(
     savepoint around the whole write: SQLite would keep a copy of every page it changes in
     memory, 400 MB more for a county of 200,000 households. The review locks of all the
     file's villages are taken first, in order, as one `decide` would take them."""
-    lock_villages(session, cycle_year, F.villages(session))
+    if locks_villages(session):  # SQLite: BEGIN IMMEDIATE is the lock
+        lock_villages(session, cycle_year, F.villages(session))
     result = DecideResult()
     for chunk in F.chunks(session, ITEMS_PER_DECIDE):
         part = list(F.requests(session, chunk))

@@ -52,9 +52,9 @@ def locks_villages(session: Session) -> bool:
 
 def lock_villages(session: Session, cycle_year: int, villages: Iterable[str]) -> None:
     """On PostgreSQL, hold the review lock of each village until the transaction ends."""
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
+    if not locks_villages(session):
         return
+    conn = session.connection()
     for v in sorted(set(villages)):
         conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"review:{cycle_year}:{v}"}
