@@ -102,6 +102,20 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_session(
+    postgres_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Session]:
+    """A session on the test's own PostgreSQL database, zhucun's settings pointing at it
+    (so tasks opening their own sessions reach it too), schema and policy rows in place."""
+    from tests.support.database import prepared_engine
+
+    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
+    reset_settings()
+    with Session(prepared_engine(), expire_on_commit=False) as s:
+        yield s
+
+
 _BARE = ("models", "tasks", "flows", "deployments", "migrations")
 
 

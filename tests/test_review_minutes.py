@@ -86,18 +86,10 @@ def test_a_file_applied_a_village_at_a_time_is_still_all_or_nothing(
     check_file_chunks(session, seed, tmp_path, monkeypatch)
 
 
-def test_the_same_on_postgres(
-    postgres_url: str, monkeypatch: Any, data_dir: Path, tmp_path: Path
-) -> None:
-    from tests.support.database import prepared_engine
-    from zhucun.settings import reset_settings
-
-    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
-    reset_settings()
-    with Session(prepared_engine(), expire_on_commit=False) as session:
-        seed = seed_review(session, villages=3, households_per_village=4)
-        session.commit()
-        check_file_chunks(session, seed, tmp_path, monkeypatch)
+def test_the_same_on_postgres(pg_session: Session, tmp_path: Path, monkeypatch: Any) -> None:
+    seed = seed_review(pg_session, villages=3, households_per_village=4)
+    pg_session.commit()
+    check_file_chunks(pg_session, seed, tmp_path, monkeypatch)
 
 
 def check_file_chunks(session: Session, seed: ReviewSeed, tmp_path: Path, monkeypatch: Any) -> None:

@@ -4,9 +4,6 @@ the last sync, both name the same stale items and the same 优亲厚友 escalati
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 from zhucun.models import Household, Official, Relation, ReviewState, Strategy
@@ -32,14 +29,8 @@ def test_set_based_sync_names_what_the_per_item_reading_names(session: Session) 
     check(session)
 
 
-def test_on_postgres_too(postgres_url: str, monkeypatch: Any, data_dir: Path) -> None:
-    from tests.support.database import prepared_engine
-    from zhucun.settings import reset_settings
-
-    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
-    reset_settings()
-    with Session(prepared_engine(), expire_on_commit=False) as session:
-        check(session)
+def test_on_postgres_too(pg_session: Session) -> None:
+    check(pg_session)
 
 
 def check(session: Session) -> None:

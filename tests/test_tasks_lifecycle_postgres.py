@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -18,23 +17,16 @@ from zhucun.tasks.plans import draft_plans_task, sponsor_groups
 from zhucun.tasks.strategies import draft_strategies_task
 
 from tests.support.county import COUNTY, add_surveys, seed_county
-from tests.support.database import prepared_engine
 from tests.support.invariants_lifecycle import check_lifecycle_invariants
 from tests.support.lifecycle_fixtures import agency_cadres, make_team, survey
 from zhucun.db import get_engine
-from zhucun.settings import reset_settings
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    monkeypatch.setenv("ZHUCUN_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ZHUCUN_DATABASE_URL", postgres_url)
-    reset_settings()
-    with Session(prepared_engine(), expire_on_commit=False) as s:
-        yield s
-    reset_settings()
+def pg(pg_session: Session) -> Session:
+    return pg_session
 
 
 def run_cycle(villages: list[str]) -> list[int]:
